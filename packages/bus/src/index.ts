@@ -1,0 +1,16 @@
+export type {
+  BatchHandler,
+  Bus,
+  BusRecord,
+  ConsumedBatch,
+  Consumer,
+  ConsumerOptions,
+  PartitionOffsets,
+  ProduceRecord,
+  ProduceResult,
+  RecordHeaders,
+  TopicPartition,
+  TopicPartitionOffset,
+  TopicSpec,
+} from './types.js';
+export { murmur2, partitionForKey } from './partitioner.js';

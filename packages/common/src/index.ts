@@ -1,0 +1,10 @@
+export {
+  ErrorCode,
+  MamoriError,
+  isMamoriError,
+  isRetriable,
+  type ErrorContext,
+  type MamoriErrorOptions,
+} from './errors.js';
+export { backoffDelay, retry, sleep, type BackoffOptions, type RetryOptions } from './retry.js';
+export { createLogger, createSilentLogger, REDACTED_PATHS, type CreateLoggerOptions, type Logger } from './logger.js';
