@@ -1,0 +1,87 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { AgentMessage as _mamori_v1_AgentMessage, AgentMessage__Output as _mamori_v1_AgentMessage__Output } from './mamori/v1/AgentMessage.generated.js';
+import type { BatchAck as _mamori_v1_BatchAck, BatchAck__Output as _mamori_v1_BatchAck__Output } from './mamori/v1/BatchAck.generated.js';
+import type { Command as _mamori_v1_Command, Command__Output as _mamori_v1_Command__Output } from './mamori/v1/Command.generated.js';
+import type { CommandResult as _mamori_v1_CommandResult, CommandResult__Output as _mamori_v1_CommandResult__Output } from './mamori/v1/CommandResult.generated.js';
+import type { Connection as _mamori_v1_Connection, Connection__Output as _mamori_v1_Connection__Output } from './mamori/v1/Connection.generated.js';
+import type { DefenderServiceClient as _mamori_v1_DefenderServiceClient, DefenderServiceDefinition as _mamori_v1_DefenderServiceDefinition } from './mamori/v1/DefenderService.generated.js';
+import type { DnsQuery as _mamori_v1_DnsQuery, DnsQuery__Output as _mamori_v1_DnsQuery__Output } from './mamori/v1/DnsQuery.generated.js';
+import type { Event as _mamori_v1_Event, Event__Output as _mamori_v1_Event__Output } from './mamori/v1/Event.generated.js';
+import type { EventBatch as _mamori_v1_EventBatch, EventBatch__Output as _mamori_v1_EventBatch__Output } from './mamori/v1/EventBatch.generated.js';
+import type { FileDelete as _mamori_v1_FileDelete, FileDelete__Output as _mamori_v1_FileDelete__Output } from './mamori/v1/FileDelete.generated.js';
+import type { FileOpen as _mamori_v1_FileOpen, FileOpen__Output as _mamori_v1_FileOpen__Output } from './mamori/v1/FileOpen.generated.js';
+import type { FileRename as _mamori_v1_FileRename, FileRename__Output as _mamori_v1_FileRename__Output } from './mamori/v1/FileRename.generated.js';
+import type { FileWrite as _mamori_v1_FileWrite, FileWrite__Output as _mamori_v1_FileWrite__Output } from './mamori/v1/FileWrite.generated.js';
+import type { Hello as _mamori_v1_Hello, Hello__Output as _mamori_v1_Hello__Output } from './mamori/v1/Hello.generated.js';
+import type { Host as _mamori_v1_Host, Host__Output as _mamori_v1_Host__Output } from './mamori/v1/Host.generated.js';
+import type { HttpHeader as _mamori_v1_HttpHeader, HttpHeader__Output as _mamori_v1_HttpHeader__Output } from './mamori/v1/HttpHeader.generated.js';
+import type { HttpRequest as _mamori_v1_HttpRequest, HttpRequest__Output as _mamori_v1_HttpRequest__Output } from './mamori/v1/HttpRequest.generated.js';
+import type { HttpResponse as _mamori_v1_HttpResponse, HttpResponse__Output as _mamori_v1_HttpResponse__Output } from './mamori/v1/HttpResponse.generated.js';
+import type { KillProcess as _mamori_v1_KillProcess, KillProcess__Output as _mamori_v1_KillProcess__Output } from './mamori/v1/KillProcess.generated.js';
+import type { NetworkAccept as _mamori_v1_NetworkAccept, NetworkAccept__Output as _mamori_v1_NetworkAccept__Output } from './mamori/v1/NetworkAccept.generated.js';
+import type { NetworkConnect as _mamori_v1_NetworkConnect, NetworkConnect__Output as _mamori_v1_NetworkConnect__Output } from './mamori/v1/NetworkConnect.generated.js';
+import type { NetworkListen as _mamori_v1_NetworkListen, NetworkListen__Output as _mamori_v1_NetworkListen__Output } from './mamori/v1/NetworkListen.generated.js';
+import type { Policy as _mamori_v1_Policy, Policy__Output as _mamori_v1_Policy__Output } from './mamori/v1/Policy.generated.js';
+import type { PolicyUpdate as _mamori_v1_PolicyUpdate, PolicyUpdate__Output as _mamori_v1_PolicyUpdate__Output } from './mamori/v1/PolicyUpdate.generated.js';
+import type { Process as _mamori_v1_Process, Process__Output as _mamori_v1_Process__Output } from './mamori/v1/Process.generated.js';
+import type { ProcessAncestor as _mamori_v1_ProcessAncestor, ProcessAncestor__Output as _mamori_v1_ProcessAncestor__Output } from './mamori/v1/ProcessAncestor.generated.js';
+import type { ProcessExec as _mamori_v1_ProcessExec, ProcessExec__Output as _mamori_v1_ProcessExec__Output } from './mamori/v1/ProcessExec.generated.js';
+import type { ProcessExit as _mamori_v1_ProcessExit, ProcessExit__Output as _mamori_v1_ProcessExit__Output } from './mamori/v1/ProcessExit.generated.js';
+import type { Rejection as _mamori_v1_Rejection, Rejection__Output as _mamori_v1_Rejection__Output } from './mamori/v1/Rejection.generated.js';
+import type { ScannerFinding as _mamori_v1_ScannerFinding, ScannerFinding__Output as _mamori_v1_ScannerFinding__Output } from './mamori/v1/ScannerFinding.generated.js';
+import type { ServerMessage as _mamori_v1_ServerMessage, ServerMessage__Output as _mamori_v1_ServerMessage__Output } from './mamori/v1/ServerMessage.generated.js';
+import type { StopContainer as _mamori_v1_StopContainer, StopContainer__Output as _mamori_v1_StopContainer__Output } from './mamori/v1/StopContainer.generated.js';
+import type { Welcome as _mamori_v1_Welcome, Welcome__Output as _mamori_v1_Welcome__Output } from './mamori/v1/Welcome.generated.js';
+import type { Workload as _mamori_v1_Workload, Workload__Output as _mamori_v1_Workload__Output } from './mamori/v1/Workload.generated.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  mamori: {
+    v1: {
+      AckStatus: EnumTypeDefinition
+      AgentMessage: MessageTypeDefinition<_mamori_v1_AgentMessage, _mamori_v1_AgentMessage__Output>
+      BatchAck: MessageTypeDefinition<_mamori_v1_BatchAck, _mamori_v1_BatchAck__Output>
+      Command: MessageTypeDefinition<_mamori_v1_Command, _mamori_v1_Command__Output>
+      CommandResult: MessageTypeDefinition<_mamori_v1_CommandResult, _mamori_v1_CommandResult__Output>
+      Connection: MessageTypeDefinition<_mamori_v1_Connection, _mamori_v1_Connection__Output>
+      DefenderService: SubtypeConstructor<typeof grpc.Client, _mamori_v1_DefenderServiceClient> & { service: _mamori_v1_DefenderServiceDefinition }
+      DnsQuery: MessageTypeDefinition<_mamori_v1_DnsQuery, _mamori_v1_DnsQuery__Output>
+      Event: MessageTypeDefinition<_mamori_v1_Event, _mamori_v1_Event__Output>
+      EventBatch: MessageTypeDefinition<_mamori_v1_EventBatch, _mamori_v1_EventBatch__Output>
+      FileDelete: MessageTypeDefinition<_mamori_v1_FileDelete, _mamori_v1_FileDelete__Output>
+      FileOpen: MessageTypeDefinition<_mamori_v1_FileOpen, _mamori_v1_FileOpen__Output>
+      FileRename: MessageTypeDefinition<_mamori_v1_FileRename, _mamori_v1_FileRename__Output>
+      FileWrite: MessageTypeDefinition<_mamori_v1_FileWrite, _mamori_v1_FileWrite__Output>
+      Hello: MessageTypeDefinition<_mamori_v1_Hello, _mamori_v1_Hello__Output>
+      Host: MessageTypeDefinition<_mamori_v1_Host, _mamori_v1_Host__Output>
+      HttpHeader: MessageTypeDefinition<_mamori_v1_HttpHeader, _mamori_v1_HttpHeader__Output>
+      HttpRequest: MessageTypeDefinition<_mamori_v1_HttpRequest, _mamori_v1_HttpRequest__Output>
+      HttpResponse: MessageTypeDefinition<_mamori_v1_HttpResponse, _mamori_v1_HttpResponse__Output>
+      KillProcess: MessageTypeDefinition<_mamori_v1_KillProcess, _mamori_v1_KillProcess__Output>
+      L4Protocol: EnumTypeDefinition
+      NetworkAccept: MessageTypeDefinition<_mamori_v1_NetworkAccept, _mamori_v1_NetworkAccept__Output>
+      NetworkConnect: MessageTypeDefinition<_mamori_v1_NetworkConnect, _mamori_v1_NetworkConnect__Output>
+      NetworkListen: MessageTypeDefinition<_mamori_v1_NetworkListen, _mamori_v1_NetworkListen__Output>
+      Policy: MessageTypeDefinition<_mamori_v1_Policy, _mamori_v1_Policy__Output>
+      PolicyMode: EnumTypeDefinition
+      PolicyUpdate: MessageTypeDefinition<_mamori_v1_PolicyUpdate, _mamori_v1_PolicyUpdate__Output>
+      Process: MessageTypeDefinition<_mamori_v1_Process, _mamori_v1_Process__Output>
+      ProcessAncestor: MessageTypeDefinition<_mamori_v1_ProcessAncestor, _mamori_v1_ProcessAncestor__Output>
+      ProcessExec: MessageTypeDefinition<_mamori_v1_ProcessExec, _mamori_v1_ProcessExec__Output>
+      ProcessExit: MessageTypeDefinition<_mamori_v1_ProcessExit, _mamori_v1_ProcessExit__Output>
+      Rejection: MessageTypeDefinition<_mamori_v1_Rejection, _mamori_v1_Rejection__Output>
+      ScannerFinding: MessageTypeDefinition<_mamori_v1_ScannerFinding, _mamori_v1_ScannerFinding__Output>
+      ServerMessage: MessageTypeDefinition<_mamori_v1_ServerMessage, _mamori_v1_ServerMessage__Output>
+      Severity: EnumTypeDefinition
+      StopContainer: MessageTypeDefinition<_mamori_v1_StopContainer, _mamori_v1_StopContainer__Output>
+      Welcome: MessageTypeDefinition<_mamori_v1_Welcome, _mamori_v1_Welcome__Output>
+      Workload: MessageTypeDefinition<_mamori_v1_Workload, _mamori_v1_Workload__Output>
+    }
+  }
+}
+

@@ -1,0 +1,86 @@
+// Original file: mamori/v1/event.proto
+
+import type { ProcessAncestor as _mamori_v1_ProcessAncestor, ProcessAncestor__Output as _mamori_v1_ProcessAncestor__Output } from '../../mamori/v1/ProcessAncestor.generated.js';
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * A running or finished process as the sensor saw it.
+ */
+export interface Process {
+  'pid'?: (number);
+  'ppid'?: (number);
+  /**
+   * Short name (comm).
+   */
+  'name'?: (string);
+  /**
+   * Full path of the executable.
+   */
+  'exe'?: (string);
+  /**
+   * argv, including argv[0].
+   */
+  'args'?: (string)[];
+  'cwd'?: (string);
+  'uid'?: (number);
+  'gid'?: (number);
+  'user'?: (string);
+  /**
+   * Controlling terminal, empty when there is none.
+   */
+  'tty'?: (string);
+  'start_unix_micros'?: (number | string | Long);
+  /**
+   * Ancestors, nearest first: parent, grandparent, ….
+   */
+  'ancestors'?: (_mamori_v1_ProcessAncestor)[];
+  /**
+   * Login uid (audit), -1 when unset.
+   */
+  'login_uid'?: (number);
+  /**
+   * Hash of the executable, e.g. sha256:…, when the sensor computed it.
+   */
+  'exe_hash'?: (string);
+}
+
+/**
+ * A running or finished process as the sensor saw it.
+ */
+export interface Process__Output {
+  'pid': (number);
+  'ppid': (number);
+  /**
+   * Short name (comm).
+   */
+  'name': (string);
+  /**
+   * Full path of the executable.
+   */
+  'exe': (string);
+  /**
+   * argv, including argv[0].
+   */
+  'args': (string)[];
+  'cwd': (string);
+  'uid': (number);
+  'gid': (number);
+  'user': (string);
+  /**
+   * Controlling terminal, empty when there is none.
+   */
+  'tty': (string);
+  'start_unix_micros': (number);
+  /**
+   * Ancestors, nearest first: parent, grandparent, ….
+   */
+  'ancestors': (_mamori_v1_ProcessAncestor__Output)[];
+  /**
+   * Login uid (audit), -1 when unset.
+   */
+  'login_uid': (number);
+  /**
+   * Hash of the executable, e.g. sha256:…, when the sensor computed it.
+   */
+  'exe_hash': (string);
+}

@@ -1,0 +1,11 @@
+// Original file: mamori/v1/event.proto
+
+import type { Process as _mamori_v1_Process, Process__Output as _mamori_v1_Process__Output } from '../../mamori/v1/Process.generated.js';
+
+export interface ProcessExec {
+  'process'?: (_mamori_v1_Process | null);
+}
+
+export interface ProcessExec__Output {
+  'process': (_mamori_v1_Process__Output | null);
+}

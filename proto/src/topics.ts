@@ -1,0 +1,23 @@
+/**
+ * Bus topics and record headers shared by every service: the part of the contract that lives
+ * on the bus rather than on the wire.
+ */
+export const Topics = {
+  /** Every accepted Event, keyed by agent id (per-agent order), protobuf `mamori.v1.Event`. */
+  events: 'mamori.events.v1',
+  /** Events ingest refused (invalid), as received, with the reason in headers; kept for audit. */
+  eventsRejected: 'mamori.events.rejected.v1',
+} as const;
+
+/** Header names on records of `Topics.events`. */
+export const EventHeaders = {
+  tenant: 'mamori-tenant',
+  agent: 'mamori-agent',
+  /** The agent's batch sequence the event arrived in. */
+  sequence: 'mamori-seq',
+  /** The payload kind (oneof member name), so consumers can filter without decoding. */
+  kind: 'mamori-kind',
+  /** On rejected events: the field and reason. */
+  rejectField: 'mamori-reject-field',
+  rejectReason: 'mamori-reject-reason',
+} as const;
