@@ -14,3 +14,4 @@ export type {
   TopicSpec,
 } from './types.js';
 export { murmur2, partitionForKey } from './partitioner.js';
+export { readBusConfig, type BusConfig } from './config.js';

@@ -1,0 +1,131 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Bus } from '@mamori/bus';
+import type { Logger } from '@mamori/common';
+import { createEventCodec, loadMamoriGrpc, type PolicyUpdate } from '@mamori/proto';
+import type { AgentIdentity } from './auth/tokens.js';
+import type { IngestConfig } from './config.js';
+import { createBatchWriter } from './pipeline/batch-writer.js';
+import { SequenceTracker } from './pipeline/sequences.js';
+import { FlowBudget, serveConnect, type AgentSession, type PolicySource, type SessionContext } from './grpc/session.js';
+
+export const SERVICE_NAME = 'mamori.v1.DefenderService';
+export const INGEST_VERSION = '0.1.0';
+
+export interface IngestDeps {
+  config: Readonly<IngestConfig>;
+  bus: Bus;
+  logger: Logger;
+  /** The policy set each agent should enforce; pushed on hello when the agent's differs. */
+  policies?: PolicySource;
+}
+
+export interface IngestApp {
+  /** Creates the topics, binds the gRPC server and starts serving. Resolves with the bound port. */
+  start(): Promise<{ port: number }>;
+  /** Stops accepting streams, waits for in-flight batches (up to `graceMs`), then closes. */
+  stop(graceMs?: number): Promise<void>;
+  /** Agents connected now. */
+  sessions(): AgentSession[];
+  /** Pushes a policy set to every connected session of an agent; returns how many got it. */
+  pushPolicy(identity: AgentIdentity, update: PolicyUpdate): number;
+}
+
+/** Builds ingest without binding or connecting anything. */
+export function buildApp(deps: IngestDeps): IngestApp {
+  const { config, bus, logger } = deps;
+  const sequences = new SequenceTracker();
+  const sessions = new Map<string, AgentSession>();
+  const writeBatch = createBatchWriter({
+    bus,
+    codec: createEventCodec(),
+    sequences,
+    limits: config.limits,
+    maxEventBytes: config.limits.maxEventBytes,
+    topics: config.topics,
+    logger,
+    retryAfterMs: config.retryAfterMs,
+  });
+  const ctx: SessionContext = {
+    tokens: config.tokens,
+    writeBatch,
+    sequences,
+    budget: new FlowBudget(config.limits.maxInFlightEvents),
+    logger,
+    limits: config.limits,
+    serverVersion: INGEST_VERSION,
+    ...(deps.policies ? { policies: deps.policies } : {}),
+    sessions,
+  };
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  let server: grpc.Server | undefined;
+
+  return {
+    async start() {
+      await bus.ensureTopics([
+        { topic: config.topics.events, partitions: config.eventPartitions },
+        { topic: config.topics.rejected, partitions: 1 },
+      ]);
+      server = new grpc.Server({
+        'grpc.max_receive_message_length': config.limits.maxMessageBytes,
+        'grpc.max_send_message_length': 4 * 1024 * 1024,
+        // Agents keep one stream open for days; ping to find dead peers behind NAT (ms).
+        'grpc.keepalive_time_ms': 30_000,
+        'grpc.keepalive_timeout_ms': 10_000,
+        'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+        'grpc.keepalive_permit_without_calls': 1,
+      });
+      server.addService(loadMamoriGrpc().mamori.v1.DefenderService.service, {
+        Connect: (call: Parameters<typeof serveConnect>[0]) => serveConnect(call, ctx),
+      });
+      health.addToServer(server);
+      const credentials = config.tls
+        ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: config.tls.cert, private_key: config.tls.key }], false)
+        : grpc.ServerCredentials.createInsecure();
+      if (!config.tls && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
+        logger.warn({ host: config.host }, 'ingest listens beyond loopback without TLS: agent tokens travel in clear text');
+      }
+      const bound = server;
+      const port = await new Promise<number>((resolve, reject) => {
+        bound.bindAsync(`${config.host}:${config.port}`, credentials, (err, actual) => (err ? reject(err) : resolve(actual)));
+      });
+      health.setStatus('', 'SERVING');
+      health.setStatus(SERVICE_NAME, 'SERVING');
+      logger.info({ host: config.host, port, bus: bus.kind, tls: Boolean(config.tls) }, 'ingest listening');
+      return { port };
+    },
+
+    async stop(graceMs = 10_000) {
+      if (!server) return;
+      const current = server;
+      server = undefined;
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          current.forceShutdown();
+          resolve();
+        }, graceMs);
+        current.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        // Agents keep streams open; end them so that tryShutdown can finish once in-flight
+        // batches are acknowledged.
+        for (const session of sessions.values()) session.close();
+      });
+    },
+
+    sessions: () => [...sessions.values()],
+
+    pushPolicy(identity, update) {
+      let sent = 0;
+      for (const session of sessions.values()) {
+        if (session.identity.tenantId === identity.tenantId && session.identity.agentId === identity.agentId) {
+          if (session.send({ policy: update })) sent++;
+        }
+      }
+      return sent;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { createEnvReader, ErrorCode, MamoriError } from '@mamori/common';
+import { readBusConfig, type BusConfig } from '@mamori/bus';
+import { Topics } from '@mamori/proto';
+import { createTokenRegistry, loadTokenFile, type TokenRegistry } from './auth/tokens.js';
+import type { ValidationLimits } from './validation/batch.js';
+
+export interface IngestConfig {
+  host: string;
+  port: number;
+  tls?: { cert: Buffer; key: Buffer };
+  tokens: TokenRegistry;
+  bus: BusConfig;
+  topics: { events: string; rejected: string };
+  /** Partitions of the events topic when ingest creates it. */
+  eventPartitions: number;
+  limits: ValidationLimits & {
+    maxMessageBytes: number;
+    maxEventBytes: number;
+    maxInFlightBatches: number;
+    maxInFlightEvents: number;
+    helloTimeoutMs: number;
+  };
+  retryAfterMs: number;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Ingest's configuration from environment variables, validated, all problems reported at
+ * once. See the README's configuration reference for each variable.
+ * @throws MamoriError Config listing every problem.
+ */
+export function readIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly<IngestConfig> {
+  const read = createEnvReader(env);
+  const dataDir = read.string('MAMORI_DATA_DIR', '.mamori');
+  const host = read.string('MAMORI_INGEST_HOST', '127.0.0.1');
+  const port = read.int('MAMORI_INGEST_PORT', 7070, { min: 0, max: 65_535 });
+  const certPath = read.optionalString('MAMORI_INGEST_TLS_CERT');
+  const keyPath = read.optionalString('MAMORI_INGEST_TLS_KEY');
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    read.problem('MAMORI_INGEST_TLS_CERT and MAMORI_INGEST_TLS_KEY: set both or neither');
+  }
+  let tls: IngestConfig['tls'];
+  if (certPath && keyPath) {
+    try {
+      tls = { cert: readFileSync(certPath), key: readFileSync(keyPath) };
+    } catch (err) {
+      read.problem(`MAMORI_INGEST_TLS_CERT/KEY: cannot read (${(err as Error).message})`);
+    }
+  }
+
+  let tokens: TokenRegistry | undefined;
+  const tokensFile = read.optionalString('MAMORI_INGEST_TOKENS_FILE');
+  const tokensInline = read.optionalString('MAMORI_INGEST_TOKENS');
+  try {
+    if (tokensFile) tokens = loadTokenFile(tokensFile);
+    else if (tokensInline) tokens = createTokenRegistry(JSON.parse(tokensInline), 'MAMORI_INGEST_TOKENS');
+    else read.problem('MAMORI_INGEST_TOKENS_FILE or MAMORI_INGEST_TOKENS: agent credentials are required');
+  } catch (err) {
+    read.problem(err instanceof MamoriError ? err.message : `MAMORI_INGEST_TOKENS: ${(err as Error).message}`);
+  }
+
+  const bus = readBusConfig(read, { dataDir, service: 'ingest' });
+  const config: IngestConfig = {
+    host,
+    port,
+    ...(tls ? { tls } : {}),
+    tokens: tokens!,
+    bus,
+    topics: {
+      events: read.string('MAMORI_TOPIC_EVENTS', Topics.events),
+      rejected: read.string('MAMORI_TOPIC_EVENTS_REJECTED', Topics.eventsRejected),
+    },
+    eventPartitions: read.int('MAMORI_EVENTS_PARTITIONS', bus.kind === 'kafka' ? 12 : 4, { min: 1, max: 10_000 }),
+    limits: {
+      maxMessageBytes: read.int('MAMORI_INGEST_MAX_MESSAGE_BYTES', 8 * MiB, { min: 64 * 1024, max: 256 * MiB }),
+      maxEventBytes: read.int('MAMORI_INGEST_MAX_EVENT_BYTES', 256 * 1024, { min: 1024, max: 16 * MiB }),
+      maxBatchEvents: read.int('MAMORI_INGEST_MAX_BATCH_EVENTS', 5000, { min: 1, max: 1_000_000 }),
+      maxInFlightBatches: read.int('MAMORI_INGEST_MAX_INFLIGHT_BATCHES', 8, { min: 1, max: 1024 }),
+      maxInFlightEvents: read.int('MAMORI_INGEST_MAX_INFLIGHT_EVENTS', 200_000, { min: 1, max: 100_000_000 }),
+      helloTimeoutMs: read.int('MAMORI_INGEST_HELLO_TIMEOUT_MS', 10_000, { min: 100 }),
+      maxIdLength: 128,
+      maxLabels: 64,
+      maxFutureMicros: read.int('MAMORI_INGEST_MAX_CLOCK_SKEW_MS', 5 * 60_000, { min: 0 }) * 1000,
+      maxAgeMicros: read.int('MAMORI_INGEST_MAX_EVENT_AGE_MS', 7 * 24 * 3_600_000, { min: 1000 }) * 1000,
+    },
+    retryAfterMs: read.int('MAMORI_INGEST_RETRY_AFTER_MS', 1000, { min: 0 }),
+  };
+  read.done();
+  if (!config.tokens) throw new MamoriError(ErrorCode.Config, 'agent credentials are required');
+  return Object.freeze(config);
+}

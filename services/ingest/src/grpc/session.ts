@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '@mamori/common';
+import type { AgentMessage__Output, EventBatch__Output, PolicyUpdate, ServerMessage } from '@mamori/proto';
+import { bearerToken, type AgentIdentity, type TokenRegistry } from '../auth/tokens.js';
+import type { BatchWriter } from '../pipeline/batch-writer.js';
+import type { SequenceTracker } from '../pipeline/sequences.js';
+
+export type ConnectCall = grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>;
+
+/** Shared by every stream: a bound on events held in memory across all of them. */
+export class FlowBudget {
+  #inFlight = 0;
+  readonly #waiters = new Set<() => void>();
+  readonly maxEvents: number;
+  constructor(maxEvents: number) {
+    this.maxEvents = maxEvents;
+  }
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+  get exhausted(): boolean {
+    return this.#inFlight >= this.maxEvents;
+  }
+  take(events: number): void {
+    this.#inFlight += events;
+  }
+  give(events: number): void {
+    this.#inFlight -= events;
+    if (!this.exhausted) {
+      for (const wake of this.#waiters) wake();
+      this.#waiters.clear();
+    }
+  }
+  /** Calls `wake` once the budget has room again. */
+  onRoom(wake: () => void): void {
+    this.#waiters.add(wake);
+  }
+}
+
+/** A connected agent, for pushing policies and commands. */
+export interface AgentSession {
+  readonly id: string;
+  readonly identity: AgentIdentity;
+  send(message: ServerMessage): boolean;
+  /** Stops reading, and ends the stream once every batch read so far is acknowledged. */
+  close(): void;
+}
+
+/** Provides the policy set an agent should enforce. */
+export type PolicySource = (identity: AgentIdentity) => PolicyUpdate | undefined;
+
+export interface SessionContext {
+  tokens: TokenRegistry;
+  writeBatch: BatchWriter;
+  sequences: SequenceTracker;
+  budget: FlowBudget;
+  logger: Logger;
+  limits: { maxBatchEvents: number; maxMessageBytes: number; maxInFlightBatches: number; helloTimeoutMs: number };
+  serverVersion: string;
+  policies?: PolicySource;
+  sessions: Map<string, AgentSession>;
+}
+
+function fail(call: ConnectCall, code: grpc.status, details: string): void {
+  call.emit('error', Object.assign(new Error(details), { code, details }));
+}
+
+/**
+ * Serves one Connect stream: authenticates it from the metadata, waits for the hello,
+ * answers with a welcome (and the agent's policy set), then writes batches and acknowledges
+ * each once it is durable. Reading stops while too many batches of this stream, or too many
+ * events overall, are unacknowledged, so a slow bus pushes back on agents through HTTP/2 flow
+ * control instead of filling memory.
+ */
+export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
+  const token = bearerToken(call.metadata.get('authorization')[0]);
+  const identity = token === undefined ? undefined : ctx.tokens.identify(token);
+  if (!identity) {
+    ctx.logger.warn({ peer: call.getPeer(), hasToken: token !== undefined }, 'agent refused: unknown credential');
+    fail(call, grpc.status.UNAUTHENTICATED, 'missing or unknown bearer token');
+    return;
+  }
+  const sessionId = randomUUID();
+  const log = ctx.logger.child({ sessionId, tenantId: identity.tenantId, agentId: identity.agentId });
+  const agentKey = `${identity.tenantId}/${identity.agentId}`;
+  let greeted = false;
+  let ended = false;
+  let inFlightBatches = 0;
+  let waitingForRoom = false;
+  let waitingForDrain = false;
+  let draining = false;
+
+  const helloTimer = setTimeout(() => {
+    if (!greeted) fail(call, grpc.status.DEADLINE_EXCEEDED, `no hello within ${ctx.limits.helloTimeoutMs} ms`);
+  }, ctx.limits.helloTimeoutMs);
+
+  const session: AgentSession = {
+    id: sessionId,
+    identity,
+    send: (message) => {
+      if (call.destroyed || call.writableEnded) return false;
+      const ok = call.write(message);
+      if (!ok && !waitingForDrain) {
+        waitingForDrain = true;
+        call.once('drain', () => {
+          waitingForDrain = false;
+          adjustFlow();
+        });
+        adjustFlow();
+      }
+      return true;
+    },
+    close: () => {
+      draining = true;
+      call.pause();
+      close();
+      finishIfDone();
+    },
+  };
+
+  function adjustFlow(): void {
+    const shouldPause =
+      draining ||
+      inFlightBatches >= ctx.limits.maxInFlightBatches || waitingForDrain || ctx.budget.exhausted;
+    if (shouldPause && !call.isPaused()) call.pause();
+    else if (!shouldPause && call.isPaused()) call.resume();
+    if (ctx.budget.exhausted && !waitingForRoom) {
+      waitingForRoom = true;
+      ctx.budget.onRoom(() => {
+        waitingForRoom = false;
+        adjustFlow();
+      });
+    }
+  }
+
+  function finishIfDone(): void {
+    if (ended && inFlightBatches === 0 && !call.writableEnded && !call.destroyed) call.end();
+  }
+
+  function onBatch(batch: EventBatch__Output): void {
+    const events = batch.events.length;
+    inFlightBatches++;
+    ctx.budget.take(events);
+    adjustFlow();
+    ctx
+      .writeBatch(identity!, batch)
+      .then((ack) => {
+        session.send({ ack });
+      })
+      .catch((err: unknown) => {
+        // writeBatch never throws by contract; if it does, the agent resends after a retry.
+        log.error({ err, sequence: batch.sequence }, 'batch handling failed');
+        session.send({
+          ack: { sequence: batch.sequence, status: 'ACK_STATUS_RETRY', reason: 'internal error', retry_after_ms: 1000 },
+        });
+      })
+      .finally(() => {
+        inFlightBatches--;
+        ctx.budget.give(events);
+        adjustFlow();
+        finishIfDone();
+      });
+  }
+
+  call.on('data', (message: AgentMessage__Output) => {
+    switch (message.message) {
+      case 'hello': {
+        const hello = message.hello!;
+        if (greeted) {
+          fail(call, grpc.status.INVALID_ARGUMENT, 'hello: sent twice on one stream');
+          return;
+        }
+        if (hello.agent_id !== '' && hello.agent_id !== identity.agentId) {
+          log.warn({ claimed: hello.agent_id.slice(0, 128) }, 'agent refused: hello names another agent');
+          fail(call, grpc.status.PERMISSION_DENIED, 'hello.agent_id: does not match the credential');
+          return;
+        }
+        greeted = true;
+        clearTimeout(helloTimer);
+        ctx.sessions.set(sessionId, session);
+        log.info(
+          { agentVersion: hello.agent_version.slice(0, 64), capabilities: hello.capabilities.length },
+          'agent connected',
+        );
+        session.send({
+          welcome: {
+            tenant_id: identity.tenantId,
+            agent_id: identity.agentId,
+            session_id: sessionId,
+            last_sequence: ctx.sequences.highest(agentKey),
+            max_batch_events: ctx.limits.maxBatchEvents,
+            max_message_bytes: ctx.limits.maxMessageBytes,
+            server_version: ctx.serverVersion,
+          },
+        });
+        const policy = ctx.policies?.(identity);
+        if (policy && policy.version !== hello.policy_version) session.send({ policy });
+        return;
+      }
+      case 'batch':
+        if (!greeted) {
+          fail(call, grpc.status.FAILED_PRECONDITION, 'batch: the stream must start with a hello');
+          return;
+        }
+        onBatch(message.batch!);
+        return;
+      case 'command_result': {
+        const result = message.command_result!;
+        log.info({ commandId: result.command_id.slice(0, 128), ok: result.ok }, 'command result');
+        return;
+      }
+      default:
+        fail(call, grpc.status.INVALID_ARGUMENT, 'message: one of hello, batch or command_result must be set');
+    }
+  });
+
+  const close = (): void => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(helloTimer);
+    ctx.sessions.delete(sessionId);
+  };
+  call.on('end', () => {
+    close();
+    finishIfDone();
+  });
+  call.on('cancelled', () => {
+    log.info({ inFlightBatches }, 'agent stream cancelled');
+    close();
+  });
+  call.on('error', (err) => {
+    log.debug({ err }, 'agent stream error');
+    close();
+  });
+  call.on('close', close);
+}

@@ -1,0 +1,214 @@
+import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSilentLogger } from '@mamori/common';
+import { createEventCodec, EventHeaders, Topics } from '@mamori/proto';
+import { buildApp, type IngestApp } from '../../src/app.js';
+import { readIngestConfig } from '../../src/config.js';
+import { connectAgent, execEvent, type TestAgent } from '../support/agent.js';
+import { MemoryBus } from '../support/memory-bus.js';
+
+const TOKEN = 'test-token-city-a-node-1';
+const TOKENS = JSON.stringify([
+  { token: TOKEN, tenant: 'city-a', agentId: 'node-1' },
+  { token: 'test-token-city-b-node-2', tenant: 'city-b', agentId: 'node-2' },
+]);
+
+interface Harness {
+  app: IngestApp;
+  bus: MemoryBus;
+  address: string;
+  agent(token?: string, options?: grpc.ChannelOptions): TestAgent;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function startIngest(env: Record<string, string> = {}, policies?: Parameters<typeof buildApp>[0]['policies']): Promise<Harness> {
+  const config = readIngestConfig({ MAMORI_INGEST_PORT: '0', MAMORI_INGEST_TOKENS: TOKENS, ...env });
+  const bus = new MemoryBus();
+  const app = buildApp({ config, bus, logger: createSilentLogger(), ...(policies ? { policies } : {}) });
+  const { port } = await app.start();
+  cleanups.push(() => app.stop(1000));
+  const address = `127.0.0.1:${port}`;
+  return {
+    app,
+    bus,
+    address,
+    agent(token = TOKEN, options = {}) {
+      const agent = connectAgent(address, token, options);
+      cleanups.push(() => agent.close());
+      return agent;
+    },
+  };
+}
+
+describe('ingest Connect stream', () => {
+  it('refuses a stream without a known bearer token', async () => {
+    const ingest = await startIngest();
+    const status = await ingest.agent('not-a-configured-token').status;
+    expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect((await connectAgentWithoutToken(ingest.address)).code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  it('stamps the tenant and agent from the credential, never from the payload', async () => {
+    const ingest = await startIngest();
+    const agent = ingest.agent();
+    const welcome = await agent.hello('node-1');
+    expect(welcome.welcome).toMatchObject({ tenant_id: 'city-a', agent_id: 'node-1', last_sequence: 0 });
+    agent.sendBatch(1, [execEvent({ tenant_id: 'city-b', agent_id: 'someone-else' })]);
+    const ack = await agent.ack(1);
+    expect(ack).toMatchObject({ status: 'ACK_STATUS_ACCEPTED', accepted: 1 });
+    const [record] = ingest.bus.records(Topics.events);
+    const event = createEventCodec().decode(record!.value);
+    expect(event.tenant_id).toBe('city-a');
+    expect(event.agent_id).toBe('node-1');
+    expect(event.received_unix_micros).toBeGreaterThan(0);
+    expect(record!.key?.toString()).toBe('city-a/node-1');
+    expect(record!.headers).toMatchObject({ [EventHeaders.tenant]: 'city-a', [EventHeaders.sequence]: '1', [EventHeaders.kind]: 'process_exec' });
+  });
+
+  it('refuses a hello that claims another agent id', async () => {
+    const ingest = await startIngest();
+    const agent = ingest.agent();
+    agent.send({ hello: { agent_id: 'node-2' } });
+    const status = await agent.status;
+    expect(status.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(status.details).toContain('hello.agent_id');
+  });
+
+  it('refuses a batch before the hello', async () => {
+    const ingest = await startIngest();
+    const agent = ingest.agent();
+    agent.sendBatch(1, [execEvent()]);
+    expect((await agent.status).code).toBe(grpc.status.FAILED_PRECONDITION);
+  });
+
+  it('rejects a bad batch with a reason naming the field, and the stream goes on', async () => {
+    const ingest = await startIngest();
+    const agent = ingest.agent();
+    await agent.hello();
+    agent.sendBatch(0, [execEvent()]);
+    const rejected = await agent.ack(0);
+    expect(rejected.status).toBe('ACK_STATUS_REJECTED');
+    expect(rejected.reason).toContain('sequence');
+    agent.sendBatch(1, [execEvent(), execEvent({ observed_unix_micros: 0 }), execEvent()]);
+    const partial = await agent.ack(1);
+    expect(partial).toMatchObject({ status: 'ACK_STATUS_ACCEPTED', accepted: 2 });
+    expect(partial.rejections).toEqual([expect.objectContaining({ index: 1, field: 'events[1].observed_unix_micros' })]);
+    expect(ingest.bus.records(Topics.events)).toHaveLength(2);
+    const [refused] = ingest.bus.records(Topics.eventsRejected);
+    expect(refused?.headers?.[EventHeaders.rejectField]).toBe('events[1].observed_unix_micros');
+    agent.sendBatch(2, [execEvent()]);
+    expect((await agent.ack(2)).status).toBe('ACK_STATUS_ACCEPTED');
+  });
+
+  it('acknowledges a batch only after the bus has accepted it', async () => {
+    const ingest = await startIngest();
+    const agent = ingest.agent();
+    await agent.hello();
+    ingest.bus.hold();
+    agent.sendBatch(1, [execEvent()]);
+    await expect.poll(() => ingest.bus.calls).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(agent.messages.filter((m) => m.message === 'ack')).toHaveLength(0);
+    ingest.bus.release();
+    expect((await agent.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
+  });
+
+  it('stops reading from a stream while the bus is slow instead of buffering without bound', async () => {
+    const ingest = await startIngest({ MAMORI_INGEST_MAX_INFLIGHT_BATCHES: '2' });
+    const agent = ingest.agent();
+    await agent.hello();
+    ingest.bus.hold();
+    const batches = 300;
+    for (let seq = 1; seq <= batches; seq++) agent.sendBatch(seq, Array.from({ length: 50 }, () => execEvent()));
+    await expect.poll(() => ingest.bus.calls).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Two batches are being written; nothing more was taken off the stream.
+    expect(ingest.bus.calls).toBe(2);
+    ingest.bus.release();
+    expect((await agent.ack(batches, 30_000)).status).toBe('ACK_STATUS_ACCEPTED');
+    expect(ingest.bus.records(Topics.events)).toHaveLength(batches * 50);
+  });
+
+  it('answers RETRY when the bus fails, and accepts the same batch when it is resent', async () => {
+    const ingest = await startIngest();
+    const agent = ingest.agent();
+    await agent.hello();
+    ingest.bus.failNext = 1;
+    const events = [execEvent(), execEvent()];
+    agent.sendBatch(1, events);
+    const retry = await agent.ack(1);
+    expect(retry).toMatchObject({ status: 'ACK_STATUS_RETRY', accepted: 0 });
+    expect(retry.retry_after_ms).toBeGreaterThan(0);
+    agent.messages.length = 0;
+    agent.sendBatch(1, events);
+    expect((await agent.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
+    expect(ingest.bus.records(Topics.events)).toHaveLength(2);
+  });
+
+  it('does not write a batch twice when it is resent after a reconnect', async () => {
+    const ingest = await startIngest();
+    const events = [execEvent(), execEvent(), execEvent()];
+    const first = ingest.agent();
+    await first.hello();
+    first.sendBatch(1, events);
+    await first.ack(1);
+    first.cancel();
+
+    const second = ingest.agent();
+    const welcome = await second.hello();
+    expect(welcome.welcome?.last_sequence).toBe(1);
+    second.sendBatch(1, events);
+    expect((await second.ack(1)).status).toBe('ACK_STATUS_DUPLICATE');
+    second.sendBatch(2, [execEvent()]);
+    expect((await second.ack(2)).status).toBe('ACK_STATUS_ACCEPTED');
+    expect(ingest.bus.records(Topics.events)).toHaveLength(4);
+  });
+
+  it('caps the message size', async () => {
+    const ingest = await startIngest({ MAMORI_INGEST_MAX_MESSAGE_BYTES: String(64 * 1024) });
+    const agent = ingest.agent();
+    await agent.hello();
+    agent.sendBatch(1, [execEvent({ labels: { blob: 'x'.repeat(100_000) } })]);
+    expect((await agent.status).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(ingest.bus.records(Topics.events)).toHaveLength(0);
+  });
+
+  it('pushes the policy set on hello when the agent runs another version, and on demand', async () => {
+    const policy = { version: 'v2', policies: [{ id: 'p1', name: 'miners', mode: 'POLICY_MODE_PREVENT' as const, rules: '- rule: x' }] };
+    const ingest = await startIngest({}, (identity) => (identity.tenantId === 'city-a' ? policy : undefined));
+    const agent = ingest.agent();
+    await agent.hello('', 'v1');
+    const pushed = await agent.next((m) => m.message === 'policy');
+    expect(pushed.policy).toMatchObject({ version: 'v2', policies: [{ id: 'p1', mode: 'POLICY_MODE_PREVENT' }] });
+    expect(ingest.app.pushPolicy({ tenantId: 'city-a', agentId: 'node-1' }, { version: 'v3', policies: [] })).toBe(1);
+    await agent.next((m) => m.message === 'policy' && m.policy?.version === 'v3');
+  });
+
+  it('reports SERVING through the gRPC health service', async () => {
+    const ingest = await startIngest();
+    const HealthClient = grpc.makeGenericClientConstructor(healthService, 'Health');
+    const client = new HealthClient(ingest.address, grpc.credentials.createInsecure());
+    cleanups.push(() => client.close());
+    const response = await new Promise<{ status: unknown }>((resolve, reject) =>
+      client.makeUnaryRequest(
+        healthService.Check!.path,
+        healthService.Check!.requestSerialize,
+        healthService.Check!.responseDeserialize as (bytes: Buffer) => { status: unknown },
+        { service: 'mamori.v1.DefenderService' },
+        (err, res) => (err ? reject(err) : resolve(res!)),
+      ),
+    );
+    expect(response.status).toBe('SERVING');
+  });
+});
+
+async function connectAgentWithoutToken(address: string): Promise<grpc.StatusObject> {
+  const agent = connectAgent(address, undefined);
+  cleanups.push(() => agent.close());
+  return agent.status;
+}

@@ -1,0 +1,66 @@
+import type { Bus, ProduceRecord, ProduceResult, TopicSpec } from '@mamori/bus';
+import { ErrorCode, MamoriError } from '@mamori/common';
+
+/**
+ * A Bus double for unit tests of ingest: keeps records in memory and lets a test hold writes
+ * back (to see that nothing is acknowledged early) or fail them.
+ */
+export class MemoryBus implements Bus {
+  readonly kind = 'embedded' as const;
+  readonly topics = new Map<string, ProduceRecord[]>();
+  /** Produce calls seen, including held ones. */
+  calls = 0;
+  #gate: Promise<void> | undefined;
+  #open: (() => void) | undefined;
+  failNext = 0;
+
+  /** Holds every produce until `release`. */
+  hold(): void {
+    this.#gate = new Promise((resolve) => (this.#open = resolve));
+  }
+
+  release(): void {
+    this.#open?.();
+    this.#gate = undefined;
+  }
+
+  records(topic: string): ProduceRecord[] {
+    return this.topics.get(topic) ?? [];
+  }
+
+  ensureTopics(specs: TopicSpec[]): Promise<void> {
+    for (const spec of specs) if (!this.topics.has(spec.topic)) this.topics.set(spec.topic, []);
+    return Promise.resolve();
+  }
+
+  async produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
+    this.calls++;
+    if (this.#gate) await this.#gate;
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new MamoriError(ErrorCode.BusUnavailable, 'injected failure', { retriable: true });
+    }
+    const log = this.topics.get(topic);
+    if (!log) throw new MamoriError(ErrorCode.BusTopic, `unknown topic ${topic}`);
+    return records.map((record) => {
+      log.push(record);
+      return { topic, partition: 0, offset: log.length - 1 };
+    });
+  }
+
+  consumer(): never {
+    throw new Error('MemoryBus has no consumers');
+  }
+
+  offsets(): Promise<never[]> {
+    return Promise.resolve([]);
+  }
+
+  committed(): Promise<never[]> {
+    return Promise.resolve([]);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
