@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from '@mamori/common';
+import { startIngest } from '@mamori/ingest';
+
+/** Something started by a command, stopped on SIGTERM/SIGINT. */
+export interface Running {
+  stop(): Promise<void>;
+}
+
+export const USAGE = `Usage: mamori <command>
+
+Commands:
+  start     run the platform in one process on embedded defaults (a durable local log)
+  ingest    run the gRPC ingest service alone (MAMORI_BUS=embedded|kafka)
+  help      show this text
+
+Configuration comes from environment variables; see the README's configuration reference.
+`;
+
+/**
+ * Where `mamori start` keeps agent credentials when none are configured: a file created on
+ * first start with one random token for tenant "default", agent "local". Only its path is
+ * logged, never the token.
+ */
+export function ensureLocalCredentials(dataDir: string, logger: Logger): string {
+  const file = resolve(join(dataDir, 'agents.json'));
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    const token = randomBytes(32).toString('base64url');
+    writeFileSync(file, `${JSON.stringify({ agents: [{ token, tenant: 'default', agentId: 'local' }] }, null, 2)}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
+    logger.info({ file }, 'created local agent credentials (tenant "default", agent "local")');
+  }
+  return file;
+}
+
+/** `mamori start`: every service of the platform in this process, embedded defaults. */
+export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Promise<Running> {
+  const platformEnv: NodeJS.ProcessEnv = { MAMORI_BUS: 'embedded', MAMORI_DATA_DIR: '.mamori', ...env };
+  if (!platformEnv['MAMORI_INGEST_TOKENS_FILE'] && !platformEnv['MAMORI_INGEST_TOKENS']) {
+    platformEnv['MAMORI_INGEST_TOKENS_FILE'] = ensureLocalCredentials(platformEnv['MAMORI_DATA_DIR']!, logger);
+  }
+  const ingest = await startIngest(platformEnv, logger.child({ service: 'ingest' }));
+  logger.info({ ingestPort: ingest.port, dataDir: resolve(platformEnv['MAMORI_DATA_DIR']!) }, 'mamori is running');
+  return ingest;
+}
+
+/** `mamori ingest`: the ingest service alone. */
+export async function startIngestService(env: NodeJS.ProcessEnv, logger: Logger): Promise<Running> {
+  return startIngest(env, logger.child({ service: 'ingest' }));
+}
