@@ -1,4 +1,11 @@
-import { createSilentLogger, ErrorCode, MamoriError, type Logger } from '@mamori/common';
+import {
+  backoffDelay,
+  createSilentLogger,
+  ErrorCode,
+  MamoriError,
+  sleep,
+  type Logger,
+} from '@mamori/common';
 import { Kafka, type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type {
   Bus,
@@ -11,7 +18,8 @@ import type {
   TopicSpec,
 } from '../types.js';
 import { KafkaGroupConsumer } from './consumer.js';
-import { closedError, kafkaErrorTypes, toMamoriError } from './errors.js';
+import { AdminSlot } from './admin-slot.js';
+import { closedError, isTransientKafkaError, kafkaErrorTypes, toMamoriError } from './errors.js';
 import { createLogBridge, kafkaJsLogLevel } from './log-bridge.js';
 import {
   resolveKafkaBusOptions,
@@ -19,7 +27,7 @@ import {
   type KafkaSaslOptions,
   type ResolvedKafkaBusOptions,
 } from './options.js';
-import { disconnectQuietly, ProduceQueue } from './producer.js';
+import { ProduceQueue } from './producer.js';
 
 /** Kafka's rule for topic names (legal characters and length). */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -44,14 +52,16 @@ class KafkaBus implements Bus {
   readonly #kafka: Kafka;
   readonly #producer: ProduceQueue;
   readonly #consumers = new Set<KafkaGroupConsumer>();
-  #admin: Promise<Admin> | undefined;
-  /** Admin calls run one at a time: kafkajs's admin keeps one metadata snapshot that concurrent calls overwrite. */
-  #adminQueue: Promise<unknown> = Promise.resolve();
+  /**
+   * Topic metadata and creation. Its calls name their topics explicitly, so kafkajs never makes
+   * this client follow a topic (which #withTopic has to deal with for offsets).
+   */
+  readonly #metadataAdmin: AdminSlot;
+  /** Offsets and commits; retried by #withTopic rather than by kafkajs. */
+  readonly #offsetsAdmin: AdminSlot;
   readonly #partitionCounts = new Map<string, { count: number; at: number }>();
   readonly #partitionLookups = new Map<string, Promise<number>>();
   #closed = false;
-  /** Set once close() has let go of the admin client, which must then not come back. */
-  #released = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: ResolvedKafkaBusOptions) {
@@ -69,11 +79,22 @@ class KafkaBus implements Bus {
     if (options.ssl !== undefined) config.ssl = options.ssl;
     if (options.sasl !== undefined) config.sasl = toKafkaJsSasl(options.sasl);
     this.#kafka = new Kafka(config);
+    this.#metadataAdmin = new AdminSlot(this.#kafka, options.retries, this.#log);
+    this.#offsetsAdmin = new AdminSlot(this.#kafka, 0, this.#log);
     this.#producer = new ProduceQueue({
       kafka: this.#kafka,
       options,
       log: this.#log,
       partitionCount: (topic, fresh) => this.#partitionCount(topic, fresh ?? false),
+      missingTopics: (topics) =>
+        this.#metadataAdmin
+          .run(async (admin) => {
+            const existing = new Set(await admin.listTopics());
+            return topics.filter((t) => !existing.has(t));
+          })
+          .catch((err: unknown) => {
+            throw toMamoriError(err, 'could not list topics');
+          }),
     });
   }
 
@@ -85,39 +106,45 @@ class KafkaBus implements Bus {
       if (!wanted.has(resolved.topic)) wanted.set(resolved.topic, resolved);
     }
     if (wanted.size === 0) return;
-    await this.#withAdmin(async (admin) => {
-      const existing = new Set(await admin.listTopics());
-      const missing = [...wanted.values()].filter((spec) => !existing.has(spec.topic));
-      if (missing.length > 0) {
-        try {
-          await admin.createTopics({
-            waitForLeaders: true,
-            timeout: this.#options.requestTimeoutMs,
-            topics: missing.map((spec) => ({
-              topic: spec.topic,
-              numPartitions: spec.partitions,
-              configEntries: [
-                { name: 'retention.ms', value: String(spec.retentionMs) },
-                { name: 'retention.bytes', value: String(spec.retentionBytes) },
-              ],
-            })),
-          });
-        } catch (err) {
-          // Another process may have created some of them meanwhile; that is success.
-          const types = kafkaErrorTypes(err);
-          if (types.length === 0 || types.some((t) => t !== 'TOPIC_ALREADY_EXISTS')) {
-            throw toMamoriError(err, 'could not create topics', {
-              topics: missing.map((s) => s.topic).join(','),
+    await this.#metadataAdmin
+      .run(async (admin) => {
+        const existing = new Set(await admin.listTopics());
+        const missing = [...wanted.values()].filter((spec) => !existing.has(spec.topic));
+        if (missing.length > 0) {
+          try {
+            await admin.createTopics({
+              waitForLeaders: true,
+              timeout: this.#options.requestTimeoutMs,
+              topics: missing.map((spec) => ({
+                topic: spec.topic,
+                numPartitions: spec.partitions,
+                configEntries: [
+                  { name: 'retention.ms', value: String(spec.retentionMs) },
+                  { name: 'retention.bytes', value: String(spec.retentionBytes) },
+                ],
+              })),
             });
+          } catch (err) {
+            // Another process may have created some of them meanwhile; that is success.
+            const types = kafkaErrorTypes(err);
+            if (types.length === 0 || types.some((t) => t !== 'TOPIC_ALREADY_EXISTS')) {
+              throw toMamoriError(err, 'could not create topics', {
+                topics: missing.map((s) => s.topic).join(','),
+              });
+            }
           }
         }
-      }
-      // Waits out LEADER_NOT_AVAILABLE on new topics, and primes the partition cache.
-      const metadata = await admin.fetchTopicMetadata({ topics: [...wanted.keys()] });
-      for (const topic of metadata.topics) {
-        this.#partitionCounts.set(topic.name, { count: topic.partitions.length, at: Date.now() });
-      }
-    }, 'could not ensure topics');
+        // Waits out LEADER_NOT_AVAILABLE on new topics, and primes the partition cache.
+        const metadata = await admin.fetchTopicMetadata({ topics: [...wanted.keys()] });
+        for (const topic of metadata.topics) {
+          this.#partitionCounts.set(topic.name, { count: topic.partitions.length, at: Date.now() });
+        }
+      })
+      .catch((err: unknown) => {
+        throw toMamoriError(err, 'could not ensure topics', {
+          topics: [...wanted.keys()].join(','),
+        });
+      });
   }
 
   async produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
@@ -186,15 +213,7 @@ class KafkaBus implements Bus {
       }),
     );
     await this.#producer.close();
-    this.#released = true;
-    const admin = this.#admin;
-    this.#admin = undefined;
-    await this.#adminQueue.catch(() => undefined);
-    if (admin)
-      await admin.then(
-        (a) => disconnectQuietly(a, this.#log),
-        () => undefined,
-      );
+    await Promise.all([this.#metadataAdmin.close(), this.#offsetsAdmin.close()]);
   }
 
   #assertOpen(operation: string): void {
@@ -204,14 +223,17 @@ class KafkaBus implements Bus {
   /** Partition count of a topic, cached for metadataMaxAgeMs. */
   #partitionCount(topic: string, fresh: boolean): Promise<number> {
     const cached = this.#partitionCounts.get(topic);
-    if (!fresh && cached && Date.now() - cached.at < this.#options.metadataMaxAgeMs)
+    if (!fresh && cached && Date.now() - cached.at < this.#options.metadataMaxAgeMs) {
       return Promise.resolve(cached.count);
+    }
     let lookup = this.#partitionLookups.get(topic);
     if (!lookup) {
-      lookup = this.#withAdmin(
-        (admin) => this.#requireTopic(admin, topic),
-        'could not read topic metadata',
-      ).finally(() => this.#partitionLookups.delete(topic));
+      lookup = this.#metadataAdmin
+        .run((admin) => this.#requireTopic(admin, topic))
+        .catch((err: unknown) => {
+          throw toMamoriError(err, 'could not read topic metadata', { topic });
+        })
+        .finally(() => this.#partitionLookups.delete(topic));
       this.#partitionLookups.set(topic, lookup);
     }
     return lookup;
@@ -225,8 +247,9 @@ class KafkaBus implements Bus {
     try {
       const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
       const count = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
-      if (count === 0)
+      if (count === 0) {
         throw new MamoriError(ErrorCode.BusTopic, 'topic does not exist', { context: { topic } });
+      }
       this.#partitionCounts.set(topic, { count, at: Date.now() });
       return count;
     } catch (err) {
@@ -242,74 +265,33 @@ class KafkaBus implements Bus {
   }
 
   /**
-   * Runs an admin call about one existing topic. kafkajs's admin refreshes metadata for every
-   * topic it was ever asked about and fails once one of them is deleted elsewhere; on that
-   * error the admin client is replaced and the call made once more.
+   * Runs an offsets call about one topic, after checking that the topic exists (so that a
+   * missing topic is a quick BusTopic). Transient errors are retried here with backoff.
    */
-  #withTopic<T>(topic: string, fn: (admin: Admin) => Promise<T>, message: string): Promise<T> {
-    return this.#withAdmin(
-      async (admin) => {
-        await this.#requireTopic(admin, topic);
-        try {
-          return await fn(admin);
-        } catch (err) {
-          if (!kafkaErrorTypes(err).includes('UNKNOWN_TOPIC_OR_PARTITION')) throw err;
-          this.#log.debug(
-            { topic, err },
-            'admin call failed on stale topic metadata; retrying with a new admin client',
-          );
-          this.#resetAdmin();
-          const fresh = await this.#connectAdmin();
-          await this.#requireTopic(fresh, topic);
-          return await fn(fresh);
-        }
-      },
-      message,
-      { topic },
-    );
-  }
-
-  /** Runs admin calls one at a time, mapping their errors. */
-  #withAdmin<T>(
+  async #withTopic<T>(
+    topic: string,
     fn: (admin: Admin) => Promise<T>,
     message: string,
-    context: Record<string, string> = {},
   ): Promise<T> {
-    const run = this.#adminQueue.then(async () => {
+    await this.#partitionCount(topic, true);
+    for (let attempt = 0; ; attempt++) {
       try {
-        return await fn(await this.#connectAdmin());
+        return await this.#offsetsAdmin.run(fn);
       } catch (err) {
-        throw toMamoriError(err, message, context);
+        // kafkajs makes an admin client follow every topic it was asked offsets of, refreshes
+        // metadata for all of them, and fails every call once one was deleted elsewhere. A new
+        // client follows only the topics asked about from now on.
+        const stale = kafkaErrorTypes(err).includes('UNKNOWN_TOPIC_OR_PARTITION');
+        if (stale) {
+          this.#offsetsAdmin.reset();
+          await this.#partitionCount(topic, true);
+        }
+        if (attempt >= this.#options.retries || !(stale || isTransientKafkaError(err))) {
+          throw toMamoriError(err, message, { topic });
+        }
+        if (!stale) await sleep(backoffDelay(attempt, { initialMs: 100, maxMs: 2_000 }));
       }
-    });
-    this.#adminQueue = run.catch(() => undefined);
-    return run;
-  }
-
-  #connectAdmin(): Promise<Admin> {
-    if (this.#admin) return this.#admin;
-    if (this.#released) return Promise.reject(closedError('admin'));
-    const admin = this.#kafka.admin({ retry: { retries: this.#options.retries } });
-    const connecting = admin.connect().then(
-      () => admin,
-      async (err: unknown) => {
-        if (this.#admin === connecting) this.#admin = undefined;
-        await disconnectQuietly(admin, this.#log);
-        throw err;
-      },
-    );
-    this.#admin = connecting;
-    return connecting;
-  }
-
-  #resetAdmin(): void {
-    const admin = this.#admin;
-    this.#admin = undefined;
-    if (admin)
-      void admin.then(
-        (a) => disconnectQuietly(a, this.#log),
-        () => undefined,
-      );
+    }
   }
 }
 

@@ -25,6 +25,8 @@ export interface ProduceQueueDeps {
    * @throws MamoriError BusTopic when the topic does not exist.
    */
   partitionCount: (topic: string, fresh?: boolean) => Promise<number>;
+  /** Which of these topics no longer exist. */
+  missingTopics: (topics: string[]) => Promise<string[]>;
 }
 
 /**
@@ -41,6 +43,8 @@ export class ProduceQueue {
   #closed = false;
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
+  /** Topics the current producer session has sent to (and kafkajs keeps metadata of). */
+  readonly #sessionTopics = new Set<string>();
   /** Next partition for records without a key, per topic. */
   readonly #roundRobin = new Map<string, number>();
 
@@ -145,7 +149,9 @@ export class ProduceQueue {
   async #send(group: PendingProduce[], attempt: number): Promise<void> {
     let metadata: RecordMetadata[];
     try {
+      await this.#dropStaleSession(group);
       const producer = await this.#connect();
+      for (const p of group) this.#sessionTopics.add(p.topic);
       metadata = await producer.sendBatch({
         acks: -1,
         timeout: this.#deps.options.requestTimeoutMs,
@@ -171,9 +177,8 @@ export class ProduceQueue {
 
   async #failed(group: PendingProduce[], attempt: number, err: unknown): Promise<void> {
     if (attempt === 0 && kafkaErrorTypes(err).includes('UNKNOWN_TOPIC_OR_PARTITION')) {
-      // kafkajs refreshes metadata for every topic a producer ever sent to, and fails every
-      // send once one of them is deleted. Retry once with the new session, after checking which
-      // of these topics really exist.
+      // A topic this session sent to was deleted since (see #dropStaleSession), or one of these
+      // was. Retry once with the new session the topics that still exist.
       const retry: PendingProduce[] = [];
       for (const p of group) {
         try {
@@ -194,6 +199,25 @@ export class ProduceQueue {
     }
     for (const p of group)
       p.reject(toMamoriError(err, 'could not produce to Kafka', { topic: p.topic }));
+  }
+
+  /**
+   * kafkajs refreshes a producer's metadata for every topic it ever sent to, and fails every
+   * send (after seconds of retries) once one of them was deleted. Sending to a new topic causes
+   * such a refresh, so before that the session's topics are checked, and a session that sent
+   * to a topic now gone is replaced.
+   */
+  async #dropStaleSession(group: PendingProduce[]): Promise<void> {
+    if (this.#sessionTopics.size === 0 || group.every((p) => this.#sessionTopics.has(p.topic)))
+      return;
+    const missing = await this.#deps.missingTopics([...this.#sessionTopics]);
+    if (missing.length > 0) {
+      this.#deps.log.debug(
+        { topics: missing },
+        'topics deleted since this producer used them; new session',
+      );
+      this.#reset();
+    }
   }
 
   #connect(): Promise<Producer> {
@@ -227,6 +251,7 @@ export class ProduceQueue {
   #reset(): void {
     const producer = this.#producer;
     this.#producer = undefined;
+    this.#sessionTopics.clear();
     if (producer) {
       void producer.then(
         (p) => disconnectQuietly(p, this.#deps.log),
