@@ -114,11 +114,15 @@ export class KafkaGroupConsumer implements Consumer {
     });
     this.#consumer = consumer;
     const joined = this.#watch(consumer);
+    const fetched = this.#firstFetch(consumer);
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: this.#topics, fromBeginning: this.#fromBeginning });
       await this.#start(consumer);
       await joined;
+      // kafkajs looks up where a partition without a commit starts only at its first fetch;
+      // 'latest' must mean the end when run() resolved, not whenever that fetch happens.
+      if (!this.#fromBeginning) await fetched;
     } catch (err) {
       this.#rejectJoin = undefined;
       await disconnectQuietly(consumer, this.#log);
@@ -203,6 +207,27 @@ export class KafkaGroupConsumer implements Consumer {
   /** A method, not a field read, so that TypeScript does not narrow the state across awaits. */
   #isClosed(): boolean {
     return this.#state === 'closed';
+  }
+
+  /**
+   * Resolves after the first fetch (whose start positions kafkajs resolved before sending it),
+   * or when the consumer stops or crashes, or after a fetch's worst-case duration.
+   */
+  #firstFetch(consumer: KafkaJsConsumer): Promise<void> {
+    const { FETCH, STOP, CRASH } = consumer.events;
+    return new Promise<void>((resolve) => {
+      const removers: Array<() => void> = [];
+      const timer = setTimeout(
+        done,
+        this.#deps.options.maxWaitMs + this.#deps.options.requestTimeoutMs,
+      );
+      function done(): void {
+        clearTimeout(timer);
+        for (const remove of removers) remove();
+        resolve();
+      }
+      removers.push(consumer.on(FETCH, done), consumer.on(STOP, done), consumer.on(CRASH, done));
+    });
   }
 
   /** Follows the group through kafkajs's events; resolves on the first join. */
