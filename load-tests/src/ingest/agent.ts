@@ -61,7 +61,7 @@ export function runSimulatedAgent(options: SimulatedAgentOptions): Promise<Agent
   const call = client.makeBidiStreamRequest<Buffer, ServerReply>(
     '/mamori.v1.DefenderService/Connect',
     (message) => message,
-    (bytes) => serverType.toObject(serverType.decode(bytes), { longs: Number }) as ServerReply,
+    (bytes) => serverType.toObject(serverType.decode(bytes), { longs: Number }),
     metadata,
   );
 

@@ -22,7 +22,7 @@ prints one JSON object on its last line.
   --window W             unacknowledged batches per agent at most (default 4)
   --brokers LIST         use these Kafka brokers instead of starting one
   --address HOST:PORT    use a running ingest instead of starting one (--token required)
-  --token T              agent token for --address
+  --token T              agent token for --address; {i} is replaced by the agent's index
 `;
 
 async function main(): Promise<void> {
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     if (address) {
       if (!values.token) throw new Error('--token is required with --address');
       const token = values.token;
-      tokenFor = () => token;
+      tokenFor = (i) => token.replaceAll('{i}', String(i));
     } else {
       const env: Record<string, string> = {
         MAMORI_INGEST_TOKENS: JSON.stringify(
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       const ingest = await startIngestProcess(env);
       cleanups.push(() => ingest.stop());
       address = ingest.address;
-      ingestCpuMs = ingest.cpuMs;
+      ingestCpuMs = () => ingest.cpuMs();
     }
 
     const templates = buildTemplates();
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     const results = await Promise.all(
       Array.from({ length: agents }, (_, i) =>
         runSimulatedAgent({
-          address: address!,
+          address: address,
           token: tokenFor(i),
           agentId: values.address ? '' : `bench-agent-${i}`,
           rate: rate / agents,

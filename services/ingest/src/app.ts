@@ -2,12 +2,13 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Bus } from '@mamori/bus';
 import type { Logger } from '@mamori/common';
-import { createEventCodec, loadMamoriGrpc, type PolicyUpdate } from '@mamori/proto';
+import { loadMamoriGrpc, type PolicyUpdate } from '@mamori/proto';
 import type { AgentIdentity } from './auth/tokens.js';
 import type { IngestConfig } from './config.js';
 import { createBatchWriter } from './pipeline/batch-writer.js';
 import { SequenceTracker } from './pipeline/sequences.js';
-import { FlowBudget, serveConnect, type AgentSession, type PolicySource, type SessionContext } from './grpc/session.js';
+import { createAgentMessageDeserializer } from './wire/agent-message.js';
+import { FlowBudget, serveConnect, type AgentSession, type ConnectCall, type PolicySource, type SessionContext } from './grpc/session.js';
 
 export const SERVICE_NAME = 'mamori.v1.DefenderService';
 export const INGEST_VERSION = '0.1.0';
@@ -38,10 +39,8 @@ export function buildApp(deps: IngestDeps): IngestApp {
   const sessions = new Map<string, AgentSession>();
   const writeBatch = createBatchWriter({
     bus,
-    codec: createEventCodec(),
     sequences,
     limits: config.limits,
-    maxEventBytes: config.limits.maxEventBytes,
     topics: config.topics,
     logger,
     retryAfterMs: config.retryAfterMs,
@@ -75,9 +74,12 @@ export function buildApp(deps: IngestDeps): IngestApp {
         'grpc.http2.min_ping_interval_without_data_ms': 10_000,
         'grpc.keepalive_permit_without_calls': 1,
       });
-      server.addService(loadMamoriGrpc().mamori.v1.DefenderService.service, {
-        Connect: (call: Parameters<typeof serveConnect>[0]) => serveConnect(call, ctx),
-      });
+      const definition = loadMamoriGrpc().mamori.v1.DefenderService.service;
+      server.addService(
+        // Ingest's own request deserializer: batches stay as bytes (see wire/agent-message.ts).
+        { ...definition, Connect: { ...definition.Connect, requestDeserialize: createAgentMessageDeserializer() } },
+        { Connect: (call: ConnectCall) => serveConnect(call, ctx) },
+      );
       health.addToServer(server);
       const credentials = config.tls
         ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: config.tls.cert, private_key: config.tls.key }], false)

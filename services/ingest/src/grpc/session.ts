@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@mamori/common';
-import type { AgentMessage__Output, EventBatch__Output, PolicyUpdate, ServerMessage } from '@mamori/proto';
+import type { PolicyUpdate, ServerMessage } from '@mamori/proto';
 import { bearerToken, type AgentIdentity, type TokenRegistry } from '../auth/tokens.js';
 import type { BatchWriter } from '../pipeline/batch-writer.js';
 import type { SequenceTracker } from '../pipeline/sequences.js';
+import type { IncomingMessage, WireBatch } from '../wire/agent-message.js';
 
-export type ConnectCall = grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>;
+export type ConnectCall = grpc.ServerDuplexStream<IncomingMessage, ServerMessage>;
 
 /** Shared by every stream: a bound on events held in memory across all of them. */
 export class FlowBudget {
@@ -138,7 +139,7 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
     if (ended && inFlightBatches === 0 && !call.writableEnded && !call.destroyed) call.end();
   }
 
-  function onBatch(batch: EventBatch__Output): void {
+  function onBatch(batch: WireBatch): void {
     const events = batch.events.length;
     inFlightBatches++;
     ctx.budget.take(events);
@@ -163,10 +164,10 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
       });
   }
 
-  call.on('data', (message: AgentMessage__Output) => {
+  call.on('data', (message: IncomingMessage) => {
     switch (message.message) {
       case 'hello': {
-        const hello = message.hello!;
+        const hello = message.hello;
         if (greeted) {
           fail(call, grpc.status.INVALID_ARGUMENT, 'hello: sent twice on one stream');
           return;
@@ -203,15 +204,16 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
           fail(call, grpc.status.FAILED_PRECONDITION, 'batch: the stream must start with a hello');
           return;
         }
-        onBatch(message.batch!);
+        onBatch(message.batch);
         return;
       case 'command_result': {
-        const result = message.command_result!;
+        const result = message.command_result;
         log.info({ commandId: result.command_id.slice(0, 128), ok: result.ok }, 'command result');
         return;
       }
-      default:
-        fail(call, grpc.status.INVALID_ARGUMENT, 'message: one of hello, batch or command_result must be set');
+      case 'invalid':
+        log.warn({ reason: message.reason }, 'agent sent a malformed message');
+        fail(call, grpc.status.INVALID_ARGUMENT, message.reason);
     }
   });
 

@@ -1,24 +1,17 @@
 import type { Bus, ProduceRecord } from '@mamori/bus';
 import { isRetriable, type Logger } from '@mamori/common';
-import {
-  EventHeaders,
-  type BatchAck,
-  type Event__Output,
-  type EventBatch__Output,
-  type EventCodec,
-  type Rejection,
-} from '@mamori/proto';
+import { EventHeaders, type BatchAck, type Rejection } from '@mamori/proto';
 import type { AgentIdentity } from '../auth/tokens.js';
 import { validateBatch, type ValidationLimits } from '../validation/batch.js';
+import type { WireBatch } from '../wire/agent-message.js';
+import { varintSize, writeVarint } from '../wire/reader.js';
+import { fieldPath, loadEventWireSchema } from '../wire/schema.js';
 import type { SequenceTracker } from './sequences.js';
 
 export interface BatchWriterOptions {
   bus: Bus;
-  codec: EventCodec;
   sequences: SequenceTracker;
   limits: ValidationLimits;
-  /** Largest encoded event, in bytes; larger events are refused. */
-  maxEventBytes: number;
   topics: { events: string; rejected: string };
   logger: Logger;
   /** How long an agent should wait before resending after a transient failure, in ms. */
@@ -28,11 +21,41 @@ export interface BatchWriterOptions {
 }
 
 /** Turns one batch of one agent into bus records and an acknowledgement. Never throws. */
-export type BatchWriter = (identity: AgentIdentity, batch: EventBatch__Output) => Promise<BatchAck>;
+export type BatchWriter = (identity: AgentIdentity, batch: WireBatch) => Promise<BatchAck>;
 
 /** Current time in microseconds since the epoch (sub-millisecond from the monotonic clock). */
 export function wallClockMicros(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/**
+ * The bytes ingest appends to every event it forwards: tenant_id, agent_id and
+ * received_unix_micros. Protobuf parsers keep the last value of a singular field, so these
+ * override whatever the agent put in the same fields — without decoding or re-encoding the
+ * event.
+ */
+export function createStamp(): (tenantId: string, agentId: string, receivedMicros: number) => Buffer {
+  const schema = loadEventWireSchema();
+  const tenantTag = (fieldPath(schema, 'tenant_id')[0]! << 3) | 2;
+  const agentTag = (fieldPath(schema, 'agent_id')[0]! << 3) | 2;
+  const receivedTag = fieldPath(schema, 'received_unix_micros')[0]! << 3;
+  return (tenantId, agentId, receivedMicros) => {
+    const tenant = Buffer.from(tenantId);
+    const agent = Buffer.from(agentId);
+    const out = Buffer.allocUnsafe(
+      3 + varintSize(tenant.length) + tenant.length + varintSize(agent.length) + agent.length + varintSize(receivedMicros),
+    );
+    let at = 0;
+    out[at++] = tenantTag;
+    at = writeVarint(out, at, tenant.length);
+    at += tenant.copy(out, at);
+    out[at++] = agentTag;
+    at = writeVarint(out, at, agent.length);
+    at += agent.copy(out, at);
+    out[at++] = receivedTag;
+    at = writeVarint(out, at, receivedMicros);
+    return out.subarray(0, at);
+  };
 }
 
 /**
@@ -42,8 +65,9 @@ export function wallClockMicros(): number {
  * bus has made them durable.
  */
 export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
-  const { bus, codec, sequences, limits, topics, logger } = options;
+  const { bus, sequences, limits, topics, logger } = options;
   const now = options.nowMicros ?? wallClockMicros;
+  const stampFor = createStamp();
 
   return async function writeBatch(identity, batch) {
     const sequence = batch.sequence;
@@ -64,56 +88,29 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
       return { sequence, status: 'ACK_STATUS_DUPLICATE', accepted: 0, reason: 'sequence already accepted' };
     }
 
-    const receivedMicros = now();
+    const stamp = stampFor(identity.tenantId, identity.agentId, now());
     const key = Buffer.from(agentKey);
     const seqHeader = String(sequence);
-    const accepted: ProduceRecord[] = [];
-    const refused: ProduceRecord[] = [];
+    const stamped = (bytes: Buffer): Buffer => Buffer.concat([bytes, stamp], bytes.length + stamp.length);
+    const accepted: ProduceRecord[] = verdict.valid.map(({ index, kind }) => ({
+      key,
+      value: stamped(batch.events[index]!),
+      headers: {
+        [EventHeaders.tenant]: identity.tenantId,
+        [EventHeaders.agent]: identity.agentId,
+        [EventHeaders.sequence]: seqHeader,
+        [EventHeaders.kind]: kind,
+      },
+    }));
     const rejections: Rejection[] = verdict.rejections;
-    const stamp = (event: Event__Output): void => {
-      event.tenant_id = identity.tenantId;
-      event.agent_id = identity.agentId;
-      event.received_unix_micros = receivedMicros;
-    };
-
-    for (const index of verdict.valid) {
-      const event = batch.events[index]!;
-      stamp(event);
-      const value = codec.encode(event);
-      if (value.length > options.maxEventBytes) {
-        rejections.push({
-          index,
-          event_id: event.id,
-          field: `events[${index}]`,
-          reason: `encodes to ${value.length} bytes, more than the limit of ${options.maxEventBytes}`,
-        });
-        continue;
-      }
-      accepted.push({
-        key,
-        value,
-        headers: {
-          [EventHeaders.tenant]: identity.tenantId,
-          [EventHeaders.agent]: identity.agentId,
-          [EventHeaders.sequence]: seqHeader,
-          [EventHeaders.kind]: event.payload ?? '',
-        },
-      });
-    }
+    // Refused events are kept as received (with the stamp), for audit; an oversized one is not.
+    const refused: ProduceRecord[] = [];
     for (const rejection of rejections) {
-      const event = batch.events[rejection.index!];
-      if (!event) continue;
-      stamp(event);
-      let value: Buffer;
-      try {
-        value = codec.encode(event);
-      } catch {
-        continue;
-      }
-      if (value.length > options.maxEventBytes) continue;
+      const bytes = batch.events[rejection.index!];
+      if (!bytes || bytes.length > limits.maxEventBytes) continue;
       refused.push({
         key,
-        value,
+        value: stamped(bytes),
         headers: {
           [EventHeaders.tenant]: identity.tenantId,
           [EventHeaders.agent]: identity.agentId,

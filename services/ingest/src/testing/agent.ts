@@ -1,3 +1,7 @@
+/**
+ * A minimal defender for tests of ingest and of what lies behind it. Not an agent: it does
+ * not reconnect, spool or enforce; it sends what a test tells it to and records replies.
+ */
 import * as grpc from '@grpc/grpc-js';
 import {
   loadMamoriGrpc,

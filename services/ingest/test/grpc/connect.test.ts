@@ -5,7 +5,7 @@ import { createSilentLogger } from '@mamori/common';
 import { createEventCodec, EventHeaders, Topics } from '@mamori/proto';
 import { buildApp, type IngestApp } from '../../src/app.js';
 import { readIngestConfig } from '../../src/config.js';
-import { connectAgent, execEvent, type TestAgent } from '../support/agent.js';
+import { connectAgent, execEvent, type TestAgent } from '../../src/testing/index.js';
 import { MemoryBus } from '../support/memory-bus.js';
 
 const TOKEN = 'test-token-city-a-node-1';

@@ -1,55 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import type { Event__Output, EventBatch__Output } from '@mamori/proto';
+import { createEventCodec, type Event } from '@mamori/proto';
 import { validateBatch, type ValidationLimits } from '../../src/validation/batch.js';
+import type { WireBatch } from '../../src/wire/agent-message.js';
 
 const NOW = 1_764_000_000_000_000;
 const limits: ValidationLimits = {
   maxBatchEvents: 10,
+  maxEventBytes: 4096,
   maxIdLength: 64,
   maxFutureMicros: 300_000_000,
   maxAgeMicros: 3_600_000_000,
   maxLabels: 4,
 };
+const codec = createEventCodec();
 
-function exec(id: string, overrides: Partial<Event__Output> = {}): Event__Output {
+function exec(id: string, overrides: Partial<Event> = {}): Event {
   return {
     id,
-    tenant_id: '',
-    agent_id: '',
     observed_unix_micros: NOW - 1000,
-    received_unix_micros: 0,
-    host: null,
-    workload: null,
-    labels: {},
-    payload: 'process_exec',
-    process_exec: {
-      process: {
-        pid: 42,
-        ppid: 1,
-        name: 'sh',
-        exe: '/bin/sh',
-        args: ['sh'],
-        cwd: '/',
-        uid: 0,
-        gid: 0,
-        user: 'root',
-        tty: '',
-        start_unix_micros: 0,
-        ancestors: [],
-        login_uid: -1,
-        exe_hash: '',
-      },
-    },
+    process_exec: { process: { pid: 42, ppid: 1, name: 'sh', exe: '/bin/sh', args: ['sh'] } },
     ...overrides,
   };
 }
 
-const batch = (events: Event__Output[], sequence = 1): EventBatch__Output => ({ sequence, events });
+const batch = (events: (Event | Buffer)[], sequence = 1): WireBatch => ({
+  sequence,
+  events: events.map((e) => (Buffer.isBuffer(e) ? e : codec.encode(e))),
+});
 
 describe('validateBatch', () => {
-  it('accepts a well-formed batch', () => {
-    const verdict = validateBatch(batch([exec('a'), exec('b')]), limits, NOW);
-    expect(verdict).toEqual({ valid: [0, 1], rejections: [] });
+  it('accepts a well-formed batch and tells each event kind', () => {
+    const verdict = validateBatch(
+      batch([exec('a'), { id: 'b', observed_unix_micros: NOW, dns_query: { query: 'example.gov', query_type: 'A' } }]),
+      limits,
+      NOW,
+    );
+    expect(verdict).toEqual({ valid: [{ index: 0, kind: 'process_exec' }, { index: 1, kind: 'dns_query' }], rejections: [] });
   });
 
   it('refuses the whole batch when its sequence is missing', () => {
@@ -72,12 +58,12 @@ describe('validateBatch', () => {
         exec('future', { observed_unix_micros: NOW + 3_600_000_000 }),
         exec('old', { observed_unix_micros: NOW - 7_200_000_000 }),
         exec('bad id with spaces'),
-        exec('nopayload', { payload: undefined, process_exec: null }),
+        { id: 'nopayload', observed_unix_micros: NOW },
       ]),
       limits,
       NOW,
     );
-    expect(verdict.valid).toEqual([0]);
+    expect(verdict.valid).toEqual([{ index: 0, kind: 'process_exec' }]);
     expect(verdict.rejections.map((r) => [r.index, r.field])).toEqual([
       [1, 'events[1].id'],
       [2, 'events[2].observed_unix_micros'],
@@ -85,36 +71,63 @@ describe('validateBatch', () => {
       [4, 'events[4].id'],
       [5, 'events[5].payload'],
     ]);
-    expect(verdict.rejections[1]?.reason).toMatch(/in the future/);
+    expect(verdict.rejections[1]).toMatchObject({ event_id: 'future', reason: expect.stringMatching(/in the future/) });
   });
 
   it('checks the required fields of each payload kind', () => {
-    const noPid = exec('p');
-    noPid.process_exec!.process!.pid = 0;
-    const badConnect = exec('n', {
-      payload: 'network_connect',
-      process_exec: null,
+    const noPid = exec('p', { process_exec: { process: { pid: 0, exe: '/bin/sh' } } });
+    const noExe = exec('x', { process_exec: { process: { pid: 3 } } });
+    const badConnect: Event = {
+      id: 'n',
+      observed_unix_micros: NOW,
       network_connect: {
-        process: noPid.process_exec!.process && { ...noPid.process_exec!.process, pid: 7 },
-        connection: { protocol: 'L4_PROTOCOL_TCP', local_address: '', local_port: 1, remote_address: '', remote_port: 443 },
+        process: { pid: 7 },
+        connection: { protocol: 'L4_PROTOCOL_TCP', local_port: 1, remote_address: '', remote_port: 443 },
       },
-    });
-    const badStatus = exec('h', {
-      payload: 'http_response',
-      process_exec: null,
-      http_response: { request_id: 'r', status: 42, headers: [], body_size: 0, latency_micros: 0 },
-    });
-    const verdict = validateBatch(batch([noPid, badConnect, badStatus]), limits, NOW);
-    expect(verdict.rejections.map((r) => r.field)).toEqual([
-      'events[0].process_exec.process.pid',
-      'events[1].network_connect.connection.remote_address',
-      'events[2].http_response.status',
+    };
+    const noProtocol: Event = {
+      id: 'np',
+      observed_unix_micros: NOW,
+      network_listen: { process: { pid: 7 }, connection: { local_port: 80 } },
+    };
+    const badStatus: Event = { id: 'h', observed_unix_micros: NOW, http_response: { request_id: 'r', status: 42 } };
+    const badFinding: Event = {
+      id: 'f',
+      observed_unix_micros: NOW,
+      scanner_finding: { scanner: 'image', target: 'img', rule_id: 'CVE-2024-3094' },
+    };
+    const verdict = validateBatch(batch([noPid, noExe, badConnect, noProtocol, badStatus, badFinding]), limits, NOW);
+    expect(verdict.rejections.map((r) => `${r.field}: ${r.reason}`)).toEqual([
+      'events[0].process_exec.process.pid: must be a positive process id',
+      'events[1].process_exec.process.exe: is required',
+      'events[2].network_connect.connection.remote_address: is required',
+      'events[3].network_listen.connection.protocol: must be L4_PROTOCOL_TCP or L4_PROTOCOL_UDP',
+      'events[4].http_response.status: must be an HTTP status (100-599)',
+      'events[5].scanner_finding.severity: must be set',
     ]);
+  });
+
+  it('refuses bytes that are not a well-formed event, naming the field', () => {
+    const good = codec.encode(exec('t'));
+    const truncated = good.subarray(0, good.length - 3);
+    // Field 6 (host) is a message; send it as a varint.
+    const wrongType = Buffer.concat([codec.encode(exec('w')), Buffer.from([(6 << 3) | 0, 1])]);
+    const group = Buffer.concat([codec.encode(exec('g')), Buffer.from([(9 << 3) | 3])]);
+    const verdict = validateBatch(batch([truncated, wrongType, group, good]), limits, NOW);
+    expect(verdict.valid).toEqual([{ index: 3, kind: 'process_exec' }]);
+    expect(verdict.rejections[0]?.reason).toMatch(/^malformed protobuf: /);
+    expect(verdict.rejections[1]).toMatchObject({ field: 'events[1].host', reason: 'malformed protobuf: has wire type varint, expected length-delimited' });
+    expect(verdict.rejections[2]?.reason).toMatch(/group start/);
+  });
+
+  it('refuses an event over the size limit', () => {
+    const verdict = validateBatch(batch([exec('big', { labels: { blob: 'x'.repeat(5000) } })]), limits, NOW);
+    expect(verdict.rejections[0]).toMatchObject({ field: 'events[0]', reason: expect.stringMatching(/more than the limit of 4096/) });
   });
 
   it('refuses a repeated event id within one batch after its first use', () => {
     const verdict = validateBatch(batch([exec('same'), exec('same')]), limits, NOW);
-    expect(verdict.valid).toEqual([0]);
+    expect(verdict.valid).toEqual([{ index: 0, kind: 'process_exec' }]);
     expect(verdict.rejections[0]).toMatchObject({ index: 1, field: 'events[1].id' });
   });
 

@@ -1,0 +1,118 @@
+import protobuf from 'protobufjs';
+import { PROTO_ROOT } from '@mamori/proto';
+
+/** Wire types of the protobuf encoding. */
+export const WireType = { varint: 0, fixed64: 1, len: 2, fixed32: 5 } as const;
+
+/** What ingest needs to know of one field to check bytes against the schema. */
+export interface WireField {
+  name: string;
+  number: number;
+  /** The wire type an unpacked value of this field must have. */
+  wireType: number;
+  repeated: boolean;
+  /** Repeated numeric fields may also arrive packed, as one length-delimited run. */
+  packable: boolean;
+  /** For message fields and map entries: the schema of what is inside. */
+  message?: WireMessage;
+}
+
+/** A message's fields by number and by name. */
+export interface WireMessage {
+  name: string;
+  byNumber: Map<number, WireField>;
+  byName: Map<string, WireField>;
+}
+
+const VARINT = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'bool']);
+const FIXED64 = new Set(['fixed64', 'sfixed64', 'double']);
+const FIXED32 = new Set(['fixed32', 'sfixed32', 'float']);
+
+function scalarWireType(type: string): number {
+  if (VARINT.has(type)) return WireType.varint;
+  if (FIXED64.has(type)) return WireType.fixed64;
+  if (FIXED32.has(type)) return WireType.fixed32;
+  return WireType.len;
+}
+
+function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMessage {
+  const cached = cache.get(type.fullName);
+  if (cached) return cached;
+  const message: WireMessage = { name: type.fullName, byNumber: new Map(), byName: new Map() };
+  cache.set(type.fullName, message);
+  for (const field of type.fieldsArray) {
+    field.resolve();
+    let wire: WireField;
+    if (field instanceof protobuf.MapField) {
+      // A map is a repeated entry message { 1: key, 2: value }.
+      const valueType = field.resolvedType instanceof protobuf.Type ? compile(field.resolvedType, cache) : undefined;
+      const entry: WireMessage = { name: `${type.fullName}.${field.name}.entry`, byNumber: new Map(), byName: new Map() };
+      const key: WireField = { name: 'key', number: 1, wireType: scalarWireType(field.keyType), repeated: false, packable: false };
+      const value: WireField = {
+        name: 'value',
+        number: 2,
+        wireType: valueType ? WireType.len : scalarWireType(field.resolvedType instanceof protobuf.Enum ? 'int32' : field.type),
+        repeated: false,
+        packable: false,
+        ...(valueType ? { message: valueType } : {}),
+      };
+      for (const f of [key, value]) {
+        entry.byNumber.set(f.number, f);
+        entry.byName.set(f.name, f);
+      }
+      wire = { name: field.name, number: field.id, wireType: WireType.len, repeated: true, packable: false, message: entry };
+    } else if (field.resolvedType instanceof protobuf.Type) {
+      wire = {
+        name: field.name,
+        number: field.id,
+        wireType: WireType.len,
+        repeated: field.repeated,
+        packable: false,
+        message: compile(field.resolvedType, cache),
+      };
+    } else {
+      const wireType = field.resolvedType instanceof protobuf.Enum ? WireType.varint : scalarWireType(field.type);
+      wire = {
+        name: field.name,
+        number: field.id,
+        wireType,
+        repeated: field.repeated,
+        packable: field.repeated && wireType !== WireType.len,
+      };
+    }
+    message.byNumber.set(wire.number, wire);
+    message.byName.set(wire.name, wire);
+  }
+  return message;
+}
+
+let eventSchema: WireMessage | undefined;
+
+/** The wire schema of `mamori.v1.Event`, compiled once from the .proto files. */
+export function loadEventWireSchema(): WireMessage {
+  if (!eventSchema) {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => `${PROTO_ROOT}/${target}`;
+    root.loadSync('mamori/v1/event.proto', { keepCase: true });
+    root.resolveAll();
+    eventSchema = compile(root.lookupType('mamori.v1.Event'), new Map());
+  }
+  return eventSchema;
+}
+
+/**
+ * The field numbers along a dotted path of field names, e.g. "process_exec.process.pid" →
+ * [20, 1, 1].
+ * @throws Error when a name is not a field (a programming error in a rule table).
+ */
+export function fieldPath(schema: WireMessage, path: string): number[] {
+  const numbers: number[] = [];
+  let message: WireMessage | undefined = schema;
+  for (const name of path.split('.')) {
+    const field: WireField | undefined = message?.byName.get(name);
+    if (!field) throw new Error(`${schema.name} has no field path ${path}`);
+    numbers.push(field.number);
+    message = field.message;
+  }
+  return numbers;
+}

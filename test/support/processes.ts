@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface MamoriProcess {
+  child: ChildProcess;
+  port: number;
+  /** Lines the process wrote to stdout and stderr, for failure messages. */
+  output: string[];
+}
+
+/**
+ * Runs `mamori <command>` from the TypeScript sources in a child process (as a user would,
+ * without a build) and resolves once it logs that ingest listens.
+ */
+export function spawnMamori(command: string, env: Record<string, string>): Promise<MamoriProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@mamori/source', '--import', 'tsx', `${REPO_ROOT}services/cli/src/main.ts`, command],
+    { cwd: REPO_ROOT, env: { ...process.env, MAMORI_INGEST_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output: string[] = [];
+  createInterface({ input: child.stderr }).on('line', (line) => output.push(line));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`mamori ${command} did not start:\n${output.join('\n')}`)), 60_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`mamori ${command} exited (${code ?? signal}):\n${output.join('\n')}`));
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      output.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        if (entry.msg === 'ingest listening' && entry.port) {
+          clearTimeout(timer);
+          child.removeAllListeners('exit');
+          resolve({ child, port: entry.port, output });
+        }
+      } catch {
+        // not a log line
+      }
+    });
+  });
+}
+
+/** Sends SIGKILL and waits until the process is gone. */
+export function killHard(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
