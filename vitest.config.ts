@@ -6,7 +6,10 @@ export default defineConfig({
   resolve: { conditions: ['@mamori/source'] },
   ssr: { resolve: { conditions: ['@mamori/source'] } },
   test: {
-    include: ['{proto,packages/*,services/*,test,load-tests}/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      '{proto,packages/*,services/*,test,load-tests}/test/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

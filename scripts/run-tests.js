@@ -14,7 +14,14 @@ rmSync(report, { force: true });
 
 const run = spawnSync(
   process.execPath,
-  [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  [
+    vitest,
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit' },
 );
 
@@ -23,7 +30,9 @@ try {
   const result = JSON.parse(readFileSync(report, 'utf8'));
   const skipped = result.numPendingTests + result.numTodoTests;
   // A suite that failed to load counts as a failure even though it ran no test.
-  const failedSuites = result.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
+  const failedSuites = result.testResults.filter(
+    (file) => file.status === 'failed' && file.assertionResults.length === 0,
+  ).length;
   summary = `tests: ${result.numPassedTests} passed, ${result.numFailedTests + failedSuites} failed, ${skipped} skipped`;
 } catch {
   // keep the no-report summary

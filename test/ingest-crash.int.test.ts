@@ -13,7 +13,11 @@ describe('ingest on the embedded log, killed mid-stream', () => {
   it('keeps every event it acknowledged, in order, after SIGKILL and restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mamori-crash-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    const env = { MAMORI_BUS: 'embedded', MAMORI_BUS_DIR: dir, MAMORI_INGEST_TOKENS: JSON.stringify(AGENTS) };
+    const env = {
+      MAMORI_BUS: 'embedded',
+      MAMORI_BUS_DIR: dir,
+      MAMORI_INGEST_TOKENS: JSON.stringify(AGENTS),
+    };
     const ingest = await spawnMamori('ingest', env);
     onTestFinished(() => killHard(ingest.child));
 
@@ -29,7 +33,10 @@ describe('ingest on the embedded log, killed mid-stream', () => {
     let seq = 0;
     const send = (): void => {
       const events = Array.from({ length: 100 }, () => execEvent());
-      inFlight.set(++seq, events.map((e) => e.id!));
+      inFlight.set(
+        ++seq,
+        events.map((e) => e.id!),
+      );
       agent.sendBatch(seq, events);
     };
     for (let i = 0; i < 4; i++) send();

@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { testKafkaBrokers } from '@mamori/common/testing';
 import { connectAgent, execEvent } from '@mamori/ingest/testing';
 import { createEventCodec, EventHeaders, type Event } from '@mamori/proto';
-import { AGENTS, readRecords, startPlatform, type BusKind, type RunningPlatform } from './support/platform.js';
+import {
+  AGENTS,
+  readRecords,
+  startPlatform,
+  type BusKind,
+  type RunningPlatform,
+} from './support/platform.js';
 
 const brokers = testKafkaBrokers();
 const codec = createEventCodec();
@@ -34,7 +40,9 @@ describe.each(kinds)('defender → ingest → $kind bus', ({ kind, skip }) => {
         let lastBatch: Event[] = [];
         for (let seq = 1; seq <= BATCHES; seq++) {
           // The payload lies about its tenant; ingest must not believe it.
-          lastBatch = Array.from({ length: PER_BATCH }, () => execEvent({ tenant_id: 'someone-else' }));
+          lastBatch = Array.from({ length: PER_BATCH }, () =>
+            execEvent({ tenant_id: 'someone-else' }),
+          );
           ids.push(...lastBatch.map((e) => e.id!));
           agent.sendBatch(seq, lastBatch);
           if (seq === BATCHES / 2) {

@@ -21,10 +21,21 @@ describe('the contract', () => {
       agent_id: 'node-1',
       observed_unix_micros: 1_764_000_000_123_456,
       host: { hostname: 'node-1', addresses: ['10.0.0.5'] },
-      workload: { container_id: 'abc123', image_repository: 'registry.gov/portal', image_digest: 'sha256:00' },
+      workload: {
+        container_id: 'abc123',
+        image_repository: 'registry.gov/portal',
+        image_digest: 'sha256:00',
+      },
       labels: { sensor: 'proc' },
       process_exec: {
-        process: { pid: 4242, ppid: 1, name: 'curl', exe: '/usr/bin/curl', args: ['curl', '-s', 'http://x'], uid: 0 },
+        process: {
+          pid: 4242,
+          ppid: 1,
+          name: 'curl',
+          exe: '/usr/bin/curl',
+          args: ['curl', '-s', 'http://x'],
+          uid: 0,
+        },
       },
     };
     const decoded = codec.decode(codec.encode(event));
@@ -41,7 +52,9 @@ describe('the contract', () => {
     const decoded = codec.decode(
       codec.encode({
         id: 'e1',
-        network_connect: { connection: { protocol: 'L4_PROTOCOL_TCP', remote_address: '1.2.3.4', remote_port: 443 } },
+        network_connect: {
+          connection: { protocol: 'L4_PROTOCOL_TCP', remote_address: '1.2.3.4', remote_port: 443 },
+        },
       }),
     );
     expect(decoded.network_connect?.connection?.protocol).toBe('L4_PROTOCOL_TCP');
@@ -74,10 +87,18 @@ describe('the contract', () => {
         cwd: PROTO_ROOT,
       });
       const committed = join(PROTO_ROOT, 'src', 'generated');
-      const fresh = listFiles(out).map((f) => relative(out, f)).sort();
-      expect(fresh).toEqual(listFiles(committed).map((f) => relative(committed, f)).sort());
+      const fresh = listFiles(out)
+        .map((f) => relative(out, f))
+        .sort();
+      expect(fresh).toEqual(
+        listFiles(committed)
+          .map((f) => relative(committed, f))
+          .sort(),
+      );
       for (const file of fresh) {
-        expect(readFileSync(join(out, file), 'utf8'), file).toBe(readFileSync(join(committed, file), 'utf8'));
+        expect(readFileSync(join(out, file), 'utf8'), file).toBe(
+          readFileSync(join(committed, file), 'utf8'),
+        );
       }
     } finally {
       rmSync(out, { recursive: true, force: true });

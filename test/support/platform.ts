@@ -25,7 +25,10 @@ export const AGENTS = [
  * Ingest in this process on a real bus: a fresh embedded log in a temporary directory, or
  * the Kafka brokers given, with topics of their own.
  */
-export async function startPlatform(kind: BusKind, brokers?: readonly string[]): Promise<RunningPlatform> {
+export async function startPlatform(
+  kind: BusKind,
+  brokers?: readonly string[],
+): Promise<RunningPlatform> {
   const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
   const dir = kind === 'embedded' ? mkdtempSync(join(tmpdir(), 'mamori-e2e-')) : undefined;
   const config = readIngestConfig({
@@ -55,14 +58,24 @@ export async function startPlatform(kind: BusKind, brokers?: readonly string[]):
 }
 
 /** Reads a topic with a fresh consumer group until `count` records arrived (or times out). */
-export async function readRecords(bus: Bus, topic: string, count: number, timeoutMs = 60_000): Promise<BusRecord[]> {
+export async function readRecords(
+  bus: Bus,
+  topic: string,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<BusRecord[]> {
   const records: BusRecord[] = [];
-  const consumer = bus.consumer({ groupId: `e2e-reader-${Date.now()}-${Math.random()}`, topics: [topic] });
+  const consumer = bus.consumer({
+    groupId: `e2e-reader-${Date.now()}-${Math.random()}`,
+    topics: [topic],
+  });
   let done!: () => void;
   const enough = new Promise<void>((resolve) => (done = resolve));
   await consumer.run(async (batch) => {
     records.push(...batch.records);
-    await consumer.commit([{ topic, partition: batch.partition, offset: batch.records.at(-1)!.offset + 1 }]);
+    await consumer.commit([
+      { topic, partition: batch.partition, offset: batch.records.at(-1)!.offset + 1 },
+    ]);
     if (records.length >= count) done();
   });
   const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs));

@@ -18,13 +18,26 @@ export interface MamoriProcess {
 export function spawnMamori(command: string, env: Record<string, string>): Promise<MamoriProcess> {
   const child = spawn(
     process.execPath,
-    ['--conditions=@mamori/source', '--import', 'tsx', `${REPO_ROOT}services/cli/src/main.ts`, command],
-    { cwd: REPO_ROOT, env: { ...process.env, MAMORI_INGEST_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      '--conditions=@mamori/source',
+      '--import',
+      'tsx',
+      `${REPO_ROOT}services/cli/src/main.ts`,
+      command,
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, MAMORI_INGEST_PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   const output: string[] = [];
   createInterface({ input: child.stderr }).on('line', (line) => output.push(line));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mamori ${command} did not start:\n${output.join('\n')}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`mamori ${command} did not start:\n${output.join('\n')}`)),
+      60_000,
+    );
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`mamori ${command} exited (${code ?? signal}):\n${output.join('\n')}`));

@@ -37,14 +37,22 @@ function loadTypes(): { agent: protobuf.Type; server: protobuf.Type } {
     const root = new protobuf.Root();
     root.resolvePath = (_origin, target) => `${PROTO_ROOT}/${target}`;
     root.loadSync('mamori/v1/defender.proto', { keepCase: true });
-    types = { agent: root.lookupType('mamori.v1.AgentMessage'), server: root.lookupType('mamori.v1.ServerMessage') };
+    types = {
+      agent: root.lookupType('mamori.v1.AgentMessage'),
+      server: root.lookupType('mamori.v1.ServerMessage'),
+    };
   }
   return types;
 }
 
 interface ServerReply {
   welcome?: unknown;
-  ack?: { sequence?: number | { toNumber(): number }; status?: number; accepted?: number; rejections?: unknown[] };
+  ack?: {
+    sequence?: number | { toNumber(): number };
+    status?: number;
+    accepted?: number;
+    rejections?: unknown[];
+  };
 }
 
 const ACCEPTED = 1;
@@ -65,7 +73,16 @@ export function runSimulatedAgent(options: SimulatedAgentOptions): Promise<Agent
     metadata,
   );
 
-  const result: AgentResult = { sent: 0, acked: 0, errors: 0, rejected: 0, ackLatencies: [], firstSendAt: 0, lastAckAt: 0, backlog: 0 };
+  const result: AgentResult = {
+    sent: 0,
+    acked: 0,
+    errors: 0,
+    rejected: 0,
+    ackLatencies: [],
+    firstSendAt: 0,
+    lastAckAt: 0,
+    backlog: 0,
+  };
   const inFlight = new Map<number, { at: number; events: number }>();
   let sequence = 0;
   let generated = 0;
@@ -96,7 +113,12 @@ export function runSimulatedAgent(options: SimulatedAgentOptions): Promise<Agent
         templates.push(options.templates[templateIndex++ % options.templates.length]!);
         ids.push(`${options.agentId}-${++idCounter}`);
       }
-      const message = encodeBatchMessage(sequence, templates, ids, Math.round((performance.timeOrigin + now) * 1000));
+      const message = encodeBatchMessage(
+        sequence,
+        templates,
+        ids,
+        Math.round((performance.timeOrigin + now) * 1000),
+      );
       inFlight.set(sequence, { at: now, events: count });
       if (result.firstSendAt === 0) result.firstSendAt = now;
       result.sent += count;
@@ -161,7 +183,15 @@ export function runSimulatedAgent(options: SimulatedAgentOptions): Promise<Agent
     call.write(
       Buffer.from(
         agentType
-          .encode(agentType.fromObject({ hello: { agent_id: options.agentId, agent_version: 'bench', capabilities: ['process', 'file', 'network', 'http'] } }))
+          .encode(
+            agentType.fromObject({
+              hello: {
+                agent_id: options.agentId,
+                agent_version: 'bench',
+                capabilities: ['process', 'file', 'network', 'http'],
+              },
+            }),
+          )
           .finish(),
       ),
     );

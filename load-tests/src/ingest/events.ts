@@ -41,9 +41,17 @@ const PROCESSES = [
   { name: 'node', exe: '/usr/local/bin/node', args: ['node', 'dist/server.js'] },
   { name: 'python3', exe: '/usr/bin/python3', args: ['python3', '-m', 'gunicorn', 'app:app'] },
   { name: 'sh', exe: '/bin/sh', args: ['sh', '-c', 'pg_isready -U postgres'] },
-  { name: 'java', exe: '/opt/java/openjdk/bin/java', args: ['java', '-Xmx1g', '-jar', 'search.jar'] },
+  {
+    name: 'java',
+    exe: '/opt/java/openjdk/bin/java',
+    args: ['java', '-Xmx1g', '-jar', 'search.jar'],
+  },
   { name: 'curl', exe: '/usr/bin/curl', args: ['curl', '-fsS', 'http://localhost:8080/healthz'] },
-  { name: 'postgres', exe: '/usr/lib/postgresql/16/bin/postgres', args: ['postgres', '-D', '/var/lib/postgresql/data'] },
+  {
+    name: 'postgres',
+    exe: '/usr/lib/postgresql/16/bin/postgres',
+    args: ['postgres', '-D', '/var/lib/postgresql/data'],
+  },
 ];
 
 const FILES = [
@@ -57,8 +65,20 @@ const FILES = [
   '/usr/share/zoneinfo/Asia/Tokyo',
 ];
 
-const DOMAINS = ['api.tax.city.example', 'db.records.svc.cluster.local', 'registry.city.example', 'ocsp.pki.goog', 'time.google.com'];
-const PATHS = ['/api/v1/residents/1832', '/api/v1/tax/returns?year=2025', '/login', '/static/app.3f9c.js', '/api/v1/search?q=permit'];
+const DOMAINS = [
+  'api.tax.city.example',
+  'db.records.svc.cluster.local',
+  'registry.city.example',
+  'ocsp.pki.goog',
+  'time.google.com',
+];
+const PATHS = [
+  '/api/v1/residents/1832',
+  '/api/v1/tax/returns?year=2025',
+  '/login',
+  '/static/app.3f9c.js',
+  '/api/v1/search?q=permit',
+];
 
 function pick<T>(items: readonly T[], i: number): T {
   return items[i % items.length]!;
@@ -93,7 +113,11 @@ function template(kind: keyof typeof EVENT_MIX, i: number): Event {
     ancestors: [{ pid: 1, name: 'tini', exe: '/sbin/tini', args: ['tini', '--'] }],
   };
   const event: Event = {
-    host: { hostname: `node-${i % 4}`, machine_id: 'b1946ac92492d2347c6235b4d2611184', kernel: '6.1.0-27-amd64' },
+    host: {
+      hostname: `node-${i % 4}`,
+      machine_id: 'b1946ac92492d2347c6235b4d2611184',
+      kernel: '6.1.0-27-amd64',
+    },
     workload: {
       container_id: container.id,
       container_name: container.name,
@@ -121,13 +145,25 @@ function template(kind: keyof typeof EVENT_MIX, i: number): Event {
     case 'file_open':
       return { ...event, file_open: { process, path: pick(FILES, i), flags: 0, write: false } };
     case 'file_write':
-      return { ...event, file_write: { process, path: pick(FILES, i + 3), bytes_written: 512 + (i % 4096) } };
+      return {
+        ...event,
+        file_write: { process, path: pick(FILES, i + 3), bytes_written: 512 + (i % 4096) },
+      };
     case 'network_connect':
       return { ...event, network_connect: { process, connection } };
     case 'network_accept':
       return { ...event, network_accept: { process, connection } };
     case 'dns_query':
-      return { ...event, dns_query: { process, query: pick(DOMAINS, i), query_type: 'A', response_code: 'NOERROR', answers: ['10.43.0.12'] } };
+      return {
+        ...event,
+        dns_query: {
+          process,
+          query: pick(DOMAINS, i),
+          query_type: 'A',
+          response_code: 'NOERROR',
+          answers: ['10.43.0.12'],
+        },
+      };
     case 'http_request':
       return {
         ...event,
@@ -141,7 +177,8 @@ function template(kind: keyof typeof EVENT_MIX, i: number): Event {
             { name: 'user-agent', value: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)' },
             { name: 'accept', value: 'application/json' },
           ],
-          body: i % 4 === 0 ? Buffer.from('{"residentId":1832,"form":"tax-2025"}') : Buffer.alloc(0),
+          body:
+            i % 4 === 0 ? Buffer.from('{"residentId":1832,"form":"tax-2025"}') : Buffer.alloc(0),
           body_size: i % 4 === 0 ? 37 : 0,
           client_address: `203.0.113.${i % 250}`,
           client_port: 40_000 + (i % 20_000),
@@ -167,7 +204,9 @@ function loadEventType(): protobuf.Type {
 /** Encoded templates, in proportion to EVENT_MIX. */
 export function buildTemplates(count = 400): Buffer[] {
   const type = loadEventType();
-  const kinds = Object.entries(EVENT_MIX).flatMap(([kind, weight]) => Array<string>(weight).fill(kind));
+  const kinds = Object.entries(EVENT_MIX).flatMap(([kind, weight]) =>
+    Array<string>(weight).fill(kind),
+  );
   return Array.from({ length: count }, (_, i) => {
     const event = template(pick(kinds, i * 31) as keyof typeof EVENT_MIX, i);
     return Buffer.from(type.encode(type.fromObject(event)).finish());
@@ -196,7 +235,12 @@ function writeVarint(buf: Buffer, offset: number, value: number): number {
  * An encoded `AgentMessage{ batch: EventBatch{ sequence, events } }` whose events are
  * templates with a fresh `id` (field 1) and `observed_unix_micros` (field 4) each.
  */
-export function encodeBatchMessage(sequence: number, templates: readonly Buffer[], ids: readonly string[], observedMicros: number): Buffer {
+export function encodeBatchMessage(
+  sequence: number,
+  templates: readonly Buffer[],
+  ids: readonly string[],
+  observedMicros: number,
+): Buffer {
   const eventLengths = templates.map((t, i) => {
     const id = ids[i]!;
     return 1 + varintLength(id.length) + id.length + 1 + varintLength(observedMicros) + t.length;

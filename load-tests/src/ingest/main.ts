@@ -45,11 +45,13 @@ async function main(): Promise<void> {
     return;
   }
   const bus = values.bus;
-  if (bus !== 'embedded' && bus !== 'kafka') throw new Error(`--bus: expected embedded or kafka, got ${bus}`);
+  if (bus !== 'embedded' && bus !== 'kafka')
+    throw new Error(`--bus: expected embedded or kafka, got ${bus}`);
   const agents = positive('agents', values.agents);
   const seconds = positive('seconds', values.seconds);
   const rate = Number(values.rate);
-  if (!Number.isFinite(rate) || rate < 0) throw new Error(`--rate: expected a number ≥ 0, got ${values.rate}`);
+  if (!Number.isFinite(rate) || rate < 0)
+    throw new Error(`--rate: expected a number ≥ 0, got ${values.rate}`);
   const batch = positive('batch', values.batch);
   const window = positive('window', values.window);
 
@@ -65,7 +67,11 @@ async function main(): Promise<void> {
     } else {
       const env: Record<string, string> = {
         MAMORI_INGEST_TOKENS: JSON.stringify(
-          Array.from({ length: agents }, (_, i) => ({ token: tokenFor(i), tenant: `bench-tenant-${i % 2}`, agentId: `bench-agent-${i}` })),
+          Array.from({ length: agents }, (_, i) => ({
+            token: tokenFor(i),
+            tenant: `bench-tenant-${i % 2}`,
+            agentId: `bench-agent-${i}`,
+          })),
         ),
         MAMORI_BUS: bus,
       };
@@ -109,7 +115,8 @@ async function main(): Promise<void> {
     const firstSend = Math.min(...results.map((r) => r.firstSendAt).filter((t) => t > 0));
     const lastAck = Math.max(...results.map((r) => r.lastAckAt));
     const activeSeconds = lastAck > firstSend ? (lastAck - firstSend) / 1000 : seconds;
-    const sum = (pick: (r: (typeof results)[number]) => number): number => results.reduce((n, r) => n + pick(r), 0);
+    const sum = (pick: (r: (typeof results)[number]) => number): number =>
+      results.reduce((n, r) => n + pick(r), 0);
     const ownCpu = process.cpuUsage(ownCpuBefore);
     const acked = sum((r) => r.acked);
     const report = {
@@ -128,7 +135,9 @@ async function main(): Promise<void> {
       eventsPerSecond: Math.round(acked / activeSeconds),
       ackLatencyMs: summarize(results.flatMap((r) => r.ackLatencies)),
       batches: sum((r) => r.ackLatencies.length),
-      ingestCpuCores: ingestCpuMs ? Math.round(((ingestCpuMs() - cpuBefore) / wallMs) * 100) / 100 : undefined,
+      ingestCpuCores: ingestCpuMs
+        ? Math.round(((ingestCpuMs() - cpuBefore) / wallMs) * 100) / 100
+        : undefined,
       generatorCpuCores: Math.round(((ownCpu.user + ownCpu.system) / 1000 / wallMs) * 100) / 100,
       node: process.version,
     };
@@ -140,11 +149,14 @@ async function main(): Promise<void> {
 
 function positive(name: string, value: string | undefined): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: expected a positive integer, got ${value}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`--${name}: expected a positive integer, got ${value}`);
   return n;
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench:ingest failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `bench:ingest failed: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exitCode = 1;
 });

@@ -28,10 +28,14 @@ function readCpuMs(pid: number): number {
  * once it logs that it listens.
  */
 export function startIngestProcess(env: Record<string, string>): Promise<IngestProcess> {
-  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'services/cli/dist/main.js'), 'ingest'], {
-    env: { ...process.env, MAMORI_INGEST_PORT: '0', MAMORI_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'services/cli/dist/main.js'), 'ingest'],
+    {
+      env: { ...process.env, MAMORI_INGEST_PORT: '0', MAMORI_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const stderr: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
   return new Promise((resolve, reject) => {

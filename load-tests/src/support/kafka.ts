@@ -24,7 +24,9 @@ export async function kafkaForBenchmark(given?: string): Promise<KafkaHandle> {
   const data = mkdtempSync(join(tmpdir(), 'mamori-bench-kafka-'));
   const port = 29_092 + Math.floor(Math.random() * 1000);
   await run('bash', [script, 'install'], { maxBuffer: 16 * 1024 * 1024 });
-  await run('bash', [script, 'start', '--port', String(port), '--data', data], { maxBuffer: 16 * 1024 * 1024 });
+  await run('bash', [script, 'start', '--port', String(port), '--data', data], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return {
     brokers: [`127.0.0.1:${port}`],
     async stop() {

@@ -7,7 +7,12 @@ export function percentile(samples: readonly number[], p: number): number {
 }
 
 /** p50, p90, p99 and max of samples, rounded to 0.1. */
-export function summarize(samples: readonly number[]): { p50: number; p90: number; p99: number; max: number } {
+export function summarize(samples: readonly number[]): {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+} {
   const round = (n: number): number => Math.round(n * 10) / 10;
   return {
     p50: round(percentile(samples, 50)),

@@ -23,15 +23,23 @@ export type BusConfig =
  * - `MAMORI_KAFKA_BROKERS` — comma-separated `host:port`, required for `kafka`;
  * - `MAMORI_KAFKA_CLIENT_ID` — default `mamori-<service>`.
  */
-export function readBusConfig(env: EnvReader, defaults: { dataDir: string; service: string }): BusConfig {
+export function readBusConfig(
+  env: EnvReader,
+  defaults: { dataDir: string; service: string },
+): BusConfig {
   const kind = env.oneOf('MAMORI_BUS', ['embedded', 'kafka'] as const, 'embedded');
   if (kind === 'kafka') {
     const brokers = env.list('MAMORI_KAFKA_BROKERS', []);
     if (brokers.length === 0) env.problem('MAMORI_KAFKA_BROKERS: required when MAMORI_BUS=kafka');
     for (const broker of brokers) {
-      if (!/^[^\s:]+:\d{1,5}$/.test(broker)) env.problem(`MAMORI_KAFKA_BROKERS: ${JSON.stringify(broker)} is not host:port`);
+      if (!/^[^\s:]+:\d{1,5}$/.test(broker))
+        env.problem(`MAMORI_KAFKA_BROKERS: ${JSON.stringify(broker)} is not host:port`);
     }
-    return { kind, brokers, clientId: env.string('MAMORI_KAFKA_CLIENT_ID', `mamori-${defaults.service}`) };
+    return {
+      kind,
+      brokers,
+      clientId: env.string('MAMORI_KAFKA_CLIENT_ID', `mamori-${defaults.service}`),
+    };
   }
   return {
     kind,

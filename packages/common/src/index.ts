@@ -7,5 +7,11 @@ export {
   type MamoriErrorOptions,
 } from './errors.js';
 export { backoffDelay, retry, sleep, type BackoffOptions, type RetryOptions } from './retry.js';
-export { createLogger, createSilentLogger, REDACTED_PATHS, type CreateLoggerOptions, type Logger } from './logger.js';
+export {
+  createLogger,
+  createSilentLogger,
+  REDACTED_PATHS,
+  type CreateLoggerOptions,
+  type Logger,
+} from './logger.js';
 export { createEnvReader, type EnvReader, type IntOptions } from './config.js';

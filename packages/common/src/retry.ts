@@ -37,7 +37,10 @@ export interface RetryOptions extends BackoffOptions {
  * Runs `fn` until it succeeds, retrying errors that `shouldRetry` accepts with exponential
  * backoff and jitter. Throws the last error when attempts run out or an error is not retriable.
  */
-export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+export async function retry<T>(
+  fn: (attempt: number) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
   const attempts = options.attempts ?? 5;
   const shouldRetry = options.shouldRetry ?? isRetriable;
   for (let attempt = 0; ; attempt++) {

@@ -12,7 +12,10 @@ export const TEST_SERVICES = {
 export type TestService = keyof typeof TEST_SERVICES;
 
 /** Whether the environment demands `service` (MAMORI_TEST_REQUIRE_SERVICES=kafka,… or "all"). */
-export function isServiceRequired(service: TestService, env: NodeJS.ProcessEnv = process.env): boolean {
+export function isServiceRequired(
+  service: TestService,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   const required = (env['MAMORI_TEST_REQUIRE_SERVICES'] ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -25,7 +28,10 @@ export function isServiceRequired(service: TestService, env: NodeJS.ProcessEnv =
  * warning) when it is not set.
  * @throws Error when the service is missing but required.
  */
-export function testServiceAddress(service: TestService, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function testServiceAddress(
+  service: TestService,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   const variable = TEST_SERVICES[service];
   const value = env[variable]?.trim();
   if (value) return value;

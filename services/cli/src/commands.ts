@@ -29,10 +29,14 @@ export function ensureLocalCredentials(dataDir: string, logger: Logger): string 
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true });
     const token = randomBytes(32).toString('base64url');
-    writeFileSync(file, `${JSON.stringify({ agents: [{ token, tenant: 'default', agentId: 'local' }] }, null, 2)}\n`, {
-      mode: 0o600,
-      flag: 'wx',
-    });
+    writeFileSync(
+      file,
+      `${JSON.stringify({ agents: [{ token, tenant: 'default', agentId: 'local' }] }, null, 2)}\n`,
+      {
+        mode: 0o600,
+        flag: 'wx',
+      },
+    );
     logger.info({ file }, 'created local agent credentials (tenant "default", agent "local")');
   }
   return file;
@@ -40,12 +44,22 @@ export function ensureLocalCredentials(dataDir: string, logger: Logger): string 
 
 /** `mamori start`: every service of the platform in this process, embedded defaults. */
 export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Promise<Running> {
-  const platformEnv: NodeJS.ProcessEnv = { MAMORI_BUS: 'embedded', MAMORI_DATA_DIR: '.mamori', ...env };
+  const platformEnv: NodeJS.ProcessEnv = {
+    MAMORI_BUS: 'embedded',
+    MAMORI_DATA_DIR: '.mamori',
+    ...env,
+  };
   if (!platformEnv['MAMORI_INGEST_TOKENS_FILE'] && !platformEnv['MAMORI_INGEST_TOKENS']) {
-    platformEnv['MAMORI_INGEST_TOKENS_FILE'] = ensureLocalCredentials(platformEnv['MAMORI_DATA_DIR']!, logger);
+    platformEnv['MAMORI_INGEST_TOKENS_FILE'] = ensureLocalCredentials(
+      platformEnv['MAMORI_DATA_DIR']!,
+      logger,
+    );
   }
   const ingest = await startIngest(platformEnv, logger.child({ service: 'ingest' }));
-  logger.info({ ingestPort: ingest.port, dataDir: resolve(platformEnv['MAMORI_DATA_DIR']!) }, 'mamori is running');
+  logger.info(
+    { ingestPort: ingest.port, dataDir: resolve(platformEnv['MAMORI_DATA_DIR']!) },
+    'mamori is running',
+  );
   return ingest;
 }
 

@@ -4,7 +4,10 @@ import { createLogger } from '@mamori/common';
 import { startIngestService, startPlatform, USAGE, type Running } from './commands.js';
 
 const command = process.argv[2] ?? 'help';
-const commands: Record<string, (env: NodeJS.ProcessEnv, logger: ReturnType<typeof createLogger>) => Promise<Running>> = {
+const commands: Record<
+  string,
+  (env: NodeJS.ProcessEnv, logger: ReturnType<typeof createLogger>) => Promise<Running>
+> = {
   start: startPlatform,
   ingest: startIngestService,
 };

@@ -8,7 +8,14 @@ import type { IngestConfig } from './config.js';
 import { createBatchWriter } from './pipeline/batch-writer.js';
 import { SequenceTracker } from './pipeline/sequences.js';
 import { createAgentMessageDeserializer } from './wire/agent-message.js';
-import { FlowBudget, serveConnect, type AgentSession, type ConnectCall, type PolicySource, type SessionContext } from './grpc/session.js';
+import {
+  FlowBudget,
+  serveConnect,
+  type AgentSession,
+  type ConnectCall,
+  type PolicySource,
+  type SessionContext,
+} from './grpc/session.js';
 
 export const SERVICE_NAME = 'mamori.v1.DefenderService';
 export const INGEST_VERSION = '0.1.0';
@@ -77,23 +84,38 @@ export function buildApp(deps: IngestDeps): IngestApp {
       const definition = loadMamoriGrpc().mamori.v1.DefenderService.service;
       server.addService(
         // Ingest's own request deserializer: batches stay as bytes (see wire/agent-message.ts).
-        { ...definition, Connect: { ...definition.Connect, requestDeserialize: createAgentMessageDeserializer() } },
+        {
+          ...definition,
+          Connect: { ...definition.Connect, requestDeserialize: createAgentMessageDeserializer() },
+        },
         { Connect: (call: ConnectCall) => serveConnect(call, ctx) },
       );
       health.addToServer(server);
       const credentials = config.tls
-        ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: config.tls.cert, private_key: config.tls.key }], false)
+        ? grpc.ServerCredentials.createSsl(
+            null,
+            [{ cert_chain: config.tls.cert, private_key: config.tls.key }],
+            false,
+          )
         : grpc.ServerCredentials.createInsecure();
       if (!config.tls && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
-        logger.warn({ host: config.host }, 'ingest listens beyond loopback without TLS: agent tokens travel in clear text');
+        logger.warn(
+          { host: config.host },
+          'ingest listens beyond loopback without TLS: agent tokens travel in clear text',
+        );
       }
       const bound = server;
       const port = await new Promise<number>((resolve, reject) => {
-        bound.bindAsync(`${config.host}:${config.port}`, credentials, (err, actual) => (err ? reject(err) : resolve(actual)));
+        bound.bindAsync(`${config.host}:${config.port}`, credentials, (err, actual) =>
+          err ? reject(err) : resolve(actual),
+        );
       });
       health.setStatus('', 'SERVING');
       health.setStatus(SERVICE_NAME, 'SERVING');
-      logger.info({ host: config.host, port, bus: bus.kind, tls: Boolean(config.tls) }, 'ingest listening');
+      logger.info(
+        { host: config.host, port, bus: bus.kind, tls: Boolean(config.tls) },
+        'ingest listening',
+      );
       return { port };
     },
 
@@ -123,7 +145,10 @@ export function buildApp(deps: IngestDeps): IngestApp {
     pushPolicy(identity, update) {
       let sent = 0;
       for (const session of sessions.values()) {
-        if (session.identity.tenantId === identity.tenantId && session.identity.agentId === identity.agentId) {
+        if (
+          session.identity.tenantId === identity.tenantId &&
+          session.identity.agentId === identity.agentId
+        ) {
           if (session.send({ policy: update })) sent++;
         }
       }

@@ -55,10 +55,16 @@ export function readIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
   const tokensInline = read.optionalString('MAMORI_INGEST_TOKENS');
   try {
     if (tokensFile) tokens = loadTokenFile(tokensFile);
-    else if (tokensInline) tokens = createTokenRegistry(JSON.parse(tokensInline), 'MAMORI_INGEST_TOKENS');
-    else read.problem('MAMORI_INGEST_TOKENS_FILE or MAMORI_INGEST_TOKENS: agent credentials are required');
+    else if (tokensInline)
+      tokens = createTokenRegistry(JSON.parse(tokensInline), 'MAMORI_INGEST_TOKENS');
+    else
+      read.problem(
+        'MAMORI_INGEST_TOKENS_FILE or MAMORI_INGEST_TOKENS: agent credentials are required',
+      );
   } catch (err) {
-    read.problem(err instanceof MamoriError ? err.message : `MAMORI_INGEST_TOKENS: ${(err as Error).message}`);
+    read.problem(
+      err instanceof MamoriError ? err.message : `MAMORI_INGEST_TOKENS: ${(err as Error).message}`,
+    );
   }
 
   const bus = readBusConfig(read, { dataDir, service: 'ingest' });
@@ -72,18 +78,31 @@ export function readIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
       events: read.string('MAMORI_TOPIC_EVENTS', Topics.events),
       rejected: read.string('MAMORI_TOPIC_EVENTS_REJECTED', Topics.eventsRejected),
     },
-    eventPartitions: read.int('MAMORI_EVENTS_PARTITIONS', bus.kind === 'kafka' ? 12 : 4, { min: 1, max: 10_000 }),
+    eventPartitions: read.int('MAMORI_EVENTS_PARTITIONS', bus.kind === 'kafka' ? 12 : 4, {
+      min: 1,
+      max: 10_000,
+    }),
     limits: {
-      maxMessageBytes: read.int('MAMORI_INGEST_MAX_MESSAGE_BYTES', 8 * MiB, { min: 64 * 1024, max: 256 * MiB }),
-      maxEventBytes: read.int('MAMORI_INGEST_MAX_EVENT_BYTES', 256 * 1024, { min: 1024, max: 16 * MiB }),
+      maxMessageBytes: read.int('MAMORI_INGEST_MAX_MESSAGE_BYTES', 8 * MiB, {
+        min: 64 * 1024,
+        max: 256 * MiB,
+      }),
+      maxEventBytes: read.int('MAMORI_INGEST_MAX_EVENT_BYTES', 256 * 1024, {
+        min: 1024,
+        max: 16 * MiB,
+      }),
       maxBatchEvents: read.int('MAMORI_INGEST_MAX_BATCH_EVENTS', 5000, { min: 1, max: 1_000_000 }),
       maxInFlightBatches: read.int('MAMORI_INGEST_MAX_INFLIGHT_BATCHES', 8, { min: 1, max: 1024 }),
-      maxInFlightEvents: read.int('MAMORI_INGEST_MAX_INFLIGHT_EVENTS', 200_000, { min: 1, max: 100_000_000 }),
+      maxInFlightEvents: read.int('MAMORI_INGEST_MAX_INFLIGHT_EVENTS', 200_000, {
+        min: 1,
+        max: 100_000_000,
+      }),
       helloTimeoutMs: read.int('MAMORI_INGEST_HELLO_TIMEOUT_MS', 10_000, { min: 100 }),
       maxIdLength: 128,
       maxLabels: 64,
       maxFutureMicros: read.int('MAMORI_INGEST_MAX_CLOCK_SKEW_MS', 5 * 60_000, { min: 0 }) * 1000,
-      maxAgeMicros: read.int('MAMORI_INGEST_MAX_EVENT_AGE_MS', 7 * 24 * 3_600_000, { min: 1000 }) * 1000,
+      maxAgeMicros:
+        read.int('MAMORI_INGEST_MAX_EVENT_AGE_MS', 7 * 24 * 3_600_000, { min: 1000 }) * 1000,
     },
     retryAfterMs: read.int('MAMORI_INGEST_RETRY_AFTER_MS', 1000, { min: 0 }),
   };

@@ -1,5 +1,10 @@
 export { buildApp, INGEST_VERSION, SERVICE_NAME, type IngestApp, type IngestDeps } from './app.js';
 export { readIngestConfig, type IngestConfig } from './config.js';
-export { createTokenRegistry, loadTokenFile, type AgentIdentity, type TokenRegistry } from './auth/tokens.js';
+export {
+  createTokenRegistry,
+  loadTokenFile,
+  type AgentIdentity,
+  type TokenRegistry,
+} from './auth/tokens.js';
 export type { AgentSession, PolicySource } from './grpc/session.js';
 export { startIngest, type RunningIngest } from './run.js';

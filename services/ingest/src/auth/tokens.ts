@@ -42,11 +42,16 @@ export function createTokenRegistry(entries: unknown, source: string): TokenRegi
   const byHash = new Map<string, AgentIdentity>();
   const list = Array.isArray(entries)
     ? (entries as unknown[])
-    : entries !== null && typeof entries === 'object' && Array.isArray((entries as { agents?: unknown }).agents)
+    : entries !== null &&
+        typeof entries === 'object' &&
+        Array.isArray((entries as { agents?: unknown }).agents)
       ? (entries as { agents: unknown[] }).agents
       : undefined;
   if (!list) {
-    throw new MamoriError(ErrorCode.Config, `${source}: expected a JSON array of agent credentials or { "agents": [...] }`);
+    throw new MamoriError(
+      ErrorCode.Config,
+      `${source}: expected a JSON array of agent credentials or { "agents": [...] }`,
+    );
   }
   list.forEach((raw, index) => {
     const at = `${source}[${index}]`;
@@ -56,17 +61,27 @@ export function createTokenRegistry(entries: unknown, source: string): TokenRegi
     }
     const entry = raw as Partial<Record<keyof TokenEntry, unknown>>;
     const { token, tokenSha256, tenant, agentId } = entry;
-    if (typeof tenant !== 'string' || !NAME_PATTERN.test(tenant)) problems.push(`${at}.tenant: expected a name of letters, digits, . _ -`);
-    if (typeof agentId !== 'string' || !NAME_PATTERN.test(agentId)) problems.push(`${at}.agentId: expected a name of letters, digits, . _ -`);
+    if (typeof tenant !== 'string' || !NAME_PATTERN.test(tenant))
+      problems.push(`${at}.tenant: expected a name of letters, digits, . _ -`);
+    if (typeof agentId !== 'string' || !NAME_PATTERN.test(agentId))
+      problems.push(`${at}.agentId: expected a name of letters, digits, . _ -`);
     let hash: string | undefined;
-    if (typeof tokenSha256 === 'string' && /^[0-9a-f]{64}$/i.test(tokenSha256)) hash = tokenSha256.toLowerCase();
+    if (typeof tokenSha256 === 'string' && /^[0-9a-f]{64}$/i.test(tokenSha256))
+      hash = tokenSha256.toLowerCase();
     else if (typeof token === 'string' && token.length >= 16) hash = sha256Hex(token);
-    else problems.push(`${at}: needs "tokenSha256" (64 hex digits) or "token" (at least 16 characters)`);
+    else
+      problems.push(
+        `${at}: needs "tokenSha256" (64 hex digits) or "token" (at least 16 characters)`,
+      );
     if (hash && byHash.has(hash)) problems.push(`${at}: the same token is configured twice`);
-    if (hash && typeof tenant === 'string' && typeof agentId === 'string') byHash.set(hash, Object.freeze({ tenantId: tenant, agentId }));
+    if (hash && typeof tenant === 'string' && typeof agentId === 'string')
+      byHash.set(hash, Object.freeze({ tenantId: tenant, agentId }));
   });
   if (problems.length > 0) {
-    throw new MamoriError(ErrorCode.Config, `invalid agent credentials:\n  - ${problems.join('\n  - ')}`);
+    throw new MamoriError(
+      ErrorCode.Config,
+      `invalid agent credentials:\n  - ${problems.join('\n  - ')}`,
+    );
   }
   return {
     // Lookup by a hash of the presented token: the map never compares secret bytes directly,
@@ -85,13 +100,19 @@ export function loadTokenFile(path: string): TokenRegistry {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new MamoriError(ErrorCode.Config, `cannot read agent credentials file ${path}`, { cause: err, context: { path } });
+    throw new MamoriError(ErrorCode.Config, `cannot read agent credentials file ${path}`, {
+      cause: err,
+      context: { path },
+    });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new MamoriError(ErrorCode.Config, `${path}: not valid JSON (${(err as Error).message})`, { cause: err, context: { path } });
+    throw new MamoriError(ErrorCode.Config, `${path}: not valid JSON (${(err as Error).message})`, {
+      cause: err,
+      context: { path },
+    });
   }
   return createTokenRegistry(parsed, path);
 }

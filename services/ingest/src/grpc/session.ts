@@ -57,7 +57,12 @@ export interface SessionContext {
   sequences: SequenceTracker;
   budget: FlowBudget;
   logger: Logger;
-  limits: { maxBatchEvents: number; maxMessageBytes: number; maxInFlightBatches: number; helloTimeoutMs: number };
+  limits: {
+    maxBatchEvents: number;
+    maxMessageBytes: number;
+    maxInFlightBatches: number;
+    helloTimeoutMs: number;
+  };
   serverVersion: string;
   policies?: PolicySource;
   sessions: Map<string, AgentSession>;
@@ -78,12 +83,19 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
   const token = bearerToken(call.metadata.get('authorization')[0]);
   const identity = token === undefined ? undefined : ctx.tokens.identify(token);
   if (!identity) {
-    ctx.logger.warn({ peer: call.getPeer(), hasToken: token !== undefined }, 'agent refused: unknown credential');
+    ctx.logger.warn(
+      { peer: call.getPeer(), hasToken: token !== undefined },
+      'agent refused: unknown credential',
+    );
     fail(call, grpc.status.UNAUTHENTICATED, 'missing or unknown bearer token');
     return;
   }
   const sessionId = randomUUID();
-  const log = ctx.logger.child({ sessionId, tenantId: identity.tenantId, agentId: identity.agentId });
+  const log = ctx.logger.child({
+    sessionId,
+    tenantId: identity.tenantId,
+    agentId: identity.agentId,
+  });
   const agentKey = `${identity.tenantId}/${identity.agentId}`;
   let greeted = false;
   let ended = false;
@@ -93,7 +105,8 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
   let draining = false;
 
   const helloTimer = setTimeout(() => {
-    if (!greeted) fail(call, grpc.status.DEADLINE_EXCEEDED, `no hello within ${ctx.limits.helloTimeoutMs} ms`);
+    if (!greeted)
+      fail(call, grpc.status.DEADLINE_EXCEEDED, `no hello within ${ctx.limits.helloTimeoutMs} ms`);
   }, ctx.limits.helloTimeoutMs);
 
   const session: AgentSession = {
@@ -123,7 +136,9 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
   function adjustFlow(): void {
     const shouldPause =
       draining ||
-      inFlightBatches >= ctx.limits.maxInFlightBatches || waitingForDrain || ctx.budget.exhausted;
+      inFlightBatches >= ctx.limits.maxInFlightBatches ||
+      waitingForDrain ||
+      ctx.budget.exhausted;
     if (shouldPause && !call.isPaused()) call.pause();
     else if (!shouldPause && call.isPaused()) call.resume();
     if (ctx.budget.exhausted && !waitingForRoom) {
@@ -153,7 +168,12 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
         // writeBatch never throws by contract; if it does, the agent resends after a retry.
         log.error({ err, sequence: batch.sequence }, 'batch handling failed');
         session.send({
-          ack: { sequence: batch.sequence, status: 'ACK_STATUS_RETRY', reason: 'internal error', retry_after_ms: 1000 },
+          ack: {
+            sequence: batch.sequence,
+            status: 'ACK_STATUS_RETRY',
+            reason: 'internal error',
+            retry_after_ms: 1000,
+          },
         });
       })
       .finally(() => {
@@ -173,15 +193,25 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
           return;
         }
         if (hello.agent_id !== '' && hello.agent_id !== identity.agentId) {
-          log.warn({ claimed: hello.agent_id.slice(0, 128) }, 'agent refused: hello names another agent');
-          fail(call, grpc.status.PERMISSION_DENIED, 'hello.agent_id: does not match the credential');
+          log.warn(
+            { claimed: hello.agent_id.slice(0, 128) },
+            'agent refused: hello names another agent',
+          );
+          fail(
+            call,
+            grpc.status.PERMISSION_DENIED,
+            'hello.agent_id: does not match the credential',
+          );
           return;
         }
         greeted = true;
         clearTimeout(helloTimer);
         ctx.sessions.set(sessionId, session);
         log.info(
-          { agentVersion: hello.agent_version.slice(0, 64), capabilities: hello.capabilities.length },
+          {
+            agentVersion: hello.agent_version.slice(0, 64),
+            capabilities: hello.capabilities.length,
+          },
           'agent connected',
         );
         session.send({

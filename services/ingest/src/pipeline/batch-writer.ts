@@ -34,7 +34,11 @@ export function wallClockMicros(): number {
  * override whatever the agent put in the same fields — without decoding or re-encoding the
  * event.
  */
-export function createStamp(): (tenantId: string, agentId: string, receivedMicros: number) => Buffer {
+export function createStamp(): (
+  tenantId: string,
+  agentId: string,
+  receivedMicros: number,
+) => Buffer {
   const schema = loadEventWireSchema();
   const tenantTag = (fieldPath(schema, 'tenant_id')[0]! << 3) | 2;
   const agentTag = (fieldPath(schema, 'agent_id')[0]! << 3) | 2;
@@ -43,7 +47,12 @@ export function createStamp(): (tenantId: string, agentId: string, receivedMicro
     const tenant = Buffer.from(tenantId);
     const agent = Buffer.from(agentId);
     const out = Buffer.allocUnsafe(
-      3 + varintSize(tenant.length) + tenant.length + varintSize(agent.length) + agent.length + varintSize(receivedMicros),
+      3 +
+        varintSize(tenant.length) +
+        tenant.length +
+        varintSize(agent.length) +
+        agent.length +
+        varintSize(receivedMicros),
     );
     let at = 0;
     out[at++] = tenantTag;
@@ -85,13 +94,19 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     const agentKey = `${identity.tenantId}/${identity.agentId}`;
     const claim = await sequences.claim(agentKey, sequence);
     if (claim.kind === 'duplicate') {
-      return { sequence, status: 'ACK_STATUS_DUPLICATE', accepted: 0, reason: 'sequence already accepted' };
+      return {
+        sequence,
+        status: 'ACK_STATUS_DUPLICATE',
+        accepted: 0,
+        reason: 'sequence already accepted',
+      };
     }
 
     const stamp = stampFor(identity.tenantId, identity.agentId, now());
     const key = Buffer.from(agentKey);
     const seqHeader = String(sequence);
-    const stamped = (bytes: Buffer): Buffer => Buffer.concat([bytes, stamp], bytes.length + stamp.length);
+    const stamped = (bytes: Buffer): Buffer =>
+      Buffer.concat([bytes, stamp], bytes.length + stamp.length);
     const accepted: ProduceRecord[] = verdict.valid.map(({ index, kind }) => ({
       key,
       value: stamped(batch.events[index]!),
@@ -129,7 +144,13 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     } catch (err) {
       claim.settle('failed');
       logger.warn(
-        { err, tenantId: identity.tenantId, agentId: identity.agentId, sequence, retriable: isRetriable(err) },
+        {
+          err,
+          tenantId: identity.tenantId,
+          agentId: identity.agentId,
+          sequence,
+          retriable: isRetriable(err),
+        },
         'batch not written to the bus',
       );
       return {
@@ -143,15 +164,26 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     claim.settle('accepted');
     if (rejections.length > 0) {
       logger.info(
-        { tenantId: identity.tenantId, agentId: identity.agentId, sequence, refused: rejections.length },
+        {
+          tenantId: identity.tenantId,
+          agentId: identity.agentId,
+          sequence,
+          refused: rejections.length,
+        },
         'batch had invalid events',
       );
     }
     return {
       sequence,
-      status: accepted.length === 0 && rejections.length > 0 ? 'ACK_STATUS_REJECTED' : 'ACK_STATUS_ACCEPTED',
+      status:
+        accepted.length === 0 && rejections.length > 0
+          ? 'ACK_STATUS_REJECTED'
+          : 'ACK_STATUS_ACCEPTED',
       accepted: accepted.length,
-      reason: rejections.length > 0 ? `${rejections.length} event(s) refused; first: ${rejections[0]!.field}: ${rejections[0]!.reason}` : '',
+      reason:
+        rejections.length > 0
+          ? `${rejections.length} event(s) refused; first: ${rejections[0]!.field}: ${rejections[0]!.reason}`
+          : '',
       rejections,
     };
   };

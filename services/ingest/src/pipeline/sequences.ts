@@ -19,8 +19,7 @@ export interface SequenceTrackerOptions {
 
 /** The decision for a batch that is about to be written. */
 export type SequenceClaim =
-  | { kind: 'duplicate' }
-  | { kind: 'write'; settle: (outcome: SequenceOutcome) => void };
+  { kind: 'duplicate' } | { kind: 'write'; settle: (outcome: SequenceOutcome) => void };
 
 /**
  * Remembers which batch sequences of each agent are already durable, so that a batch resent

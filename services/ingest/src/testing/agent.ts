@@ -18,7 +18,10 @@ export interface TestAgent {
   hello(agentId?: string, policyVersion?: string): Promise<ServerMessage__Output>;
   sendBatch(sequence: number, events: Event[]): void;
   ack(sequence: number, timeoutMs?: number): Promise<BatchAck__Output>;
-  next(predicate: (m: ServerMessage__Output) => boolean, timeoutMs?: number): Promise<ServerMessage__Output>;
+  next(
+    predicate: (m: ServerMessage__Output) => boolean,
+    timeoutMs?: number,
+  ): Promise<ServerMessage__Output>;
   /** Resolves with the stream's final status. */
   readonly status: Promise<grpc.StatusObject>;
   end(): void;
@@ -26,7 +29,11 @@ export interface TestAgent {
   close(): void;
 }
 
-export function connectAgent(address: string, token: string | undefined, options: grpc.ChannelOptions = {}): TestAgent {
+export function connectAgent(
+  address: string,
+  token: string | undefined,
+  options: grpc.ChannelOptions = {},
+): TestAgent {
   const Client = loadMamoriGrpc().mamori.v1.DefenderService;
   const client = new Client(address, grpc.credentials.createInsecure(), options);
   const metadata = new grpc.Metadata();
@@ -54,7 +61,11 @@ export function connectAgent(address: string, token: string | undefined, options
       const wake = (): void => void check();
       const timer = setTimeout(() => {
         waiters.delete(wake);
-        reject(new Error(`no matching server message within ${timeoutMs} ms; got ${JSON.stringify(messages).slice(0, 500)}`));
+        reject(
+          new Error(
+            `no matching server message within ${timeoutMs} ms; got ${JSON.stringify(messages).slice(0, 500)}`,
+          ),
+        );
       }, timeoutMs);
       if (!check()) waiters.add(wake);
     });
@@ -64,12 +75,22 @@ export function connectAgent(address: string, token: string | undefined, options
     status,
     send: (message) => call.write(message),
     hello(agentId = '', policyVersion = '') {
-      call.write({ hello: { agent_id: agentId, agent_version: 'test', capabilities: ['process'], policy_version: policyVersion } });
+      call.write({
+        hello: {
+          agent_id: agentId,
+          agent_version: 'test',
+          capabilities: ['process'],
+          policy_version: policyVersion,
+        },
+      });
       return next((m) => m.message === 'welcome');
     },
     sendBatch: (sequence, events) => call.write({ batch: { sequence, events } }),
     async ack(sequence, timeoutMs) {
-      const message = await next((m) => m.message === 'ack' && m.ack?.sequence === sequence, timeoutMs);
+      const message = await next(
+        (m) => m.message === 'ack' && m.ack?.sequence === sequence,
+        timeoutMs,
+      );
       return message.ack!;
     },
     next,
@@ -91,7 +112,15 @@ export function execEvent(overrides: Partial<Event> = {}): Event {
     id: `evt-${process.pid}-${counter}`,
     observed_unix_micros: Date.now() * 1000,
     host: { hostname: 'node-1' },
-    process_exec: { process: { pid: 1000 + counter, ppid: 1, name: 'sh', exe: '/bin/sh', args: ['sh', '-c', 'id'] } },
+    process_exec: {
+      process: {
+        pid: 1000 + counter,
+        ppid: 1,
+        name: 'sh',
+        exe: '/bin/sh',
+        args: ['sh', '-c', 'id'],
+      },
+    },
     ...overrides,
   };
 }

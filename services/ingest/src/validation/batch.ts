@@ -43,14 +43,38 @@ type Requirement =
 const REQUIREMENTS: Record<string, Requirement[]> = (() => {
   const process = (kind: string): Requirement[] => [
     { rule: 'present', path: `${kind}.process` },
-    { rule: 'range', path: `${kind}.process.pid`, min: 1, max: 2 ** 31 - 1, reason: 'must be a positive process id' },
+    {
+      rule: 'range',
+      path: `${kind}.process.pid`,
+      min: 1,
+      max: 2 ** 31 - 1,
+      reason: 'must be a positive process id',
+    },
   ];
   const connection = (kind: string, remote: boolean): Requirement[] => [
     ...process(kind),
     { rule: 'present', path: `${kind}.connection` },
-    { rule: 'range', path: `${kind}.connection.protocol`, min: 1, max: 2, reason: 'must be L4_PROTOCOL_TCP or L4_PROTOCOL_UDP' },
-    { rule: 'range', path: `${kind}.connection.local_port`, min: 0, max: 65_535, reason: 'must be at most 65535' },
-    { rule: 'range', path: `${kind}.connection.remote_port`, min: 0, max: 65_535, reason: 'must be at most 65535' },
+    {
+      rule: 'range',
+      path: `${kind}.connection.protocol`,
+      min: 1,
+      max: 2,
+      reason: 'must be L4_PROTOCOL_TCP or L4_PROTOCOL_UDP',
+    },
+    {
+      rule: 'range',
+      path: `${kind}.connection.local_port`,
+      min: 0,
+      max: 65_535,
+      reason: 'must be at most 65535',
+    },
+    {
+      rule: 'range',
+      path: `${kind}.connection.remote_port`,
+      min: 0,
+      max: 65_535,
+      reason: 'must be at most 65535',
+    },
     ...(remote ? [{ rule: 'text', path: `${kind}.connection.remote_address` } as const] : []),
   ];
   return {
@@ -72,7 +96,15 @@ const REQUIREMENTS: Record<string, Requirement[]> = (() => {
       { rule: 'text', path: 'http_request.method' },
       { rule: 'text', path: 'http_request.url' },
     ],
-    http_response: [{ rule: 'range', path: 'http_response.status', min: 100, max: 599, reason: 'must be an HTTP status (100-599)' }],
+    http_response: [
+      {
+        rule: 'range',
+        path: 'http_response.status',
+        min: 100,
+        max: 599,
+        reason: 'must be an HTTP status (100-599)',
+      },
+    ],
     scanner_finding: [
       { rule: 'range', path: 'scanner_finding.severity', min: 1, max: 5, reason: 'must be set' },
       { rule: 'text', path: 'scanner_finding.scanner' },
@@ -110,12 +142,17 @@ function compileSchema(): CompiledSchema {
         const numbers = fieldPath(event, req.path);
         switch (req.rule) {
           case 'present':
-            return { path: req.path, numbers, check: (found) => (found ? undefined : 'is required') };
+            return {
+              path: req.path,
+              numbers,
+              check: (found) => (found ? undefined : 'is required'),
+            };
           case 'text':
             return {
               path: req.path,
               numbers,
-              check: (found, wireType, length) => (found && wireType === WireType.len && length > 0 ? undefined : 'is required'),
+              check: (found, wireType, length) =>
+                found && wireType === WireType.len && length > 0 ? undefined : 'is required',
             };
           case 'range':
             return {
@@ -133,7 +170,8 @@ function compileSchema(): CompiledSchema {
   // Every oneof member must have requirements, so a new payload kind cannot slip through
   // unvalidated: fail at start-up, not in production traffic.
   for (const field of event.byName.values()) {
-    if (field.number >= 20 && !payloads.has(field.number)) throw new Error(`no validation requirements for payload ${field.name}`);
+    if (field.number >= 20 && !payloads.has(field.number))
+      throw new Error(`no validation requirements for payload ${field.name}`);
   }
   compiled = {
     event,
@@ -167,7 +205,8 @@ export function checkEvent(
   nowMicros: number,
 ): { kind: string; id: string } | [field: string, reason: string] {
   const schema = compileSchema();
-  if (bytes.length > limits.maxEventBytes) return ['', `is ${bytes.length} bytes, more than the limit of ${limits.maxEventBytes}`];
+  if (bytes.length > limits.maxEventBytes)
+    return ['', `is ${bytes.length} bytes, more than the limit of ${limits.maxEventBytes}`];
   const problem = checkStructure(bytes, 0, bytes.length, schema.event);
   if (problem) return [problem[0], `malformed protobuf: ${problem[1]}`];
 
@@ -194,15 +233,23 @@ export function checkEvent(
   });
 
   if (idEnd === idStart) return ['id', 'is required'];
-  if (idEnd - idStart > limits.maxIdLength) return ['id', `is longer than ${limits.maxIdLength} characters`];
+  if (idEnd - idStart > limits.maxIdLength)
+    return ['id', `is longer than ${limits.maxIdLength} characters`];
   const id = bytes.toString('latin1', idStart, idEnd);
   if (!ID_PATTERN.test(id)) return ['id', 'may contain only letters, digits and . _ : -'];
-  if (!Number.isSafeInteger(observed) || observed <= 0) return ['observed_unix_micros', 'is required'];
+  if (!Number.isSafeInteger(observed) || observed <= 0)
+    return ['observed_unix_micros', 'is required'];
   if (observed > nowMicros + limits.maxFutureMicros) {
-    return ['observed_unix_micros', `is more than ${Math.round(limits.maxFutureMicros / 1e6)} s in the future`];
+    return [
+      'observed_unix_micros',
+      `is more than ${Math.round(limits.maxFutureMicros / 1e6)} s in the future`,
+    ];
   }
   if (observed < nowMicros - limits.maxAgeMicros) {
-    return ['observed_unix_micros', `is more than ${Math.round(limits.maxAgeMicros / 3.6e9)} h in the past`];
+    return [
+      'observed_unix_micros',
+      `is more than ${Math.round(limits.maxAgeMicros / 3.6e9)} h in the past`,
+    ];
   }
   if (labels > limits.maxLabels) return ['labels', `has more than ${limits.maxLabels} entries`];
   const payload = schema.payloads.get(payloadNumber);
@@ -222,17 +269,25 @@ export function checkEvent(
  * Validates a batch: the batch itself (sequence, size), then every event. Duplicate ids
  * inside one batch are refused after the first.
  */
-export function validateBatch(batch: WireBatch, limits: ValidationLimits, nowMicros: number): BatchVerdict {
+export function validateBatch(
+  batch: WireBatch,
+  limits: ValidationLimits,
+  nowMicros: number,
+): BatchVerdict {
   const sequence = batch.sequence;
   const batchError = (field: string, reason: string): BatchVerdict => ({
     batchError: { index: -1, field, reason },
     valid: [],
     rejections: [],
   });
-  if (!Number.isSafeInteger(sequence) || sequence <= 0) return batchError('sequence', 'must be a positive integer');
+  if (!Number.isSafeInteger(sequence) || sequence <= 0)
+    return batchError('sequence', 'must be a positive integer');
   if (batch.events.length === 0) return batchError('events', 'a batch needs at least one event');
   if (batch.events.length > limits.maxBatchEvents) {
-    return batchError('events', `has ${batch.events.length} events, more than the limit of ${limits.maxBatchEvents}`);
+    return batchError(
+      'events',
+      `has ${batch.events.length} events, more than the limit of ${limits.maxBatchEvents}`,
+    );
   }
   const schema = compileSchema();
   const valid: ValidEvent[] = [];
@@ -240,7 +295,8 @@ export function validateBatch(batch: WireBatch, limits: ValidationLimits, nowMic
   const seen = new Set<string>();
   batch.events.forEach((bytes, index) => {
     let result = checkEvent(bytes, limits, nowMicros);
-    if (!Array.isArray(result) && seen.has(result.id)) result = ['id', 'repeats an earlier event of the same batch'];
+    if (!Array.isArray(result) && seen.has(result.id))
+      result = ['id', 'repeats an earlier event of the same batch'];
     if (Array.isArray(result)) {
       const [field, reason] = result;
       rejections.push({

@@ -43,7 +43,16 @@ export function createAgentMessageDeserializer(): (bytes: Buffer) => IncomingMes
   const envelope: WireMessage = {
     name: 'mamori.v1.AgentMessage',
     byNumber: new Map(
-      [HELLO, BATCH, COMMAND_RESULT].map((number) => [number, { name: ['', 'hello', 'batch', 'command_result'][number]!, number, wireType: WireType.len, repeated: false, packable: false }]),
+      [HELLO, BATCH, COMMAND_RESULT].map((number) => [
+        number,
+        {
+          name: ['', 'hello', 'batch', 'command_result'][number]!,
+          number,
+          wireType: WireType.len,
+          repeated: false,
+          packable: false,
+        },
+      ]),
     ),
     byName: new Map(),
   };
@@ -64,19 +73,34 @@ export function createAgentMessageDeserializer(): (bytes: Buffer) => IncomingMes
     try {
       switch (kind) {
         case HELLO:
-          return { message: 'hello', hello: helloType.toObject(helloType.decode(bytes.subarray(start, end)), CONVERSION) as Hello__Output };
+          return {
+            message: 'hello',
+            hello: helloType.toObject(
+              helloType.decode(bytes.subarray(start, end)),
+              CONVERSION,
+            ) as Hello__Output,
+          };
         case COMMAND_RESULT:
           return {
             message: 'command_result',
-            command_result: resultType.toObject(resultType.decode(bytes.subarray(start, end)), CONVERSION) as CommandResult__Output,
+            command_result: resultType.toObject(
+              resultType.decode(bytes.subarray(start, end)),
+              CONVERSION,
+            ) as CommandResult__Output,
           };
         case BATCH:
           return readBatch(bytes, start, end);
         default:
-          return { message: 'invalid', reason: 'message: one of hello, batch or command_result must be set' };
+          return {
+            message: 'invalid',
+            reason: 'message: one of hello, batch or command_result must be set',
+          };
       }
     } catch (err) {
-      return { message: 'invalid', reason: `${['', 'hello', 'batch', 'command_result'][kind]}: malformed (${(err as Error).message})` };
+      return {
+        message: 'invalid',
+        reason: `${['', 'hello', 'batch', 'command_result'][kind]}: malformed (${(err as Error).message})`,
+      };
     }
   };
 }
@@ -84,19 +108,36 @@ export function createAgentMessageDeserializer(): (bytes: Buffer) => IncomingMes
 const BATCH_SCHEMA: WireMessage = {
   name: 'mamori.v1.EventBatch',
   byNumber: new Map([
-    [SEQUENCE, { name: 'sequence', number: SEQUENCE, wireType: WireType.varint, repeated: false, packable: false }],
-    [EVENTS, { name: 'events', number: EVENTS, wireType: WireType.len, repeated: true, packable: false }],
+    [
+      SEQUENCE,
+      {
+        name: 'sequence',
+        number: SEQUENCE,
+        wireType: WireType.varint,
+        repeated: false,
+        packable: false,
+      },
+    ],
+    [
+      EVENTS,
+      { name: 'events', number: EVENTS, wireType: WireType.len, repeated: true, packable: false },
+    ],
   ]),
   byName: new Map(),
 };
 
 function readBatch(bytes: Buffer, start: number, end: number): IncomingMessage {
   const problem = checkStructure(bytes, start, end, BATCH_SCHEMA);
-  if (problem) return { message: 'invalid', reason: `batch${problem[0] ? `.${problem[0]}` : ''}: ${problem[1]}` };
+  if (problem)
+    return {
+      message: 'invalid',
+      reason: `batch${problem[0] ? `.${problem[0]}` : ''}: ${problem[1]}`,
+    };
   const batch: WireBatch = { sequence: 0, events: [] };
   forEachField(bytes, start, end, (number, wireType, value, contentStart, contentEnd) => {
     if (number === SEQUENCE && wireType === WireType.varint) batch.sequence = value;
-    else if (number === EVENTS && wireType === WireType.len) batch.events.push(bytes.subarray(contentStart, contentEnd));
+    else if (number === EVENTS && wireType === WireType.len)
+      batch.events.push(bytes.subarray(contentStart, contentEnd));
   });
   return { message: 'batch', batch };
 }

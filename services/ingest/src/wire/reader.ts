@@ -44,14 +44,28 @@ function readVarint(buf: Uint8Array, pos: number, end: number): number {
 /** A structural problem: the dotted path of the field and what is wrong. */
 export type WireProblem = [path: string, reason: string];
 
-const WIRE_TYPE_NAMES = ['varint', '64-bit', 'length-delimited', 'group start', 'group end', '32-bit', '6', '7'];
+const WIRE_TYPE_NAMES = [
+  'varint',
+  '64-bit',
+  'length-delimited',
+  'group start',
+  'group end',
+  '32-bit',
+  '6',
+  '7',
+];
 
 /**
  * Checks that bytes are a well-formed encoding of `message`: every tag readable, every
  * length within bounds, every known field with the wire type its declaration demands,
  * recursively. Unknown fields are allowed (newer agents), groups are not.
  */
-export function checkStructure(buf: Uint8Array, start: number, end: number, message: WireMessage): WireProblem | undefined {
+export function checkStructure(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  message: WireMessage,
+): WireProblem | undefined {
   let pos = start;
   while (pos < end) {
     const tag = readVarint(buf, pos, end);
@@ -64,7 +78,10 @@ export function checkStructure(buf: Uint8Array, start: number, end: number, mess
     const at = (): string => (field ? field.name : `[field ${number}]`);
     if (number === 0) return ['', 'has a field number 0'];
     if (field && wireType !== field.wireType && !(field.packable && wireType === WireType.len)) {
-      return [at(), `has wire type ${WIRE_TYPE_NAMES[wireType]}, expected ${WIRE_TYPE_NAMES[field.wireType]}`];
+      return [
+        at(),
+        `has wire type ${WIRE_TYPE_NAMES[wireType]}, expected ${WIRE_TYPE_NAMES[field.wireType]}`,
+      ];
     }
     switch (wireType) {
       case WireType.varint:
@@ -108,7 +125,13 @@ export function forEachField(
   buf: Uint8Array,
   start: number,
   end: number,
-  fn: (number: number, wireType: number, value: number, contentStart: number, contentEnd: number) => void,
+  fn: (
+    number: number,
+    wireType: number,
+    value: number,
+    contentStart: number,
+    contentEnd: number,
+  ) => void,
 ): void {
   let pos = start;
   while (pos < end) {
@@ -143,7 +166,13 @@ export function forEachField(
  * Finds the field at a path of field numbers (the last occurrence wins at every level, as
  * protobuf parsers do for singular fields) and fills `out`. Assumes checkStructure passed.
  */
-export function lookup(buf: Uint8Array, start: number, end: number, path: readonly number[], out: FieldRef): FieldRef {
+export function lookup(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  path: readonly number[],
+  out: FieldRef,
+): FieldRef {
   out.found = false;
   let from = start;
   let to = end;

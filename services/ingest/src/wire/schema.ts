@@ -45,13 +45,28 @@ function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMess
     let wire: WireField;
     if (field instanceof protobuf.MapField) {
       // A map is a repeated entry message { 1: key, 2: value }.
-      const valueType = field.resolvedType instanceof protobuf.Type ? compile(field.resolvedType, cache) : undefined;
-      const entry: WireMessage = { name: `${type.fullName}.${field.name}.entry`, byNumber: new Map(), byName: new Map() };
-      const key: WireField = { name: 'key', number: 1, wireType: scalarWireType(field.keyType), repeated: false, packable: false };
+      const valueType =
+        field.resolvedType instanceof protobuf.Type
+          ? compile(field.resolvedType, cache)
+          : undefined;
+      const entry: WireMessage = {
+        name: `${type.fullName}.${field.name}.entry`,
+        byNumber: new Map(),
+        byName: new Map(),
+      };
+      const key: WireField = {
+        name: 'key',
+        number: 1,
+        wireType: scalarWireType(field.keyType),
+        repeated: false,
+        packable: false,
+      };
       const value: WireField = {
         name: 'value',
         number: 2,
-        wireType: valueType ? WireType.len : scalarWireType(field.resolvedType instanceof protobuf.Enum ? 'int32' : field.type),
+        wireType: valueType
+          ? WireType.len
+          : scalarWireType(field.resolvedType instanceof protobuf.Enum ? 'int32' : field.type),
         repeated: false,
         packable: false,
         ...(valueType ? { message: valueType } : {}),
@@ -60,7 +75,14 @@ function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMess
         entry.byNumber.set(f.number, f);
         entry.byName.set(f.name, f);
       }
-      wire = { name: field.name, number: field.id, wireType: WireType.len, repeated: true, packable: false, message: entry };
+      wire = {
+        name: field.name,
+        number: field.id,
+        wireType: WireType.len,
+        repeated: true,
+        packable: false,
+        message: entry,
+      };
     } else if (field.resolvedType instanceof protobuf.Type) {
       wire = {
         name: field.name,
@@ -71,7 +93,8 @@ function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMess
         message: compile(field.resolvedType, cache),
       };
     } else {
-      const wireType = field.resolvedType instanceof protobuf.Enum ? WireType.varint : scalarWireType(field.type);
+      const wireType =
+        field.resolvedType instanceof protobuf.Enum ? WireType.varint : scalarWireType(field.type);
       wire = {
         name: field.name,
         number: field.id,

@@ -12,11 +12,18 @@ describe('agent credentials', () => {
     const registry = createTokenRegistry(
       [
         { token: 'a-long-enough-agent-token-1', tenant: 'city-a', agentId: 'node-1' },
-        { tokenSha256: createHash('sha256').update(secret).digest('hex'), tenant: 'city-b', agentId: 'node-9' },
+        {
+          tokenSha256: createHash('sha256').update(secret).digest('hex'),
+          tenant: 'city-b',
+          agentId: 'node-9',
+        },
       ],
       'test',
     );
-    expect(registry.identify('a-long-enough-agent-token-1')).toEqual({ tenantId: 'city-a', agentId: 'node-1' });
+    expect(registry.identify('a-long-enough-agent-token-1')).toEqual({
+      tenantId: 'city-a',
+      agentId: 'node-1',
+    });
     expect(registry.identify(secret)).toEqual({ tenantId: 'city-b', agentId: 'node-9' });
     expect(registry.identify('unknown-token-unknown-token')).toBeUndefined();
   });
@@ -25,7 +32,10 @@ describe('agent credentials', () => {
     let error: unknown;
     try {
       createTokenRegistry(
-        [{ token: 'short', tenant: 'ok', agentId: 'a' }, { token: 'long-enough-token-123', tenant: 'bad tenant!', agentId: '' }],
+        [
+          { token: 'short', tenant: 'ok', agentId: 'a' },
+          { token: 'long-enough-token-123', tenant: 'bad tenant!', agentId: '' },
+        ],
         'tokens.json',
       );
     } catch (err) {
@@ -44,7 +54,10 @@ describe('agent credentials', () => {
     const file = join(dir, 'agents.json');
     writeFileSync(file, '{ not json');
     expect(() => loadTokenFile(file)).toThrow(/agents\.json: not valid JSON/);
-    writeFileSync(file, JSON.stringify({ agents: [{ token: 'file-token-0123456789', tenant: 't', agentId: 'a' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ agents: [{ token: 'file-token-0123456789', tenant: 't', agentId: 'a' }] }),
+    );
     expect(loadTokenFile(file).identify('file-token-0123456789')?.tenantId).toBe('t');
   });
 

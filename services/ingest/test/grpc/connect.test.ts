@@ -26,10 +26,22 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function startIngest(env: Record<string, string> = {}, policies?: Parameters<typeof buildApp>[0]['policies']): Promise<Harness> {
-  const config = readIngestConfig({ MAMORI_INGEST_PORT: '0', MAMORI_INGEST_TOKENS: TOKENS, ...env });
+async function startIngest(
+  env: Record<string, string> = {},
+  policies?: Parameters<typeof buildApp>[0]['policies'],
+): Promise<Harness> {
+  const config = readIngestConfig({
+    MAMORI_INGEST_PORT: '0',
+    MAMORI_INGEST_TOKENS: TOKENS,
+    ...env,
+  });
   const bus = new MemoryBus();
-  const app = buildApp({ config, bus, logger: createSilentLogger(), ...(policies ? { policies } : {}) });
+  const app = buildApp({
+    config,
+    bus,
+    logger: createSilentLogger(),
+    ...(policies ? { policies } : {}),
+  });
   const { port } = await app.start();
   cleanups.push(() => app.stop(1000));
   const address = `127.0.0.1:${port}`;
@@ -57,7 +69,11 @@ describe('ingest Connect stream', () => {
     const ingest = await startIngest();
     const agent = ingest.agent();
     const welcome = await agent.hello('node-1');
-    expect(welcome.welcome).toMatchObject({ tenant_id: 'city-a', agent_id: 'node-1', last_sequence: 0 });
+    expect(welcome.welcome).toMatchObject({
+      tenant_id: 'city-a',
+      agent_id: 'node-1',
+      last_sequence: 0,
+    });
     agent.sendBatch(1, [execEvent({ tenant_id: 'city-b', agent_id: 'someone-else' })]);
     const ack = await agent.ack(1);
     expect(ack).toMatchObject({ status: 'ACK_STATUS_ACCEPTED', accepted: 1 });
@@ -67,7 +83,11 @@ describe('ingest Connect stream', () => {
     expect(event.agent_id).toBe('node-1');
     expect(event.received_unix_micros).toBeGreaterThan(0);
     expect(record!.key?.toString()).toBe('city-a/node-1');
-    expect(record!.headers).toMatchObject({ [EventHeaders.tenant]: 'city-a', [EventHeaders.sequence]: '1', [EventHeaders.kind]: 'process_exec' });
+    expect(record!.headers).toMatchObject({
+      [EventHeaders.tenant]: 'city-a',
+      [EventHeaders.sequence]: '1',
+      [EventHeaders.kind]: 'process_exec',
+    });
   });
 
   it('refuses a hello that claims another agent id', async () => {
@@ -97,7 +117,9 @@ describe('ingest Connect stream', () => {
     agent.sendBatch(1, [execEvent(), execEvent({ observed_unix_micros: 0 }), execEvent()]);
     const partial = await agent.ack(1);
     expect(partial).toMatchObject({ status: 'ACK_STATUS_ACCEPTED', accepted: 2 });
-    expect(partial.rejections).toEqual([expect.objectContaining({ index: 1, field: 'events[1].observed_unix_micros' })]);
+    expect(partial.rejections).toEqual([
+      expect.objectContaining({ index: 1, field: 'events[1].observed_unix_micros' }),
+    ]);
     expect(ingest.bus.records(Topics.events)).toHaveLength(2);
     const [refused] = ingest.bus.records(Topics.eventsRejected);
     expect(refused?.headers?.[EventHeaders.rejectField]).toBe('events[1].observed_unix_micros');
@@ -124,7 +146,11 @@ describe('ingest Connect stream', () => {
     await agent.hello();
     ingest.bus.hold();
     const batches = 300;
-    for (let seq = 1; seq <= batches; seq++) agent.sendBatch(seq, Array.from({ length: 50 }, () => execEvent()));
+    for (let seq = 1; seq <= batches; seq++)
+      agent.sendBatch(
+        seq,
+        Array.from({ length: 50 }, () => execEvent()),
+      );
     await expect.poll(() => ingest.bus.calls).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 300));
     // Two batches are being written; nothing more was taken off the stream.
@@ -179,13 +205,28 @@ describe('ingest Connect stream', () => {
   });
 
   it('pushes the policy set on hello when the agent runs another version, and on demand', async () => {
-    const policy = { version: 'v2', policies: [{ id: 'p1', name: 'miners', mode: 'POLICY_MODE_PREVENT' as const, rules: '- rule: x' }] };
-    const ingest = await startIngest({}, (identity) => (identity.tenantId === 'city-a' ? policy : undefined));
+    const policy = {
+      version: 'v2',
+      policies: [
+        { id: 'p1', name: 'miners', mode: 'POLICY_MODE_PREVENT' as const, rules: '- rule: x' },
+      ],
+    };
+    const ingest = await startIngest({}, (identity) =>
+      identity.tenantId === 'city-a' ? policy : undefined,
+    );
     const agent = ingest.agent();
     await agent.hello('', 'v1');
     const pushed = await agent.next((m) => m.message === 'policy');
-    expect(pushed.policy).toMatchObject({ version: 'v2', policies: [{ id: 'p1', mode: 'POLICY_MODE_PREVENT' }] });
-    expect(ingest.app.pushPolicy({ tenantId: 'city-a', agentId: 'node-1' }, { version: 'v3', policies: [] })).toBe(1);
+    expect(pushed.policy).toMatchObject({
+      version: 'v2',
+      policies: [{ id: 'p1', mode: 'POLICY_MODE_PREVENT' }],
+    });
+    expect(
+      ingest.app.pushPolicy(
+        { tenantId: 'city-a', agentId: 'node-1' },
+        { version: 'v3', policies: [] },
+      ),
+    ).toBe(1);
     await agent.next((m) => m.message === 'policy' && m.policy?.version === 'v3');
   });
 

@@ -31,11 +31,24 @@ const batch = (events: (Event | Buffer)[], sequence = 1): WireBatch => ({
 describe('validateBatch', () => {
   it('accepts a well-formed batch and tells each event kind', () => {
     const verdict = validateBatch(
-      batch([exec('a'), { id: 'b', observed_unix_micros: NOW, dns_query: { query: 'example.gov', query_type: 'A' } }]),
+      batch([
+        exec('a'),
+        {
+          id: 'b',
+          observed_unix_micros: NOW,
+          dns_query: { query: 'example.gov', query_type: 'A' },
+        },
+      ]),
       limits,
       NOW,
     );
-    expect(verdict).toEqual({ valid: [{ index: 0, kind: 'process_exec' }, { index: 1, kind: 'dns_query' }], rejections: [] });
+    expect(verdict).toEqual({
+      valid: [
+        { index: 0, kind: 'process_exec' },
+        { index: 1, kind: 'dns_query' },
+      ],
+      rejections: [],
+    });
   });
 
   it('refuses the whole batch when its sequence is missing', () => {
@@ -47,7 +60,9 @@ describe('validateBatch', () => {
   it('refuses an empty batch and one over the event limit, naming the field', () => {
     expect(validateBatch(batch([]), limits, NOW).batchError?.field).toBe('events');
     const many = Array.from({ length: 11 }, (_, i) => exec(`e${i}`));
-    expect(validateBatch(batch(many), limits, NOW).batchError?.reason).toMatch(/11 events, more than the limit of 10/);
+    expect(validateBatch(batch(many), limits, NOW).batchError?.reason).toMatch(
+      /11 events, more than the limit of 10/,
+    );
   });
 
   it('refuses only the invalid events and names the field of each', () => {
@@ -71,7 +86,10 @@ describe('validateBatch', () => {
       [4, 'events[4].id'],
       [5, 'events[5].payload'],
     ]);
-    expect(verdict.rejections[1]).toMatchObject({ event_id: 'future', reason: expect.stringMatching(/in the future/) });
+    expect(verdict.rejections[1]).toMatchObject({
+      event_id: 'future',
+      reason: expect.stringMatching(/in the future/),
+    });
   });
 
   it('checks the required fields of each payload kind', () => {
@@ -82,7 +100,12 @@ describe('validateBatch', () => {
       observed_unix_micros: NOW,
       network_connect: {
         process: { pid: 7 },
-        connection: { protocol: 'L4_PROTOCOL_TCP', local_port: 1, remote_address: '', remote_port: 443 },
+        connection: {
+          protocol: 'L4_PROTOCOL_TCP',
+          local_port: 1,
+          remote_address: '',
+          remote_port: 443,
+        },
       },
     };
     const noProtocol: Event = {
@@ -90,13 +113,21 @@ describe('validateBatch', () => {
       observed_unix_micros: NOW,
       network_listen: { process: { pid: 7 }, connection: { local_port: 80 } },
     };
-    const badStatus: Event = { id: 'h', observed_unix_micros: NOW, http_response: { request_id: 'r', status: 42 } };
+    const badStatus: Event = {
+      id: 'h',
+      observed_unix_micros: NOW,
+      http_response: { request_id: 'r', status: 42 },
+    };
     const badFinding: Event = {
       id: 'f',
       observed_unix_micros: NOW,
       scanner_finding: { scanner: 'image', target: 'img', rule_id: 'CVE-2024-3094' },
     };
-    const verdict = validateBatch(batch([noPid, noExe, badConnect, noProtocol, badStatus, badFinding]), limits, NOW);
+    const verdict = validateBatch(
+      batch([noPid, noExe, badConnect, noProtocol, badStatus, badFinding]),
+      limits,
+      NOW,
+    );
     expect(verdict.rejections.map((r) => `${r.field}: ${r.reason}`)).toEqual([
       'events[0].process_exec.process.pid: must be a positive process id',
       'events[1].process_exec.process.exe: is required',
@@ -116,13 +147,23 @@ describe('validateBatch', () => {
     const verdict = validateBatch(batch([truncated, wrongType, group, good]), limits, NOW);
     expect(verdict.valid).toEqual([{ index: 3, kind: 'process_exec' }]);
     expect(verdict.rejections[0]?.reason).toMatch(/^malformed protobuf: /);
-    expect(verdict.rejections[1]).toMatchObject({ field: 'events[1].host', reason: 'malformed protobuf: has wire type varint, expected length-delimited' });
+    expect(verdict.rejections[1]).toMatchObject({
+      field: 'events[1].host',
+      reason: 'malformed protobuf: has wire type varint, expected length-delimited',
+    });
     expect(verdict.rejections[2]?.reason).toMatch(/group start/);
   });
 
   it('refuses an event over the size limit', () => {
-    const verdict = validateBatch(batch([exec('big', { labels: { blob: 'x'.repeat(5000) } })]), limits, NOW);
-    expect(verdict.rejections[0]).toMatchObject({ field: 'events[0]', reason: expect.stringMatching(/more than the limit of 4096/) });
+    const verdict = validateBatch(
+      batch([exec('big', { labels: { blob: 'x'.repeat(5000) } })]),
+      limits,
+      NOW,
+    );
+    expect(verdict.rejections[0]).toMatchObject({
+      field: 'events[0]',
+      reason: expect.stringMatching(/more than the limit of 4096/),
+    });
   });
 
   it('refuses a repeated event id within one batch after its first use', () => {
@@ -132,7 +173,11 @@ describe('validateBatch', () => {
   });
 
   it('refuses too many labels', () => {
-    const verdict = validateBatch(batch([exec('l', { labels: { a: '1', b: '2', c: '3', d: '4', e: '5' } })]), limits, NOW);
+    const verdict = validateBatch(
+      batch([exec('l', { labels: { a: '1', b: '2', c: '3', d: '4', e: '5' } })]),
+      limits,
+      NOW,
+    );
     expect(verdict.rejections[0]?.field).toBe('events[0].labels');
   });
 });
