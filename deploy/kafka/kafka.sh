@@ -66,7 +66,6 @@ is_installed() {
 cmd_install() {
   need mvn "Maven fetches the broker's jars from Maven Central"
   need java "Java 17 or newer runs the broker"
-  need javac "a JDK compiles the readiness probe"
   mkdir -p "$CACHE_DIR"
   # One install at a time per version, so that two runs (two terminals, CI) do not race.
   exec 9>"$INSTALL_DIR.lock"
@@ -88,7 +87,11 @@ cmd_install() {
     die "Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies"
   fi
   [[ -n "$(ls "$tmp/libs"/kafka_2.13-*.jar 2>/dev/null)" ]] || die "Maven ran but kafka_2.13 is missing from $tmp/libs"
-  javac -nowarn -d "$tmp/probe" -cp "$tmp/libs/*" "$PROBE_SRC" || die "could not compile $PROBE_SRC"
+  if command -v javac >/dev/null 2>&1; then
+    javac -nowarn -d "$tmp/probe" -cp "$tmp/libs/*" "$PROBE_SRC" || die "could not compile $PROBE_SRC"
+  else
+    log "no javac (a JRE only): start will check readiness with a plain ApiVersions request"
+  fi
   install_fingerprint >"$tmp/.complete"
   rm -rf "$INSTALL_DIR"
   mv "$tmp" "$INSTALL_DIR"
@@ -147,8 +150,30 @@ configured_bootstrap() {
 }
 
 probe() { # probe BOOTSTRAP TIMEOUT_MS
-  java -Xmx64m -XX:TieredStopAtLevel=1 -Dlog4j2.level=OFF -Dlog4j2.StatusLogger.level=OFF \
-    -cp "$INSTALL_DIR/probe:$LIBS/*" KafkaProbe "$1" "$2"
+  if [[ -f "$INSTALL_DIR/probe/KafkaProbe.class" ]]; then
+    java -Xmx64m -XX:TieredStopAtLevel=1 -Dlog4j2.level=OFF -Dlog4j2.StatusLogger.level=OFF \
+      -cp "$INSTALL_DIR/probe:$LIBS/*" KafkaProbe "$1" "$2"
+  else
+    probe_api_versions "$1" "$2"
+  fi
+}
+
+# Without a JDK (no javac, no KafkaProbe): a Kafka ApiVersions v0 request in plain bash. The
+# answer must carry our correlation id (1) and error code 0. Weaker than KafkaProbe: it does
+# not wait for the group coordinator.
+probe_api_versions() { # probe_api_versions HOST:PORT TIMEOUT_MS
+  local host="${1%:*}" port="${1##*:}" deadline=$((SECONDS + ($2 + 999) / 1000)) answer
+  while ((SECONDS < deadline)); do
+    answer="$(timeout 2 bash -c "exec 3<>/dev/tcp/$host/$port &&
+      printf '\x00\x00\x00\x0f\x00\x12\x00\x00\x00\x00\x00\x01\x00\x05probe' >&3 &&
+      head -c 10 <&3 | od -An -tx1" 2>/dev/null | tr -d ' \n')" || true
+    if [[ "$answer" == ????????000000010000 ]]; then
+      echo "answering: ApiVersions from $1"
+      return 0
+    fi
+    sleep 0.5
+  done
+  return 1
 }
 
 port_in_use() {

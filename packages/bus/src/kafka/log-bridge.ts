@@ -1,8 +1,11 @@
 import type { Logger } from '@mamori/common';
 import { logLevel, type LogEntry, type logCreator } from 'kafkajs';
 
-/** Keys never copied from a kafkajs log entry, whatever they hold. */
-const SECRET_KEY = /pass|secret|token|sasl|auth|credential|ssl|key$/i;
+/**
+ * Keys never copied from a kafkajs log entry: secrets, and `data`, where kafkajs's debug lines
+ * put whole protocol responses (fetched records, agent-supplied payloads included).
+ */
+const DROPPED_KEY = /pass|secret|token|sasl|auth|credential|ssl|key$|^data$/i;
 
 /**
  * Messages kafkajs logs louder than they deserve here:
@@ -59,7 +62,7 @@ export function createLogBridge(logger: Logger | undefined): logCreator {
     };
     const fields: Record<string, unknown> = { kafkajs: entry.namespace };
     for (const [key, value] of Object.entries(extra)) {
-      if (!SECRET_KEY.test(key)) fields[key] = value;
+      if (!DROPPED_KEY.test(key)) fields[key] = value;
     }
     if (demoted(entry)) {
       logger.debug(fields, message);

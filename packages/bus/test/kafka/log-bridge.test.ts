@@ -19,7 +19,7 @@ function capture(level: string): {
 }
 
 describe('kafkajs log bridge', () => {
-  it("writes kafkajs entries through pino with kafkajs's namespace and fields, without secrets", () => {
+  it("writes kafkajs entries through pino with kafkajs's namespace and fields, without secrets or payloads", () => {
     const { lines, logger } = capture('info');
     const log = createLogBridge(logger)(logLevel.INFO);
     log({
@@ -32,11 +32,13 @@ describe('kafkajs log bridge', () => {
         groupId: 'g1',
         sasl: { password: 'hunter2' },
         password: 'hunter2',
+        data: { records: ['agent payload'] },
       },
     });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 50, kafkajs: 'Consumer', groupId: 'g1', msg: 'Crash' });
     expect(JSON.stringify(lines)).not.toContain('hunter2');
+    expect(JSON.stringify(lines)).not.toContain('agent payload');
   });
 
   it('demotes protocol errors that kafkajs retries by itself to debug', () => {
