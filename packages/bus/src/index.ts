@@ -17,3 +17,15 @@ export { murmur2, partitionForKey } from './partitioner.js';
 export { readBusConfig, type BusConfig } from './config.js';
 export { createKafkaBus } from './kafka/kafka-bus.js';
 export type { KafkaBusOptions, KafkaSaslOptions } from './kafka/options.js';
+export {
+  createEmbeddedBus,
+  type EmbeddedBus,
+  type EmbeddedBusOptions,
+} from './embedded/embedded-bus.js';
+export {
+  createDeadLetterDecoder,
+  DEAD_LETTER_HEADERS,
+  type DeadLetterDecoder,
+  type DeadLetterDecoderOptions,
+  type DecodedRecord,
+} from './dead-letter.js';
