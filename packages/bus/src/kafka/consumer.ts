@@ -221,6 +221,7 @@ export class KafkaGroupConsumer implements Consumer {
         done,
         this.#deps.options.maxWaitMs + this.#deps.options.requestTimeoutMs,
       );
+      timer.unref();
       function done(): void {
         clearTimeout(timer);
         for (const remove of removers) remove();

@@ -140,10 +140,15 @@ export class ProduceQueue {
       bytes += next.bytes;
     }
     this.#inFlight = true;
-    void this.#send(group, 0).finally(() => {
-      this.#inFlight = false;
-      this.#pump();
-    });
+    this.#send(group, 0)
+      .catch((err: unknown) => {
+        // #send settles every call itself; this is only a last line of defence.
+        for (const p of group) p.reject(err);
+      })
+      .finally(() => {
+        this.#inFlight = false;
+        this.#pump();
+      });
   }
 
   async #send(group: PendingProduce[], attempt: number): Promise<void> {
