@@ -92,7 +92,9 @@ if (args.dir === undefined) await rm(dir, { recursive: true, force: true });
 
 latencies.sort((a, b) => a - b);
 const pct = (p: number): number =>
-  Number(latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))]!.toFixed(2));
+  Number(
+    latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))]!.toFixed(2),
+  );
 console.log(
   JSON.stringify({
     fsync: !args['no-fsync'],
