@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   ErrorCode,
   MamoriError,
@@ -30,6 +31,9 @@ export interface ConsumerHost {
   /** The consumer has closed. */
   forget(consumer: EmbeddedConsumer): void;
 }
+
+/** The consumer whose handler is running, to recognize close() called from inside it. */
+const inHandler = new AsyncLocalStorage<EmbeddedConsumer>();
 
 /** Topic names are [a-zA-Z0-9._-], so ':' separates without ambiguity. */
 function partitionKey(topic: string, partition: number): string {
@@ -210,10 +214,10 @@ export class EmbeddedConsumer implements Consumer {
     for (const { topic, partition, offset } of offsets) {
       if (!Number.isSafeInteger(offset) || offset < 0) {
         throw new MamoriError(
-          ErrorCode.BusGroup,
+          ErrorCode.Validation,
           'an offset to commit must be a non-negative integer',
           {
-            context: { groupId: this.groupId, topic, partition, offset },
+            context: { groupId: this.groupId, topic, partition, field: 'offset' },
           },
         );
       }
@@ -242,8 +246,14 @@ export class EmbeddedConsumer implements Consumer {
       );
   }
 
+  /**
+   * Leaves the group once the running batch (if any) is handled. Called from this consumer's
+   * own handler it returns at once — waiting there would wait for itself — and the consumer
+   * leaves as soon as the handler returns.
+   */
   close(): Promise<void> {
     this.closePromise ??= this.doClose();
+    if (inHandler.getStore() === this) return Promise.resolve();
     return this.closePromise;
   }
 
@@ -421,8 +431,9 @@ export class EmbeddedConsumer implements Consumer {
       batch = { ...batch, records: [...batch.records] };
     }
     this.busy = cursor;
+    const delivered = batch;
     try {
-      await handler(batch);
+      await inHandler.run(this, () => handler(delivered));
       cursor.position = batch.records.at(-1)!.offset + 1;
       cursor.failed = undefined;
       cursor.attempts = 0;

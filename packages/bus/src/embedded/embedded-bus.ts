@@ -406,15 +406,24 @@ class EmbeddedBusImpl implements EmbeddedBus, ConsumerHost {
     this.assertOpen();
     OffsetStore.validateGroupId(options.groupId);
     if (!Array.isArray(options.topics) || options.topics.length === 0) {
-      throw new MamoriError(ErrorCode.BusGroup, 'a consumer subscribes to at least one topic', {
-        context: { groupId: options.groupId },
+      throw new MamoriError(ErrorCode.Validation, 'a consumer subscribes to at least one topic', {
+        context: { groupId: options.groupId, field: 'topics' },
       });
     }
     for (const topic of options.topics) validateTopicName(topic);
     const maxBatchRecords = options.maxBatchRecords ?? 1000;
     if (!Number.isSafeInteger(maxBatchRecords) || maxBatchRecords < 1) {
-      throw new MamoriError(ErrorCode.BusGroup, 'maxBatchRecords must be a positive integer', {
-        context: { groupId: options.groupId, maxBatchRecords },
+      throw new MamoriError(ErrorCode.Validation, 'maxBatchRecords must be a positive integer', {
+        context: { groupId: options.groupId, field: 'maxBatchRecords' },
+      });
+    }
+    if (
+      options.startFrom !== undefined &&
+      options.startFrom !== 'earliest' &&
+      options.startFrom !== 'latest'
+    ) {
+      throw new MamoriError(ErrorCode.Validation, "startFrom must be 'earliest' or 'latest'", {
+        context: { groupId: options.groupId, field: 'startFrom' },
       });
     }
     const consumer = new EmbeddedConsumer(this, options);

@@ -78,7 +78,7 @@ export class OffsetStore {
 
   /**
    * Checks that a group id can be stored.
-   * @throws MamoriError BusGroup when it is empty or too long.
+   * @throws MamoriError Validation when it is empty or too long.
    */
   static validateGroupId(groupId: string): void {
     if (
@@ -87,10 +87,13 @@ export class OffsetStore {
       fileName(groupId).length > MAX_GROUP_FILE_NAME
     ) {
       throw new MamoriError(
-        ErrorCode.BusGroup,
+        ErrorCode.Validation,
         'a group id must be a non-empty string of moderate length',
         {
-          context: { groupId: typeof groupId === 'string' ? groupId.slice(0, 100) : undefined },
+          context: {
+            groupId: typeof groupId === 'string' ? groupId.slice(0, 100) : undefined,
+            field: 'groupId',
+          },
         },
       );
     }

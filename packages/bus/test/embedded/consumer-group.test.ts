@@ -218,6 +218,24 @@ describe('embedded consumer groups', () => {
     await consumer.close();
   });
 
+  it('leaves the group after the batch when close is called from its own handler', async () => {
+    const bus = await openBus(await tempDir());
+    await bus.ensureTopics([{ topic }]);
+    await bus.produce(topic, makeRecords(3));
+    const consumer = bus.consumer({ groupId: 'g', topics: [topic] });
+    let closedFromHandler = false;
+    await consumer.run(async () => {
+      await consumer.close(); // must not wait for this very handler
+      closedFromHandler = true;
+    });
+    await waitFor(() => closedFromHandler);
+    await consumer.close();
+    expect(consumer.assignment()).toEqual([]);
+    const next = await recordingConsumer(bus, 'g');
+    await waitFor(() => partitionsOf(next.consumer).length === 1);
+    await next.consumer.close();
+  });
+
   it('refuses to run a consumer of a topic that does not exist with BusTopic', async () => {
     const bus = await openBus(await tempDir());
     const consumer = bus.consumer({ groupId: 'g', topics: ['nowhere'] });

@@ -110,7 +110,8 @@ describe('embedded bus produce', () => {
     const prototype = await fileHandlePrototype(dir);
     const bus = await openBus(dir);
     await bus.ensureTopics([{ topic: 't' }]);
-    const original = prototype.datasync;
+    const original = Object.getOwnPropertyDescriptor(prototype, 'datasync')!
+      .value as FileHandle['datasync'];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     vi.spyOn(prototype, 'datasync').mockImplementation(async function (this: FileHandle) {
@@ -139,7 +140,8 @@ describe('embedded bus produce', () => {
     await bus.produce('t', makeRecords(5));
 
     // The failing write gets half its data onto the disk before the error, as a full disk would.
-    const original = prototype.writev;
+    const original = Object.getOwnPropertyDescriptor(prototype, 'writev')!
+      .value as FileHandle['writev'];
     vi.spyOn(prototype, 'writev').mockImplementationOnce(async function (
       this: FileHandle,
       buffers: readonly NodeJS.ArrayBufferView[],

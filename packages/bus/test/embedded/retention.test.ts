@@ -11,7 +11,7 @@ describe('embedded log retention', () => {
     await bus.ensureTopics([{ topic, retentionBytes: 3000 }]);
     for (let i = 0; i < 20; i++) await bus.produce(topic, makeRecords(10, { from: i * 10 }));
 
-    const [{ low, high }] = (await bus.offsets(topic)) as [{ low: number; high: number }];
+    const { low, high } = (await bus.offsets(topic))[0]!;
     expect(high).toBe(200);
     expect(low).toBeGreaterThan(0);
     const records = await readAll(bus, topic, 0);
@@ -54,7 +54,7 @@ describe('embedded log retention', () => {
     expect(await bus.committed('slow', topic)).toEqual([{ topic, partition: 0, offset: 1 }]);
 
     for (let i = 0; i < 20; i++) await bus.produce(topic, makeRecords(10, { from: 5 + i * 10 }));
-    const [{ low }] = (await bus.offsets(topic)) as [{ low: number }];
+    const { low } = (await bus.offsets(topic))[0]!;
     expect(low).toBeGreaterThan(1);
 
     const second = bus.consumer({ groupId: 'slow', topics: [topic] });
