@@ -49,6 +49,13 @@ describe('embedded bus lock and lifecycle', () => {
     await bus.close();
   });
 
+  it('takes over a lock with its own pid that an earlier process with the same pid left', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'LOCK'), `${process.pid}\n`);
+    const bus = await openBus(dir);
+    await bus.close();
+  });
+
   it('rejects every operation after close with BusClosed, and closing again is harmless', async () => {
     const dir = await tempDir();
     const bus = await openBus(dir);
