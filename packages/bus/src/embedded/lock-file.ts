@@ -11,9 +11,9 @@ export interface DirectoryLock {
 const TAKEOVER_ATTEMPTS = 3;
 
 /**
- * Lock files this process holds. A lock with this process's pid that is not in here was left
- * by an earlier process with the same pid — common in containers, where a restarted process
- * often gets the pid its crashed predecessor had.
+ * Lock files this process holds or is taking. A lock file with this process's pid that is not
+ * reserved here was left by an earlier process with the same pid — common in containers, where
+ * a restarted process often gets the pid its crashed predecessor had.
  */
 const heldByThisProcess = new Set<string>();
 
@@ -25,52 +25,57 @@ const heldByThisProcess = new Set<string>();
 export async function acquireLock(lockFile: string, logger: Logger): Promise<DirectoryLock> {
   const file = resolve(lockFile);
   const pid = process.pid;
-  if (heldByThisProcess.has(file)) {
-    throw new MamoriError(
-      ErrorCode.BusLocked,
-      'the embedded log directory is in use by another bus',
-      {
-        context: { file, pid },
-      },
-    );
-  }
-  for (let attempt = 0; attempt < TAKEOVER_ATTEMPTS; attempt++) {
-    try {
-      const handle = await open(file, 'wx');
-      try {
-        await handle.writeFile(`${pid}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      // Two processes taking over the same stale lock: the later unlink-and-create wins; the
-      // earlier sees someone else's pid here and backs off.
-      if ((await readPid(file)) !== pid) continue;
-      heldByThisProcess.add(file);
-      return { release: () => releaseLock(file, pid) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  if (heldByThisProcess.has(file)) throw lockedError(file, pid);
+  // Reserved before the first await, so that two opens in this process cannot both proceed.
+  heldByThisProcess.add(file);
+  try {
+    for (let attempt = 0; attempt < TAKEOVER_ATTEMPTS; attempt++) {
+      if (await createLockFile(file, pid)) return { release: () => releaseLock(file, pid) };
+      const holder = await readPid(file);
+      // This process's own pid cannot be another bus of this process (that one would have
+      // reserved the file): it is the crashed predecessor that had the same pid.
+      const stale = holder === undefined || holder === pid || !isAlive(holder);
+      if (!stale) throw lockedError(file, holder);
+      logger.warn({ file, pid: holder }, 'taking over the lock of a process that no longer runs');
+      await unlink(file).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      });
     }
-    const holder = await readPid(file);
-    const stale =
-      holder === undefined || (holder === pid ? !heldByThisProcess.has(file) : !isAlive(holder));
-    if (!stale) {
-      throw new MamoriError(
-        ErrorCode.BusLocked,
-        'the embedded log directory is in use by another bus',
-        {
-          context: { file, pid: holder },
-        },
-      );
-    }
-    logger.warn({ file, pid: holder }, 'taking over the lock of a process that no longer runs');
-    await unlink(file).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    });
+    throw lockedError(file, undefined);
+  } catch (err) {
+    heldByThisProcess.delete(file);
+    throw err;
   }
-  throw new MamoriError(ErrorCode.BusLocked, 'could not take the embedded log lock', {
-    context: { file },
-  });
+}
+
+/** Creates the lock with our pid; false when it exists or another process won a takeover race. */
+async function createLockFile(file: string, pid: number): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(file, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await handle.writeFile(`${pid}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  // Two processes taking over the same stale lock: the later unlink-and-create wins; the
+  // earlier sees someone else's pid (or no file) here and tries again.
+  return (await readPid(file)) === pid;
+}
+
+function lockedError(file: string, pid: number | undefined): MamoriError {
+  return new MamoriError(
+    ErrorCode.BusLocked,
+    'the embedded log directory is in use by another bus',
+    {
+      context: { file, pid },
+    },
+  );
 }
 
 async function readPid(file: string): Promise<number | undefined> {

@@ -24,6 +24,19 @@ describe('embedded bus lock and lifecycle', () => {
     expect((error as { context: Record<string, unknown> }).context['pid']).toBe(process.pid);
   });
 
+  it('lets only one of two concurrent opens in one process take the directory', async () => {
+    const dir = await tempDir();
+    const results = await Promise.allSettled([
+      createEmbeddedBus({ dir }),
+      createEmbeddedBus({ dir }),
+    ]);
+    const opened = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(opened).toHaveLength(1);
+    expect(isMamoriError(refused[0]?.reason, 'MAMORI_BUS_LOCKED')).toBe(true);
+    await (opened[0] as PromiseFulfilledResult<{ close(): Promise<void> }>).value.close();
+  });
+
   it('writes its pid into the lock and removes the lock on close', async () => {
     const dir = await tempDir();
     const bus = await openBus(dir);
