@@ -270,6 +270,7 @@ cmd_start() {
     log "already running (pid $pid) for $DATA"
     if probe "$(configured_bootstrap)" 10000 >/dev/null; then
       log "bootstrap: $(configured_bootstrap)"
+      echo "MAMORI_TEST_KAFKA_BROKERS=$(configured_bootstrap)"
       return 0
     fi
     die "the broker (pid $pid) does not answer; see $LOG_FILE, or stop it: kafka.sh stop --data $DATA"
