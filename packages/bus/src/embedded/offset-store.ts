@@ -51,27 +51,27 @@ export class OffsetStore {
         continue;
       }
       if (!name.endsWith('.json')) continue;
-      let parsed: GroupFile;
-      try {
-        parsed = JSON.parse(await readFile(file, 'utf8')) as GroupFile;
-      } catch (err) {
-        throw new MamoriError(
-          ErrorCode.BusCorrupt,
-          'a committed-offsets file could not be parsed',
-          {
-            cause: err,
-            context: { file },
-          },
-        );
-      }
+      let groupId: string;
       const committed = new Map<string, Map<number, number>>();
-      for (const [topic, partitions] of Object.entries(parsed.offsets)) {
-        const map = new Map<number, number>();
-        for (const [partition, offset] of Object.entries(partitions))
-          map.set(Number(partition), offset);
-        committed.set(topic, map);
+      try {
+        const parsed = JSON.parse(await readFile(file, 'utf8')) as GroupFile;
+        if (typeof parsed.groupId !== 'string') throw new Error('no groupId');
+        groupId = parsed.groupId;
+        for (const [topic, partitions] of Object.entries(parsed.offsets)) {
+          const map = new Map<number, number>();
+          for (const [partition, offset] of Object.entries(partitions)) {
+            if (!Number.isSafeInteger(offset) || offset < 0) throw new Error('invalid offset');
+            map.set(Number(partition), offset);
+          }
+          committed.set(topic, map);
+        }
+      } catch (err) {
+        throw new MamoriError(ErrorCode.BusCorrupt, 'a committed-offsets file could not be read', {
+          cause: err,
+          context: { file },
+        });
       }
-      store.groups.set(parsed.groupId, { committed, staged: [], waiters: [], writing: undefined });
+      store.groups.set(groupId, { committed, staged: [], waiters: [], writing: undefined });
     }
     return store;
   }
