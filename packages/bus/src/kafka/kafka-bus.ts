@@ -181,6 +181,11 @@ class KafkaBus implements Bus {
   async committed(groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
     this.#assertOpen('committed');
     checkTopicName(topic);
+    if (typeof groupId !== 'string' || groupId.length === 0) {
+      throw new MamoriError(ErrorCode.Validation, 'group id must be a non-empty string', {
+        context: { topic, field: 'groupId' },
+      });
+    }
     const response = await this.#withTopic(
       topic,
       (admin) => admin.fetchOffsets({ groupId, topics: [topic] }),
