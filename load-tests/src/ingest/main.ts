@@ -23,6 +23,7 @@ prints one JSON object on its last line.
   --brokers LIST         use these Kafka brokers instead of starting one
   --address HOST:PORT    use a running ingest instead of starting one (--token required)
   --token T              agent token for --address; {i} is replaced by the agent's index
+  --profile DIR          write a V8 CPU profile of ingest to DIR (open it in Chrome DevTools)
 `;
 
 async function main(): Promise<void> {
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
       brokers: { type: 'string' },
       address: { type: 'string' },
       token: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -86,7 +88,10 @@ async function main(): Promise<void> {
         env['MAMORI_TOPIC_EVENTS'] = `bench.events.${Date.now()}`;
         env['MAMORI_TOPIC_EVENTS_REJECTED'] = `bench.rejected.${Date.now()}`;
       }
-      const ingest = await startIngestProcess(env);
+      const ingest = await startIngestProcess(
+        env,
+        values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [],
+      );
       cleanups.push(() => ingest.stop());
       address = ingest.address;
       ingestCpuMs = () => ingest.cpuMs();

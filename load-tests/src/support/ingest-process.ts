@@ -25,12 +25,15 @@ function readCpuMs(pid: number): number {
 
 /**
  * Starts ingest as its own process (`mamori ingest`), as it runs in production, and resolves
- * once it logs that it listens.
+ * once it logs that it listens. `nodeArgs` go to node itself (e.g. --cpu-prof). `nodeArgs` go to node itself (e.g. --cpu-prof).
  */
-export function startIngestProcess(env: Record<string, string>): Promise<IngestProcess> {
+export function startIngestProcess(
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<IngestProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(REPO_ROOT, 'services/cli/dist/main.js'), 'ingest'],
+    [...nodeArgs, join(REPO_ROOT, 'services/cli/dist/main.js'), 'ingest'],
     {
       env: { ...process.env, MAMORI_INGEST_PORT: '0', MAMORI_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

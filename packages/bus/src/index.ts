@@ -29,3 +29,4 @@ export {
   type DeadLetterDecoderOptions,
   type DecodedRecord,
 } from './dead-letter.js';
+export { createBus } from './create-bus.js';

@@ -24,7 +24,7 @@ import { fsyncDirectory } from './fs-util.js';
 import { acquireLock, type DirectoryLock } from './lock-file.js';
 import { OffsetStore } from './offset-store.js';
 import { PartitionLog, ProduceTicket } from './partition-log.js';
-import { encodeFrame, frameSize } from './record-format.js';
+import { encodeFrame, frameSize, type HeaderCache } from './record-format.js';
 import {
   DEFAULT_RETENTION_MS,
   readTopicMeta,
@@ -314,6 +314,9 @@ class EmbeddedBusImpl implements EmbeddedBus, ConsumerHost {
     const bytesPerPartition = new Float64Array(partitionCount);
     const recordsPerPartition = new Int32Array(partitionCount);
     let total = 0;
+    const headerCache: HeaderCache = new Map();
+    let lastKey: Buffer | undefined;
+    let lastKeyPartition = 0;
     try {
       for (let i = 0; i < count; i++) {
         const record = records[i]!;
@@ -326,12 +329,17 @@ class EmbeddedBusImpl implements EmbeddedBus, ConsumerHost {
             });
           }
         } else if (record.key != null) {
-          partition = partitionForKey(record.key, partitionCount);
+          // Records of one call often share one key object (one agent's batch): hash it once.
+          if (record.key !== lastKey) {
+            lastKey = record.key;
+            lastKeyPartition = partitionForKey(record.key, partitionCount);
+          }
+          partition = lastKeyPartition;
         } else {
           partition = topic.roundRobin;
           topic.roundRobin = (partition + 1) % partitionCount;
         }
-        const size = frameSize(record);
+        const size = frameSize(record, headerCache);
         partitions[i] = partition;
         bytesPerPartition[partition]! += size;
         recordsPerPartition[partition]!++;
@@ -383,6 +391,7 @@ class EmbeddedBusImpl implements EmbeddedBus, ConsumerHost {
         record,
         offset,
         record.timestamp ?? now,
+        headerCache,
       );
       results[i] = { topic: topicName, partition, offset };
     }

@@ -62,11 +62,69 @@ export function describeFrameStatus(status: number): string {
   }
 }
 
+interface HeaderBlock {
+  bytes: Buffer;
+  count: number;
+}
+
+/**
+ * Encoded headers by headers object, for the records of one produce call. Producers commonly
+ * give many records of a call the same headers object (ingest does, per event kind); those
+ * are validated and encoded once. Scoped to one synchronous call, so a headers object mutated
+ * between calls is never served stale.
+ */
+export type HeaderCache = Map<RecordHeaders, HeaderBlock>;
+
+function encodeHeaders(headers: RecordHeaders): HeaderBlock {
+  const names = Object.keys(headers);
+  if (names.length > MAX_U16) {
+    throw new MamoriError(ErrorCode.Validation, 'a record has at most 65535 headers', {
+      context: { field: 'headers' },
+    });
+  }
+  const parts: Buffer[] = [];
+  for (const name of names) {
+    const nameBytes = Buffer.from(name, 'utf8');
+    if (nameBytes.length > MAX_U16) {
+      throw new MamoriError(ErrorCode.Validation, 'a header name has at most 65535 bytes', {
+        context: { field: 'headers' },
+      });
+    }
+    const headerValue: unknown = headers[name];
+    if (typeof headerValue !== 'string') {
+      throw new MamoriError(ErrorCode.Validation, 'header values must be strings', {
+        context: { field: 'headers' },
+      });
+    }
+    const valueBytes = Buffer.from(headerValue, 'utf8');
+    const lengths = Buffer.allocUnsafe(2);
+    lengths.writeUInt16LE(nameBytes.length, 0);
+    const valueLength = Buffer.allocUnsafe(4);
+    valueLength.writeUInt32LE(valueBytes.length, 0);
+    parts.push(lengths, nameBytes, valueLength, valueBytes);
+  }
+  return { bytes: Buffer.concat(parts), count: names.length };
+}
+
+/**
+ * The stored form of a headers object: for each header, u16 name length, name, u32 value
+ * length, value (UTF-8).
+ * @throws MamoriError Validation when a header cannot be stored.
+ */
+function headerBlock(headers: RecordHeaders, cache: HeaderCache): HeaderBlock {
+  let block = cache.get(headers);
+  if (block === undefined) {
+    block = encodeHeaders(headers);
+    cache.set(headers, block);
+  }
+  return block;
+}
+
 /**
  * Bytes `record` takes on disk.
  * @throws MamoriError Validation when a header or timestamp cannot be stored.
  */
-export function frameSize(record: ProduceRecord): number {
+export function frameSize(record: ProduceRecord, cache: HeaderCache = new Map()): number {
   const value: unknown = record.value;
   if (!(value instanceof Uint8Array)) {
     throw new MamoriError(ErrorCode.Validation, 'record value must be a Buffer', {
@@ -94,29 +152,7 @@ export function frameSize(record: ProduceRecord): number {
     );
   }
   const headers = record.headers;
-  if (headers !== undefined) {
-    const names = Object.keys(headers);
-    if (names.length > MAX_U16) {
-      throw new MamoriError(ErrorCode.Validation, 'a record has at most 65535 headers', {
-        context: { field: 'headers' },
-      });
-    }
-    for (const name of names) {
-      const nameBytes = Buffer.byteLength(name);
-      if (nameBytes > MAX_U16) {
-        throw new MamoriError(ErrorCode.Validation, 'a header name has at most 65535 bytes', {
-          context: { field: 'headers' },
-        });
-      }
-      const headerValue: unknown = headers[name];
-      if (typeof headerValue !== 'string') {
-        throw new MamoriError(ErrorCode.Validation, 'header values must be strings', {
-          context: { field: 'headers' },
-        });
-      }
-      size += 6 + nameBytes + Buffer.byteLength(headerValue);
-    }
-  }
+  if (headers !== undefined) size += headerBlock(headers, cache).bytes.length;
   return size;
 }
 
@@ -130,15 +166,16 @@ export function encodeFrame(
   record: ProduceRecord,
   offset: number,
   timestamp: number,
+  cache: HeaderCache = new Map(),
 ): number {
   const body = pos + FRAME_HEADER_BYTES;
   const key = record.key ?? null;
   const value = record.value;
   const headers = record.headers;
-  const names = headers === undefined ? undefined : Object.keys(headers);
+  const block = headers === undefined ? undefined : headerBlock(headers, cache);
   buf[body] = RECORD_MAGIC;
   buf[body + 1] = key === null ? ATTRIBUTE_NULL_KEY : 0;
-  buf.writeUInt16LE(names?.length ?? 0, body + 2);
+  buf.writeUInt16LE(block?.count ?? 0, body + 2);
   buf.writeUInt32LE(offset >>> 0, body + 4);
   buf.writeUInt32LE(Math.floor(offset / TWO_TO_32), body + 8);
   buf.writeUInt32LE(timestamp >>> 0, body + 12);
@@ -152,15 +189,9 @@ export function encodeFrame(
   }
   buf.set(value, p);
   p += value.length;
-  if (names !== undefined && headers !== undefined) {
-    for (const name of names) {
-      const nameBytes = buf.write(name, p + 2, 'utf8');
-      buf.writeUInt16LE(nameBytes, p);
-      p += 2 + nameBytes;
-      const valueBytes = buf.write(headers[name]!, p + 4, 'utf8');
-      buf.writeUInt32LE(valueBytes, p);
-      p += 4 + valueBytes;
-    }
+  if (block !== undefined) {
+    buf.set(block.bytes, p);
+    p += block.bytes.length;
   }
   buf.writeUInt32LE(p - body, pos);
   buf.writeUInt32LE(crc32(buf.subarray(body, p)), pos + 4);

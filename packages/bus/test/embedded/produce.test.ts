@@ -91,6 +91,28 @@ describe('embedded bus produce', () => {
     expect((await bus.read('t', 0, 101, 3)).map((r) => r.offset)).toEqual([101, 102, 103]);
   });
 
+  it('stores shared and distinct header objects and key buffers of one call record by record', async () => {
+    const bus = await openBus(await tempDir());
+    await bus.ensureTopics([{ topic: 't', partitions: 3 }]);
+    const sharedKey = Buffer.from('tenant/agent');
+    const shared = { kind: 'process_exec', seq: '7' };
+    const results = await bus.produce('t', [
+      { key: sharedKey, value: Buffer.from('a'), headers: shared },
+      { key: sharedKey, value: Buffer.from('b'), headers: { kind: 'dns_query', seq: '7' } },
+      { key: sharedKey, value: Buffer.from('c'), headers: shared },
+      { key: Buffer.from('other'), value: Buffer.from('d') },
+    ]);
+    const partition = partitionForKey(sharedKey, 3);
+    expect(results.slice(0, 3).map((r) => r.partition)).toEqual([partition, partition, partition]);
+    expect(results[3]!.partition).toBe(partitionForKey(Buffer.from('other'), 3));
+    const records = await readAll(bus, 't', partition);
+    expect(records.map((r) => [r.value.toString(), r.headers])).toEqual([
+      ['a', shared],
+      ['b', { kind: 'dns_query', seq: '7' }],
+      ['c', shared],
+    ]);
+  });
+
   it('shares one fsync among produce calls that arrive while another fsync runs', async () => {
     const dir = await tempDir();
     const prototype = await fileHandlePrototype(dir);

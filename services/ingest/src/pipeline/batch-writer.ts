@@ -1,4 +1,4 @@
-import type { Bus, ProduceRecord } from '@mamori/bus';
+import type { Bus, ProduceRecord, RecordHeaders } from '@mamori/bus';
 import { isRetriable, type Logger } from '@mamori/common';
 import { EventHeaders, type BatchAck, type Rejection } from '@mamori/proto';
 import type { AgentIdentity } from '../auth/tokens.js';
@@ -107,15 +107,25 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     const seqHeader = String(sequence);
     const stamped = (bytes: Buffer): Buffer =>
       Buffer.concat([bytes, stamp], bytes.length + stamp.length);
+    // One headers object per event kind in the batch: the bus encodes each once per call.
+    const headersByKind = new Map<string, RecordHeaders>();
+    const headersFor = (kind: string): RecordHeaders => {
+      let headers = headersByKind.get(kind);
+      if (!headers) {
+        headers = {
+          [EventHeaders.tenant]: identity.tenantId,
+          [EventHeaders.agent]: identity.agentId,
+          [EventHeaders.sequence]: seqHeader,
+          [EventHeaders.kind]: kind,
+        };
+        headersByKind.set(kind, headers);
+      }
+      return headers;
+    };
     const accepted: ProduceRecord[] = verdict.valid.map(({ index, kind }) => ({
       key,
       value: stamped(batch.events[index]!),
-      headers: {
-        [EventHeaders.tenant]: identity.tenantId,
-        [EventHeaders.agent]: identity.agentId,
-        [EventHeaders.sequence]: seqHeader,
-        [EventHeaders.kind]: kind,
-      },
+      headers: headersFor(kind),
     }));
     const rejections: Rejection[] = verdict.rejections;
     // Refused events are kept as received (with the stamp), for audit; an oversized one is not.

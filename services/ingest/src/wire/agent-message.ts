@@ -1,7 +1,7 @@
 import protobuf from 'protobufjs';
 import { PROTO_ROOT, type CommandResult__Output, type Hello__Output } from '@mamori/proto';
 import { checkStructure, forEachField, type WireProblem } from './reader.js';
-import { WireType, type WireMessage } from './schema.js';
+import { WireType, wireMessage, type WireField } from './schema.js';
 
 /** A batch as it came off the wire: its sequence and each event's bytes, undecoded. */
 export interface WireBatch {
@@ -40,22 +40,11 @@ export function createAgentMessageDeserializer(): (bytes: Buffer) => IncomingMes
   const helloType = root.lookupType('mamori.v1.Hello');
   const resultType = root.lookupType('mamori.v1.CommandResult');
   // Only the envelope is checked here; events are checked one by one during validation.
-  const envelope: WireMessage = {
-    name: 'mamori.v1.AgentMessage',
-    byNumber: new Map(
-      [HELLO, BATCH, COMMAND_RESULT].map((number) => [
-        number,
-        {
-          name: ['', 'hello', 'batch', 'command_result'][number]!,
-          number,
-          wireType: WireType.len,
-          repeated: false,
-          packable: false,
-        },
-      ]),
-    ),
-    byName: new Map(),
-  };
+  const envelope = wireMessage('mamori.v1.AgentMessage', [
+    lenField('hello', HELLO),
+    lenField('batch', BATCH),
+    lenField('command_result', COMMAND_RESULT),
+  ]);
 
   return (bytes) => {
     const problem: WireProblem | undefined = checkStructure(bytes, 0, bytes.length, envelope);
@@ -105,26 +94,20 @@ export function createAgentMessageDeserializer(): (bytes: Buffer) => IncomingMes
   };
 }
 
-const BATCH_SCHEMA: WireMessage = {
-  name: 'mamori.v1.EventBatch',
-  byNumber: new Map([
-    [
-      SEQUENCE,
-      {
-        name: 'sequence',
-        number: SEQUENCE,
-        wireType: WireType.varint,
-        repeated: false,
-        packable: false,
-      },
-    ],
-    [
-      EVENTS,
-      { name: 'events', number: EVENTS, wireType: WireType.len, repeated: true, packable: false },
-    ],
-  ]),
-  byName: new Map(),
-};
+const BATCH_SCHEMA = wireMessage('mamori.v1.EventBatch', [
+  {
+    name: 'sequence',
+    number: SEQUENCE,
+    wireType: WireType.varint,
+    repeated: false,
+    packable: false,
+  },
+  { ...lenField('events', EVENTS), repeated: true },
+]);
+
+function lenField(name: string, number: number): WireField {
+  return { name, number, wireType: WireType.len, repeated: false, packable: false };
+}
 
 function readBatch(bytes: Buffer, start: number, end: number): IncomingMessage {
   const problem = checkStructure(bytes, start, end, BATCH_SCHEMA);

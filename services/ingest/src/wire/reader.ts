@@ -1,4 +1,4 @@
-import { WireType, type WireMessage } from './schema.js';
+import { DIRECT_FIELDS, WireType, type WireMessage } from './schema.js';
 
 /**
  * Reading protobuf bytes without materialising them: ingest checks an event's structure
@@ -68,12 +68,17 @@ export function checkStructure(
 ): WireProblem | undefined {
   let pos = start;
   while (pos < end) {
-    const tag = readVarint(buf, pos, end);
-    if (varintEnd < 0) return ['', `truncated field tag at byte ${pos - start}`];
-    pos = varintEnd;
+    let tag = buf[pos]!;
+    if (tag < 0x80) {
+      pos++;
+    } else {
+      tag = readVarint(buf, pos, end);
+      if (varintEnd < 0) return ['', `truncated field tag at byte ${pos - start}`];
+      pos = varintEnd;
+    }
     const number = Math.floor(tag / 8);
     const wireType = tag & 7;
-    const field = message.byNumber.get(number);
+    const field = number < DIRECT_FIELDS ? message.direct[number] : message.byNumber.get(number);
     // The field's name, built only when there is something to report; parents prefix theirs.
     const at = (): string => (field ? field.name : `[field ${number}]`);
     if (number === 0) return ['', 'has a field number 0'];

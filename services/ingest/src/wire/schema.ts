@@ -22,6 +22,24 @@ export interface WireMessage {
   name: string;
   byNumber: Map<number, WireField>;
   byName: Map<string, WireField>;
+  /** Fields with numbers below DIRECT_FIELDS, indexed by number: the hot path's lookup. */
+  direct: (WireField | undefined)[];
+}
+
+/** Field numbers below this are looked up by array index instead of by Map. */
+export const DIRECT_FIELDS = 64;
+
+/** A WireMessage from its fields. */
+export function wireMessage(name: string, fields: readonly WireField[]): WireMessage {
+  const message: WireMessage = { name, byNumber: new Map(), byName: new Map(), direct: [] };
+  for (const field of fields) addField(message, field);
+  return message;
+}
+
+function addField(message: WireMessage, field: WireField): void {
+  message.byNumber.set(field.number, field);
+  message.byName.set(field.name, field);
+  if (field.number < DIRECT_FIELDS) message.direct[field.number] = field;
 }
 
 const VARINT = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'bool']);
@@ -38,7 +56,7 @@ function scalarWireType(type: string): number {
 function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMessage {
   const cached = cache.get(type.fullName);
   if (cached) return cached;
-  const message: WireMessage = { name: type.fullName, byNumber: new Map(), byName: new Map() };
+  const message = wireMessage(type.fullName, []);
   cache.set(type.fullName, message);
   for (const field of type.fieldsArray) {
     field.resolve();
@@ -49,11 +67,7 @@ function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMess
         field.resolvedType instanceof protobuf.Type
           ? compile(field.resolvedType, cache)
           : undefined;
-      const entry: WireMessage = {
-        name: `${type.fullName}.${field.name}.entry`,
-        byNumber: new Map(),
-        byName: new Map(),
-      };
+      const entry = wireMessage(`${type.fullName}.${field.name}.entry`, []);
       const key: WireField = {
         name: 'key',
         number: 1,
@@ -71,10 +85,8 @@ function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMess
         packable: false,
         ...(valueType ? { message: valueType } : {}),
       };
-      for (const f of [key, value]) {
-        entry.byNumber.set(f.number, f);
-        entry.byName.set(f.name, f);
-      }
+      addField(entry, key);
+      addField(entry, value);
       wire = {
         name: field.name,
         number: field.id,
@@ -103,8 +115,7 @@ function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMess
         packable: field.repeated && wireType !== WireType.len,
       };
     }
-    message.byNumber.set(wire.number, wire);
-    message.byName.set(wire.name, wire);
+    addField(message, wire);
   }
   return message;
 }
