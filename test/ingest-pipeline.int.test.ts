@@ -68,7 +68,7 @@ describe.each(kinds)('defender → ingest → $kind bus', ({ kind, skip }) => {
         const event = codec.decode(record.value);
         const credential = AGENTS.find((a) => a.agentId === event.agent_id)!;
         expect(event.tenant_id).toBe(credential.tenant);
-        expect(record.headers[EventHeaders.tenant]).toBe(credential.tenant);
+        expect(record.headers[EventHeaders.kind]).toBe('process_exec');
         expect(record.key?.toString()).toBe(`${credential.tenant}/${credential.agentId}`);
         const list = received.get(event.agent_id) ?? [];
         list.push(event.id);

@@ -9,15 +9,20 @@ export const Topics = {
   eventsRejected: 'mamori.events.rejected.v1',
 } as const;
 
-/** Header names on records of `Topics.events`. */
+/**
+ * Header names on event records. Records of `Topics.events` carry only `kind`: the key is
+ * `<tenant>/<agent>` and the event itself holds tenant, agent and times, and every header
+ * costs on each of millions of records (kafkajs encodes each one separately). Records of
+ * `Topics.eventsRejected` carry all of them, for audit.
+ */
 export const EventHeaders = {
+  /** The payload kind (oneof member name), so consumers can filter without decoding. */
+  kind: 'mamori-kind',
   tenant: 'mamori-tenant',
   agent: 'mamori-agent',
   /** The agent's batch sequence the event arrived in. */
   sequence: 'mamori-seq',
-  /** The payload kind (oneof member name), so consumers can filter without decoding. */
-  kind: 'mamori-kind',
-  /** On rejected events: the field and reason. */
+  /** Why the event was refused: the field and the reason. */
   rejectField: 'mamori-reject-field',
   rejectReason: 'mamori-reject-reason',
 } as const;

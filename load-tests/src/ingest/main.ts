@@ -24,6 +24,7 @@ prints one JSON object on its last line.
   --address HOST:PORT    use a running ingest instead of starting one (--token required)
   --token T              agent token for --address; {i} is replaced by the agent's index
   --profile DIR          write a V8 CPU profile of ingest to DIR (open it in Chrome DevTools)
+  --replicas N           ingest processes, agents spread over them; kafka only (default 1)
 `;
 
 async function main(): Promise<void> {
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
       address: { type: 'string' },
       token: { type: 'string' },
       profile: { type: 'string' },
+      replicas: { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -56,13 +58,17 @@ async function main(): Promise<void> {
     throw new Error(`--rate: expected a number ≥ 0, got ${values.rate}`);
   const batch = positive('batch', values.batch);
   const window = positive('window', values.window);
+  const replicas = positive('replicas', values.replicas);
+  if (replicas > 1 && bus !== 'kafka') {
+    throw new Error('--replicas: the embedded log belongs to one process; use --bus kafka');
+  }
 
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
-    let address = values.address;
+    let addresses = values.address ? [values.address] : [];
     let tokenFor = (i: number): string => `bench-agent-token-${i}-0123456789`;
     let ingestCpuMs: (() => number) | undefined;
-    if (address) {
+    if (values.address) {
       if (!values.token) throw new Error('--token is required with --address');
       const token = values.token;
       tokenFor = (i) => token.replaceAll('{i}', String(i));
@@ -88,13 +94,17 @@ async function main(): Promise<void> {
         env['MAMORI_TOPIC_EVENTS'] = `bench.events.${Date.now()}`;
         env['MAMORI_TOPIC_EVENTS_REJECTED'] = `bench.rejected.${Date.now()}`;
       }
-      const ingest = await startIngestProcess(
-        env,
-        values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [],
+      const started = await Promise.all(
+        Array.from({ length: replicas }, () =>
+          startIngestProcess(
+            env,
+            values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [],
+          ),
+        ),
       );
-      cleanups.push(() => ingest.stop());
-      address = ingest.address;
-      ingestCpuMs = () => ingest.cpuMs();
+      for (const ingest of started) cleanups.push(() => ingest.stop());
+      addresses = started.map((ingest) => ingest.address);
+      ingestCpuMs = () => started.reduce((sum, ingest) => sum + ingest.cpuMs(), 0);
     }
 
     const templates = buildTemplates();
@@ -104,7 +114,7 @@ async function main(): Promise<void> {
     const results = await Promise.all(
       Array.from({ length: agents }, (_, i) =>
         runSimulatedAgent({
-          address: address,
+          address: addresses[i % addresses.length]!,
           token: tokenFor(i),
           agentId: values.address ? '' : `bench-agent-${i}`,
           rate: rate / agents,
@@ -127,6 +137,7 @@ async function main(): Promise<void> {
     const report = {
       benchmark: 'ingest',
       bus,
+      replicas: addresses.length,
       agents,
       seconds,
       targetRate: rate,

@@ -112,12 +112,7 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     const headersFor = (kind: string): RecordHeaders => {
       let headers = headersByKind.get(kind);
       if (!headers) {
-        headers = {
-          [EventHeaders.tenant]: identity.tenantId,
-          [EventHeaders.agent]: identity.agentId,
-          [EventHeaders.sequence]: seqHeader,
-          [EventHeaders.kind]: kind,
-        };
+        headers = { [EventHeaders.kind]: kind };
         headersByKind.set(kind, headers);
       }
       return headers;
