@@ -9,10 +9,14 @@ import type { IncomingMessage, WireBatch } from '../wire/agent-message.js';
 
 export type ConnectCall = grpc.ServerDuplexStream<IncomingMessage, ServerMessage>;
 
-/** Shared by every stream: a bound on events held in memory across all of them. */
+/**
+ * Shared by every stream: a bound on events held in memory across all of them. When it runs
+ * out, every stream is told at once (so none reads another batch); when there is room again,
+ * they are told to look again.
+ */
 export class FlowBudget {
   #inFlight = 0;
-  readonly #waiters = new Set<() => void>();
+  readonly #streams = new Set<() => void>();
   readonly maxEvents: number;
   constructor(maxEvents: number) {
     this.maxEvents = maxEvents;
@@ -23,19 +27,23 @@ export class FlowBudget {
   get exhausted(): boolean {
     return this.#inFlight >= this.maxEvents;
   }
+  /** Registers a stream's flow check; returns the function that unregisters it. */
+  watch(check: () => void): () => void {
+    this.#streams.add(check);
+    return () => this.#streams.delete(check);
+  }
   take(events: number): void {
+    const wasExhausted = this.exhausted;
     this.#inFlight += events;
+    if (!wasExhausted && this.exhausted) this.#notify();
   }
   give(events: number): void {
+    const wasExhausted = this.exhausted;
     this.#inFlight -= events;
-    if (!this.exhausted) {
-      for (const wake of this.#waiters) wake();
-      this.#waiters.clear();
-    }
+    if (wasExhausted && !this.exhausted) this.#notify();
   }
-  /** Calls `wake` once the budget has room again. */
-  onRoom(wake: () => void): void {
-    this.#waiters.add(wake);
+  #notify(): void {
+    for (const check of this.#streams) check();
   }
 }
 
@@ -100,7 +108,6 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
   let greeted = false;
   let ended = false;
   let inFlightBatches = 0;
-  let waitingForRoom = false;
   let waitingForDrain = false;
   let draining = false;
 
@@ -141,14 +148,8 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
       ctx.budget.exhausted;
     if (shouldPause && !call.isPaused()) call.pause();
     else if (!shouldPause && call.isPaused()) call.resume();
-    if (ctx.budget.exhausted && !waitingForRoom) {
-      waitingForRoom = true;
-      ctx.budget.onRoom(() => {
-        waitingForRoom = false;
-        adjustFlow();
-      });
-    }
   }
+  const unwatch = ctx.budget.watch(adjustFlow);
 
   function finishIfDone(): void {
     if (ended && inFlightBatches === 0 && !call.writableEnded && !call.destroyed) call.end();
@@ -251,6 +252,7 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
     if (ended) return;
     ended = true;
     clearTimeout(helloTimer);
+    unwatch();
     ctx.sessions.delete(sessionId);
   };
   call.on('end', () => {

@@ -156,6 +156,34 @@ describe('ingest Connect stream', () => {
     expect(ingest.bus.records(Topics.events)).toHaveLength(batches * 50);
   });
 
+  it('stops reading from every stream while too many events overall are unacknowledged', async () => {
+    const ingest = await startIngest({ MAMORI_INGEST_MAX_INFLIGHT_EVENTS: '60' });
+    const first = ingest.agent();
+    const second = ingest.agent('test-token-city-b-node-2');
+    await first.hello();
+    await second.hello();
+    ingest.bus.hold();
+    for (let seq = 1; seq <= 20; seq++) {
+      first.sendBatch(
+        seq,
+        Array.from({ length: 50 }, () => execEvent()),
+      );
+      second.sendBatch(
+        seq,
+        Array.from({ length: 50 }, () => execEvent()),
+      );
+    }
+    await expect.poll(() => ingest.bus.calls).toBeGreaterThanOrEqual(2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // 2 × 50 events are in flight, over the budget of 60: neither stream is read further,
+    // although each would be allowed 8 batches of its own.
+    expect(ingest.bus.calls).toBe(2);
+    ingest.bus.release();
+    expect((await first.ack(20, 30_000)).status).toBe('ACK_STATUS_ACCEPTED');
+    expect((await second.ack(20, 30_000)).status).toBe('ACK_STATUS_ACCEPTED');
+    expect(ingest.bus.records(Topics.events)).toHaveLength(2 * 20 * 50);
+  });
+
   it('answers RETRY when the bus fails, and accepts the same batch when it is resent', async () => {
     const ingest = await startIngest();
     const agent = ingest.agent();
