@@ -3,6 +3,7 @@ export {
   PROTO_ROOT,
   createEventCodec,
   loadMamoriGrpc,
+  protoType,
   type EventCodec,
 } from './loader.js';
 export { EventHeaders, Topics } from './topics.js';

@@ -49,21 +49,27 @@ export interface EventCodec {
   decode(bytes: Uint8Array): Event__Output;
 }
 
-let eventType: protobuf.Type | undefined;
+let root: protobuf.Root | undefined;
 
-function loadEventType(): protobuf.Type {
-  if (!eventType) {
-    const root = new protobuf.Root();
-    root.resolvePath = (_origin, target) => `${PROTO_ROOT}/${target}`;
-    root.loadSync('mamori/v1/event.proto', { keepCase: true });
-    eventType = root.lookupType('mamori.v1.Event');
+/**
+ * The protobufjs reflection of every message of the contract, with field names as written in
+ * the .proto files (the same names as the gRPC objects), loaded once.
+ * @throws Error when a message of that name does not exist.
+ */
+export function protoType(name: `mamori.v1.${string}`): protobuf.Type {
+  if (!root) {
+    const loaded = new protobuf.Root();
+    loaded.resolvePath = (_origin, target) => `${PROTO_ROOT}/${target}`;
+    loaded.loadSync('mamori/v1/defender.proto', { keepCase: true });
+    loaded.resolveAll();
+    root = loaded;
   }
-  return eventType;
+  return root.lookupType(name);
 }
 
 /** The codec of bus records holding Events: the same messages as on the gRPC stream. */
 export function createEventCodec(): EventCodec {
-  const type = loadEventType();
+  const type = protoType('mamori.v1.Event');
   return {
     encode(event) {
       const bytes = type.encode(type.fromObject(event)).finish();

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
-import { PROTO_ROOT } from '@mamori/proto';
+import type protobuf from 'protobufjs';
+import { protoType } from '@mamori/proto';
 import { encodeBatchMessage } from './events.js';
 
 export interface SimulatedAgentOptions {
@@ -34,12 +34,9 @@ export interface AgentResult {
 let types: { agent: protobuf.Type; server: protobuf.Type } | undefined;
 function loadTypes(): { agent: protobuf.Type; server: protobuf.Type } {
   if (!types) {
-    const root = new protobuf.Root();
-    root.resolvePath = (_origin, target) => `${PROTO_ROOT}/${target}`;
-    root.loadSync('mamori/v1/defender.proto', { keepCase: true });
     types = {
-      agent: root.lookupType('mamori.v1.AgentMessage'),
-      server: root.lookupType('mamori.v1.ServerMessage'),
+      agent: protoType('mamori.v1.AgentMessage'),
+      server: protoType('mamori.v1.ServerMessage'),
     };
   }
   return types;

@@ -1,5 +1,4 @@
-import protobuf from 'protobufjs';
-import { PROTO_ROOT, type Event } from '@mamori/proto';
+import { protoType, type Event } from '@mamori/proto';
 
 /**
  * Synthetic events for simulated agents, as protobuf bytes. A pool of realistic templates
@@ -190,20 +189,9 @@ function template(kind: keyof typeof EVENT_MIX, i: number): Event {
   }
 }
 
-let eventType: protobuf.Type | undefined;
-function loadEventType(): protobuf.Type {
-  if (!eventType) {
-    const root = new protobuf.Root();
-    root.resolvePath = (_origin, target) => `${PROTO_ROOT}/${target}`;
-    root.loadSync('mamori/v1/event.proto', { keepCase: true });
-    eventType = root.lookupType('mamori.v1.Event');
-  }
-  return eventType;
-}
-
 /** Encoded templates, in proportion to EVENT_MIX. */
 export function buildTemplates(count = 400): Buffer[] {
-  const type = loadEventType();
+  const type = protoType('mamori.v1.Event');
   const kinds = Object.entries(EVENT_MIX).flatMap(([kind, weight]) =>
     Array<string>(weight).fill(kind),
   );

@@ -1,5 +1,4 @@
-import protobuf from 'protobufjs';
-import { PROTO_ROOT, type CommandResult__Output, type Hello__Output } from '@mamori/proto';
+import { protoType, type CommandResult__Output, type Hello__Output } from '@mamori/proto';
 import { checkStructure, forEachField, type WireProblem } from './reader.js';
 import { WireType, wireMessage, type WireField } from './schema.js';
 
@@ -34,11 +33,8 @@ const EVENTS = 2;
  * becomes `invalid` with a reason instead of an exception, so the stream can say what was wrong.
  */
 export function createAgentMessageDeserializer(): (bytes: Buffer) => IncomingMessage {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => `${PROTO_ROOT}/${target}`;
-  root.loadSync('mamori/v1/defender.proto', { keepCase: true });
-  const helloType = root.lookupType('mamori.v1.Hello');
-  const resultType = root.lookupType('mamori.v1.CommandResult');
+  const helloType = protoType('mamori.v1.Hello');
+  const resultType = protoType('mamori.v1.CommandResult');
   // Only the envelope is checked here; events are checked one by one during validation.
   const envelope = wireMessage('mamori.v1.AgentMessage', [
     lenField('hello', HELLO),

@@ -1,5 +1,5 @@
-import protobuf from 'protobufjs';
-import { PROTO_ROOT } from '@mamori/proto';
+import type protobuf from 'protobufjs';
+import { protoType } from '@mamori/proto';
 
 /** Wire types of the protobuf encoding. */
 export const WireType = { varint: 0, fixed64: 1, len: 2, fixed32: 5 } as const;
@@ -53,6 +53,16 @@ function scalarWireType(type: string): number {
   return WireType.len;
 }
 
+// Duck-typed rather than `instanceof`, so that a second copy of protobufjs in node_modules
+// cannot silently change the schema.
+function messageType(type: protobuf.ReflectionObject | null): protobuf.Type | undefined {
+  return type !== null && 'fieldsArray' in type ? (type as protobuf.Type) : undefined;
+}
+
+function isEnum(type: protobuf.ReflectionObject | null): boolean {
+  return type !== null && 'values' in type && !('fieldsArray' in type);
+}
+
 function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMessage {
   const cached = cache.get(type.fullName);
   if (cached) return cached;
@@ -61,17 +71,15 @@ function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMess
   for (const field of type.fieldsArray) {
     field.resolve();
     let wire: WireField;
-    if (field instanceof protobuf.MapField) {
+    const nested = messageType(field.resolvedType);
+    if (field.map) {
       // A map is a repeated entry message { 1: key, 2: value }.
-      const valueType =
-        field.resolvedType instanceof protobuf.Type
-          ? compile(field.resolvedType, cache)
-          : undefined;
+      const valueType = nested ? compile(nested, cache) : undefined;
       const entry = wireMessage(`${type.fullName}.${field.name}.entry`, []);
       const key: WireField = {
         name: 'key',
         number: 1,
-        wireType: scalarWireType(field.keyType),
+        wireType: scalarWireType((field as unknown as protobuf.MapField).keyType),
         repeated: false,
         packable: false,
       };
@@ -80,7 +88,7 @@ function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMess
         number: 2,
         wireType: valueType
           ? WireType.len
-          : scalarWireType(field.resolvedType instanceof protobuf.Enum ? 'int32' : field.type),
+          : scalarWireType(isEnum(field.resolvedType) ? 'int32' : field.type),
         repeated: false,
         packable: false,
         ...(valueType ? { message: valueType } : {}),
@@ -95,18 +103,17 @@ function compile(type: protobuf.Type, cache: Map<string, WireMessage>): WireMess
         packable: false,
         message: entry,
       };
-    } else if (field.resolvedType instanceof protobuf.Type) {
+    } else if (nested) {
       wire = {
         name: field.name,
         number: field.id,
         wireType: WireType.len,
         repeated: field.repeated,
         packable: false,
-        message: compile(field.resolvedType, cache),
+        message: compile(nested, cache),
       };
     } else {
-      const wireType =
-        field.resolvedType instanceof protobuf.Enum ? WireType.varint : scalarWireType(field.type);
+      const wireType = isEnum(field.resolvedType) ? WireType.varint : scalarWireType(field.type);
       wire = {
         name: field.name,
         number: field.id,
@@ -125,11 +132,7 @@ let eventSchema: WireMessage | undefined;
 /** The wire schema of `mamori.v1.Event`, compiled once from the .proto files. */
 export function loadEventWireSchema(): WireMessage {
   if (!eventSchema) {
-    const root = new protobuf.Root();
-    root.resolvePath = (_origin, target) => `${PROTO_ROOT}/${target}`;
-    root.loadSync('mamori/v1/event.proto', { keepCase: true });
-    root.resolveAll();
-    eventSchema = compile(root.lookupType('mamori.v1.Event'), new Map());
+    eventSchema = compile(protoType('mamori.v1.Event'), new Map());
   }
   return eventSchema;
 }
