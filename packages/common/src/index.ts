@@ -15,3 +15,4 @@ export {
   type Logger,
 } from './logger.js';
 export { createEnvReader, type EnvReader, type IntOptions } from './config.js';
+export { runUntilSignalled, type Stoppable } from './process.js';

@@ -1,13 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Logger } from '@mamori/common';
+import type { Logger, Stoppable } from '@mamori/common';
 import { startIngest } from '@mamori/ingest';
-
-/** Something started by a command, stopped on SIGTERM/SIGINT. */
-export interface Running {
-  stop(): Promise<void>;
-}
 
 export const USAGE = `Usage: mamori <command>
 
@@ -43,7 +38,7 @@ export function ensureLocalCredentials(dataDir: string, logger: Logger): string 
 }
 
 /** `mamori start`: every service of the platform in this process, embedded defaults. */
-export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Promise<Running> {
+export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Promise<Stoppable> {
   const platformEnv: NodeJS.ProcessEnv = {
     MAMORI_BUS: 'embedded',
     MAMORI_DATA_DIR: '.mamori',
@@ -64,6 +59,9 @@ export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Pro
 }
 
 /** `mamori ingest`: the ingest service alone. */
-export async function startIngestService(env: NodeJS.ProcessEnv, logger: Logger): Promise<Running> {
+export async function startIngestService(
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<Stoppable> {
   return startIngest(env, logger.child({ service: 'ingest' }));
 }
