@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaForBenchmark, type KafkaHandle } from '../support/kafka.js';
 import { startIngestProcess } from '../support/ingest-process.js';
+import { summarizeProfiles } from '../support/cpu-profile.js';
 import { summarize } from '../support/stats.js';
 import { buildTemplates } from './events.js';
 import { runSimulatedAgent } from './agent.js';
@@ -23,7 +24,8 @@ prints one JSON object on its last line.
   --brokers LIST         use these Kafka brokers instead of starting one
   --address HOST:PORT    use a running ingest instead of starting one (--token required)
   --token T              agent token for --address; {i} is replaced by the agent's index
-  --profile DIR          write a V8 CPU profile of ingest to DIR (open it in Chrome DevTools)
+  --profile DIR          write V8 CPU profiles of ingest to DIR (open them in Chrome DevTools)
+                         and add the functions with most self time to the report
   --replicas N           ingest processes, agents spread over them; kafka only (default 1)
 `;
 
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
   }
 
   const cleanups: (() => Promise<void> | void)[] = [];
+  let finished: Record<string, unknown> = {};
   try {
     let addresses = values.address ? [values.address] : [];
     let tokenFor = (i: number): string => `bench-agent-token-${i}-0123456789`;
@@ -157,10 +160,15 @@ async function main(): Promise<void> {
       generatorCpuCores: Math.round(((ownCpu.user + ownCpu.system) / 1000 / wallMs) * 100) / 100,
       node: process.version,
     };
-    process.stdout.write(`${JSON.stringify(report)}\n`);
+    finished = report;
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }
+  // Ingest writes its profile when it exits, that is during cleanup.
+  const output = values.profile
+    ? { ...finished, ingestProfiles: summarizeProfiles(values.profile) }
+    : finished;
+  process.stdout.write(`${JSON.stringify(output)}\n`);
 }
 
 function positive(name: string, value: string | undefined): number {
