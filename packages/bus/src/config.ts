@@ -13,6 +13,8 @@ export type BusConfig =
       kind: 'kafka';
       brokers: string[];
       clientId: string;
+      /** Worker threads that produce (kafkajs's encoding off the service's thread); 0 for none. */
+      producerThreads: number;
     };
 
 /**
@@ -21,7 +23,8 @@ export type BusConfig =
  * - `MAMORI_BUS_DIR` — embedded log directory (default `<dataDir>/bus`);
  * - `MAMORI_BUS_FSYNC` — `false` only for benchmarks (default `true`);
  * - `MAMORI_KAFKA_BROKERS` — comma-separated `host:port`, required for `kafka`;
- * - `MAMORI_KAFKA_CLIENT_ID` — default `mamori-<service>`.
+ * - `MAMORI_KAFKA_CLIENT_ID` — default `mamori-<service>`;
+ * - `MAMORI_KAFKA_PRODUCER_THREADS` — worker threads that produce, 0 for none (default 2).
  */
 export function readBusConfig(
   env: EnvReader,
@@ -39,6 +42,7 @@ export function readBusConfig(
       kind,
       brokers,
       clientId: env.string('MAMORI_KAFKA_CLIENT_ID', `mamori-${defaults.service}`),
+      producerThreads: env.int('MAMORI_KAFKA_PRODUCER_THREADS', 2, { min: 0, max: 64 }),
     };
   }
   return {

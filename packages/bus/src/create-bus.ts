@@ -12,7 +12,12 @@ import type { Bus } from './types.js';
  */
 export async function createBus(config: BusConfig, logger: Logger): Promise<Bus> {
   if (config.kind === 'kafka') {
-    return createKafkaBus({ brokers: config.brokers, clientId: config.clientId, logger });
+    return createKafkaBus({
+      brokers: config.brokers,
+      clientId: config.clientId,
+      producerThreads: config.producerThreads,
+      logger,
+    });
   }
   return createEmbeddedBus({ dir: config.dir, fsync: config.fsync, logger });
 }

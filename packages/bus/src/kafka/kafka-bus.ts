@@ -27,7 +27,8 @@ import {
   type KafkaSaslOptions,
   type ResolvedKafkaBusOptions,
 } from './options.js';
-import { ProduceQueue } from './producer.js';
+import { checkRecord, ProduceQueue } from './producer.js';
+import { ProducerPool } from './producer-thread.js';
 
 /** Kafka's rule for topic names (legal characters and length). */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -51,6 +52,8 @@ class KafkaBus implements Bus {
   readonly #log: Logger;
   readonly #kafka: Kafka;
   readonly #producer: ProduceQueue;
+  /** With producerThreads: where produce calls go instead of #producer. */
+  readonly #thread: ProducerPool | undefined;
   readonly #consumers = new Set<KafkaGroupConsumer>();
   /**
    * Topic metadata and creation. Its calls name their topics explicitly, so kafkajs never makes
@@ -81,6 +84,10 @@ class KafkaBus implements Bus {
     this.#kafka = new Kafka(config);
     this.#metadataAdmin = new AdminSlot(this.#kafka, options.retries, this.#log);
     this.#offsetsAdmin = new AdminSlot(this.#kafka, 0, this.#log);
+    this.#thread =
+      options.producerThreads > 0
+        ? createProducerPool(options, (topic) => this.#partitionCount(topic, false), this.#log)
+        : undefined;
     this.#producer = new ProduceQueue({
       kafka: this.#kafka,
       options,
@@ -150,6 +157,10 @@ class KafkaBus implements Bus {
   async produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
     this.#assertOpen('produce');
     checkTopicName(topic);
+    if (this.#thread) {
+      records.forEach((record, index) => checkRecord(topic, index, record));
+      return this.#thread.produce(topic, records);
+    }
     return this.#producer.produce(topic, records);
   }
 
@@ -217,7 +228,7 @@ class KafkaBus implements Bus {
         await c.whenLeft();
       }),
     );
-    await this.#producer.close();
+    await Promise.all([this.#producer.close(), this.#thread?.close()]);
     await Promise.all([this.#metadataAdmin.close(), this.#offsetsAdmin.close()]);
   }
 
@@ -343,4 +354,27 @@ function resolveTopicSpec(spec: TopicSpec): Required<TopicSpec> {
   if (!Number.isSafeInteger(resolved.retentionBytes) || resolved.retentionBytes < -1)
     throw invalid('retentionBytes');
   return resolved;
+}
+
+/**
+ * The producer threads of a bus, started with the options that can cross threads.
+ * @throws MamoriError Config when an option cannot be cloned to another thread.
+ */
+function createProducerPool(
+  options: ResolvedKafkaBusOptions,
+  partitionCount: (topic: string) => Promise<number>,
+  log: Logger,
+): ProducerPool {
+  const { logger, producerThreads, redeliveryBackoff: _backoff, ...rest } = options;
+  const setup = { options: rest, ...(logger ? { logLevel: logger.level } : {}) };
+  try {
+    structuredClone(setup);
+  } catch (err) {
+    throw new MamoriError(
+      ErrorCode.Config,
+      'producerThreads: the Kafka options cannot be sent to a thread (functions in ssl?)',
+      { cause: err },
+    );
+  }
+  return new ProducerPool(setup, producerThreads, partitionCount, log);
 }

@@ -64,6 +64,13 @@ export interface KafkaBusOptions {
   maxProduceRequestBytes?: number;
   /** How long the partition count of a topic is cached for keyed produces. @default 30000 */
   metadataMaxAgeMs?: number;
+  /**
+   * Produce from this many worker threads (see producer-thread.ts), so that kafkajs's record
+   * encoding neither competes with the producing service for its thread nor is bound to one
+   * core; 0 produces on the calling thread. With threads the other options must be cloneable
+   * (no functions in `ssl`). @default 0
+   */
+  producerThreads?: number;
 }
 
 /** KafkaBusOptions with every default applied. */
@@ -84,6 +91,7 @@ export interface ResolvedKafkaBusOptions {
   redeliveryBackoff: Required<Pick<BackoffOptions, 'initialMs' | 'maxMs'>> & BackoffOptions;
   maxProduceRequestBytes: number;
   metadataMaxAgeMs: number;
+  producerThreads: number;
 }
 
 /**
@@ -132,6 +140,7 @@ export function resolveKafkaBusOptions(options: KafkaBusOptions): ResolvedKafkaB
       1,
     ),
     metadataMaxAgeMs: int('metadataMaxAgeMs', options.metadataMaxAgeMs, 30_000, 0),
+    producerThreads: int('producerThreads', options.producerThreads, 0, 0),
   };
   if (resolved.heartbeatIntervalMs >= resolved.sessionTimeoutMs) {
     problems.push(

@@ -291,7 +291,7 @@ function assignOffsets(group: PendingProduce[], metadata: RecordMetadata[]): Pro
   );
 }
 
-function checkRecord(topic: string, index: number, record: ProduceRecord): void {
+export function checkRecord(topic: string, index: number, record: ProduceRecord): void {
   const problem = (field: string, message: string): MamoriError =>
     new MamoriError(ErrorCode.Validation, message, { context: { topic, index, field } });
   if (!Buffer.isBuffer(record.value)) throw problem('value', 'record value must be a Buffer');

@@ -25,16 +25,30 @@ afterAll(async () => {
   if (inspector) await (await inspector).disconnect();
 });
 
+async function deleteTopics(topics: string[]): Promise<void> {
+  const admin = await openInspector();
+  // kafkajs retries deleting a missing topic for seconds (the dead-letter topic may never
+  // have been created): delete only those that exist.
+  const existing = new Set(await admin.listTopics());
+  const present = topics.filter((t) => existing.has(t));
+  if (present.length > 0) await admin.deleteTopics({ topics: present });
+}
+
 // The bus's defaults, not test-tuned ones: the suite checks what services get.
 describeBusConformance('kafka', {
   skip: !brokers,
   open: () => createKafkaBus({ brokers: brokers ?? [], clientId: 'mamori-conformance' }),
-  deleteTopics: async (topics) => {
-    const admin = await openInspector();
-    // kafkajs retries deleting a missing topic for seconds (the dead-letter topic may never
-    // have been created): delete only those that exist.
-    const existing = new Set(await admin.listTopics());
-    const present = topics.filter((t) => existing.has(t));
-    if (present.length > 0) await admin.deleteTopics({ topics: present });
-  },
+  deleteTopics,
+});
+
+// Ingest produces from a thread of its own; the same rules hold there.
+describeBusConformance('kafka with producer threads', {
+  skip: !brokers,
+  open: () =>
+    createKafkaBus({
+      brokers: brokers ?? [],
+      clientId: 'mamori-conformance',
+      producerThreads: 2,
+    }),
+  deleteTopics,
 });

@@ -266,3 +266,57 @@ describe.skipIf(!brokers)('Kafka bus: topics, produce and offsets (real broker)'
     expect(() => bus.consumer({ groupId: 'g', topics: [topic] })).toThrow(MamoriError);
   });
 });
+
+describe.skipIf(!brokers)('Kafka bus with producer threads (real broker)', () => {
+  let inspector: Admin;
+  beforeAll(async () => {
+    inspector = await openInspector();
+  });
+  afterAll(async () => {
+    await inspector?.disconnect();
+  });
+
+  it('keeps keys, headers, timestamps and per-record offsets across the thread', async () => {
+    const bus = openBus({ producerThreads: 2 });
+    const topic = await createTopic(bus, inspector, { partitions: 3 });
+    const shared = { kind: 'process_exec' };
+    const results = await bus.produce(topic, [
+      { key: text('agent-1'), value: text('a'), headers: shared, timestamp: 1_700_000_000_000 },
+      { key: text('agent-1'), value: text('b'), headers: shared },
+      { key: null, value: text('c'), partition: 2 },
+    ]);
+    const partition = partitionForKey(text('agent-1'), 3);
+    expect(results.map((r) => [r.topic, r.partition])).toEqual([
+      [topic, partition],
+      [topic, partition],
+      [topic, 2],
+    ]);
+    expect(results[1]!.offset).toBe(results[0]!.offset + 1);
+    const messages = await readAll(topic, 3);
+    const first = messages.find((m) => m.value?.toString() === 'a');
+    expect(first?.key?.toString()).toBe('agent-1');
+    expect(first?.headers?.['kind']?.toString()).toBe('process_exec');
+    expect(first?.timestamp).toBe('1700000000000');
+    expect(messages.find((m) => m.value?.toString() === 'c')?.key).toBeNull();
+  });
+
+  it('carries the error code of a failure back from the thread', async () => {
+    const bus = openBus({ producerThreads: 2 });
+    const produced = await rejection(
+      bus.produce(uniqueName('missing'), [{ key: null, value: text('v') }]),
+    );
+    expect(produced.code).toBe(ErrorCode.BusTopic);
+    expect(produced.retriable).toBe(false);
+    // Bad records are refused before they reach the thread.
+    const invalid = await rejection(
+      bus.produce(uniqueName('any'), [{ key: null, value: 'not a buffer' as unknown as Buffer }]),
+    );
+    expect(invalid.code).toBe(ErrorCode.Validation);
+  });
+
+  it('refuses options that cannot be sent to a thread', () => {
+    expect(() =>
+      openBus({ producerThreads: 2, ssl: { checkServerIdentity: () => undefined } }),
+    ).toThrow(/cannot be sent to a thread/);
+  });
+});
