@@ -33,9 +33,10 @@ export function connectAgent(
   address: string,
   token: string | undefined,
   options: grpc.ChannelOptions = {},
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
 ): TestAgent {
   const Client = loadMamoriGrpc().mamori.v1.DefenderService;
-  const client = new Client(address, grpc.credentials.createInsecure(), options);
+  const client = new Client(address, credentials, options);
   const metadata = new grpc.Metadata();
   if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
   const call = client.Connect(metadata);
