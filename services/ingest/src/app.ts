@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Bus } from '@mamori/bus';
 import type { Logger } from '@mamori/common';
-import { loadMamoriGrpc, type PolicyUpdate } from '@mamori/proto';
+import { loadMamoriGrpc, type Command, type PolicyUpdate, type ServerMessage } from '@mamori/proto';
 import type { AgentIdentity } from './auth/tokens.js';
 import type { IngestConfig } from './config.js';
 import { createBatchWriter } from './pipeline/batch-writer.js';
@@ -37,6 +37,8 @@ export interface IngestApp {
   sessions(): AgentSession[];
   /** Pushes a policy set to every connected session of an agent; returns how many got it. */
   pushPolicy(identity: AgentIdentity, update: PolicyUpdate): number;
+  /** Sends a command (kill a process, stop a container) to an agent; returns how many got it. */
+  sendCommand(identity: AgentIdentity, command: Command): number;
 }
 
 /** Builds ingest without binding or connecting anything. */
@@ -142,17 +144,21 @@ export function buildApp(deps: IngestDeps): IngestApp {
 
     sessions: () => [...sessions.values()],
 
-    pushPolicy(identity, update) {
-      let sent = 0;
-      for (const session of sessions.values()) {
-        if (
-          session.identity.tenantId === identity.tenantId &&
-          session.identity.agentId === identity.agentId
-        ) {
-          if (session.send({ policy: update })) sent++;
-        }
-      }
-      return sent;
-    },
+    pushPolicy: (identity, update) => sendTo(identity, { policy: update }),
+    sendCommand: (identity, command) => sendTo(identity, { command }),
   };
+
+  function sendTo(identity: AgentIdentity, message: ServerMessage): number {
+    let sent = 0;
+    for (const session of sessions.values()) {
+      if (
+        session.identity.tenantId === identity.tenantId &&
+        session.identity.agentId === identity.agentId &&
+        session.send(message)
+      ) {
+        sent++;
+      }
+    }
+    return sent;
+  }
 }

@@ -254,6 +254,31 @@ describe('ingest Connect stream', () => {
     await agent.next((m) => m.message === 'policy' && m.policy?.version === 'v3');
   });
 
+  it('sends commands to the agent they are for, and only to it', async () => {
+    const ingest = await startIngest();
+    const target = ingest.agent();
+    const other = ingest.agent('test-token-city-b-node-2');
+    await target.hello();
+    await other.hello();
+    const sent = ingest.app.sendCommand(
+      { tenantId: 'city-a', agentId: 'node-1' },
+      { id: 'cmd-1', kill_process: { pid: 4242, start_unix_micros: 1, reason: 'miner' } },
+    );
+    expect(sent).toBe(1);
+    const command = await target.next((m) => m.message === 'command');
+    expect(command.command).toMatchObject({
+      id: 'cmd-1',
+      action: 'kill_process',
+      kill_process: { pid: 4242 },
+    });
+    target.send({ command_result: { command_id: 'cmd-1', ok: true } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(other.messages.some((m) => m.message === 'command')).toBe(false);
+    // The stream goes on after a command result.
+    target.sendBatch(1, [execEvent()]);
+    expect((await target.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
+  });
+
   it('reports SERVING through the gRPC health service', async () => {
     const ingest = await startIngest();
     const HealthClient = grpc.makeGenericClientConstructor(healthService, 'Health');
