@@ -5,15 +5,7 @@ import { isMamoriError } from '@mamori/common';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedBus } from '../../src/index.js';
 import { captureLogger, openBus, tempDir } from './helpers.js';
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+import { errorOf } from '../rejections.js';
 
 describe('embedded bus lock and lifecycle', () => {
   it('refuses a second bus on the same directory with BusLocked naming the holder', async () => {

@@ -4,21 +4,13 @@ import { isMamoriError, isRetriable } from '@mamori/common';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { partitionForKey } from '../../src/index.js';
 import { makeRecords, openBus, readAll, segmentFiles, tempDir } from './helpers.js';
+import { errorOf } from '../rejections.js';
 
 /** The prototype of fs/promises FileHandle, to inject I/O failures. */
 async function fileHandlePrototype(dir: string): Promise<FileHandle> {
   const handle = await open(join(dir, 'probe'), 'w');
   await handle.close();
   return Object.getPrototypeOf(handle) as FileHandle;
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 afterEach(() => {

@@ -3,6 +3,7 @@ import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../src/index.js';
 import { brokers, createTopic, openBus, openInspector, text, uniqueName } from './helpers.js';
+import { mamoriErrorOf } from '../rejections.js';
 
 /** Every record of a topic, read with a plain kafkajs consumer (producer ids included). */
 async function readAll(
@@ -51,16 +52,6 @@ async function topicConfig(inspector: Admin, topic: string): Promise<Record<stri
   return Object.fromEntries(
     (resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]),
   );
-}
-
-async function rejection(promise: Promise<unknown>): Promise<MamoriError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof MamoriError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe.skipIf(!brokers)('Kafka bus: topics, produce and offsets (real broker)', () => {
@@ -113,7 +104,7 @@ describe.skipIf(!brokers)('Kafka bus: topics, produce and offsets (real broker)'
       { topic: uniqueName('t'), partitions: 0 },
       { topic: uniqueName('t'), retentionMs: -5 },
     ]) {
-      const err = await rejection(bus.ensureTopics([{ topic: good }, spec]));
+      const err = await mamoriErrorOf(bus.ensureTopics([{ topic: good }, spec]));
       expect(err.code).toBe(ErrorCode.BusTopic);
     }
     expect((await inspector.listTopics()).includes(good)).toBe(false);
@@ -203,12 +194,12 @@ describe.skipIf(!brokers)('Kafka bus: topics, produce and offsets (real broker)'
   it('fails fast with BusTopic for a topic that does not exist', async () => {
     const bus = openBus();
     const started = Date.now();
-    const produced = await rejection(
+    const produced = await mamoriErrorOf(
       bus.produce(uniqueName('missing'), [{ key: null, value: text('v') }]),
     );
     expect(produced.code).toBe(ErrorCode.BusTopic);
     expect(produced.retriable).toBe(false);
-    expect((await rejection(bus.offsets(uniqueName('missing')))).code).toBe(ErrorCode.BusTopic);
+    expect((await mamoriErrorOf(bus.offsets(uniqueName('missing')))).code).toBe(ErrorCode.BusTopic);
     // kafkajs alone retries an unknown topic for seconds; the bus asks the broker once.
     expect(Date.now() - started).toBeLessThan(3_000);
   });
@@ -216,7 +207,7 @@ describe.skipIf(!brokers)('Kafka bus: topics, produce and offsets (real broker)'
   it('fails with BusTopic for a partition the topic does not have', async () => {
     const bus = openBus();
     const topic = await createTopic(bus, inspector, { partitions: 2 });
-    const err = await rejection(
+    const err = await mamoriErrorOf(
       bus.produce(topic, [{ key: null, value: text('v'), partition: 2 }]),
     );
     expect(err.code).toBe(ErrorCode.BusTopic);
@@ -226,7 +217,7 @@ describe.skipIf(!brokers)('Kafka bus: topics, produce and offsets (real broker)'
   it('fails with TooLarge when a record exceeds the broker limit', async () => {
     const bus = openBus();
     const topic = await createTopic(bus, inspector);
-    const err = await rejection(
+    const err = await mamoriErrorOf(
       bus.produce(topic, [{ key: null, value: Buffer.alloc(2 * 1024 * 1024) }]),
     );
     expect(err.code).toBe(ErrorCode.TooLarge);
@@ -236,7 +227,7 @@ describe.skipIf(!brokers)('Kafka bus: topics, produce and offsets (real broker)'
 
   it('reports an unreachable broker as a retriable BusUnavailable', async () => {
     const bus = openBus({ brokers: ['127.0.0.1:1'], retries: 1, connectionTimeoutMs: 300 });
-    const err = await rejection(bus.produce('anything', [{ key: null, value: text('v') }]));
+    const err = await mamoriErrorOf(bus.produce('anything', [{ key: null, value: text('v') }]));
     expect(err.code).toBe(ErrorCode.BusUnavailable);
     expect(err.retriable).toBe(true);
   });
@@ -261,7 +252,7 @@ describe.skipIf(!brokers)('Kafka bus: topics, produce and offsets (real broker)'
     const topic = await createTopic(bus, inspector);
     await bus.produce(topic, [{ key: null, value: text('v') }]);
     await Promise.all([bus.close(), bus.close()]);
-    const err = await rejection(bus.produce(topic, [{ key: null, value: text('v') }]));
+    const err = await mamoriErrorOf(bus.produce(topic, [{ key: null, value: text('v') }]));
     expect(isMamoriError(err, ErrorCode.BusClosed)).toBe(true);
     expect(() => bus.consumer({ groupId: 'g', topics: [topic] })).toThrow(MamoriError);
   });
@@ -302,13 +293,13 @@ describe.skipIf(!brokers)('Kafka bus with producer threads (real broker)', () =>
 
   it('carries the error code of a failure back from the thread', async () => {
     const bus = openBus({ producerThreads: 2 });
-    const produced = await rejection(
+    const produced = await mamoriErrorOf(
       bus.produce(uniqueName('missing'), [{ key: null, value: text('v') }]),
     );
     expect(produced.code).toBe(ErrorCode.BusTopic);
     expect(produced.retriable).toBe(false);
     // Bad records are refused before they reach the thread.
-    const invalid = await rejection(
+    const invalid = await mamoriErrorOf(
       bus.produce(uniqueName('any'), [{ key: null, value: 'not a buffer' as unknown as Buffer }]),
     );
     expect(invalid.code).toBe(ErrorCode.Validation);

@@ -1,4 +1,4 @@
-import { ErrorCode, MamoriError } from '@mamori/common';
+import { ErrorCode } from '@mamori/common';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus, ConsumedBatch, Consumer } from '../../src/index.js';
@@ -11,6 +11,7 @@ import {
   uniqueName,
   waitFor,
 } from './helpers.js';
+import { mamoriErrorOf } from '../rejections.js';
 
 async function produceValues(
   bus: Bus,
@@ -30,16 +31,6 @@ async function produceValues(
 
 const values = (batches: ConsumedBatch[]): string[] =>
   batches.flatMap((b) => b.records.map((r) => r.value.toString()));
-
-async function rejection(promise: Promise<unknown>): Promise<MamoriError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof MamoriError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe.skipIf(!brokers)('Kafka bus: consumer groups (real broker)', () => {
   let inspector: Admin;
@@ -173,16 +164,18 @@ describe.skipIf(!brokers)('Kafka bus: consumer groups (real broker)', () => {
     const bus = openBus();
     const topic = await createTopic(bus, inspector);
     const consumer = bus.consumer({ groupId: uniqueName('g'), topics: [topic] });
-    const notRunning = await rejection(consumer.commit([{ topic, partition: 0, offset: 1 }]));
+    const notRunning = await mamoriErrorOf(consumer.commit([{ topic, partition: 0, offset: 1 }]));
     expect(notRunning.code).toBe(ErrorCode.BusGroup);
     await consumer.run(() => Promise.resolve());
     expect(consumer.assignment()).toEqual([{ topic, partition: 0 }]);
-    const err = await rejection(consumer.commit([{ topic, partition: 5, offset: 1 }]));
+    const err = await mamoriErrorOf(consumer.commit([{ topic, partition: 5, offset: 1 }]));
     expect(err.code).toBe(ErrorCode.BusGroup);
     expect(err.context).toMatchObject({ topic, partition: 5 });
     await consumer.close();
     expect(consumer.assignment()).toEqual([]);
-    expect((await rejection(consumer.run(() => Promise.resolve()))).code).toBe(ErrorCode.BusClosed);
+    expect((await mamoriErrorOf(consumer.run(() => Promise.resolve()))).code).toBe(
+      ErrorCode.BusClosed,
+    );
   });
 
   it('rebalances within seconds as members join and leave, never sharing a partition', async () => {
@@ -237,7 +230,7 @@ describe.skipIf(!brokers)('Kafka bus: consumer groups (real broker)', () => {
   it('fails run() with BusTopic when a topic does not exist', async () => {
     const bus = openBus();
     const consumer = bus.consumer({ groupId: uniqueName('g'), topics: [uniqueName('missing')] });
-    const err = await rejection(consumer.run(() => Promise.resolve()));
+    const err = await mamoriErrorOf(consumer.run(() => Promise.resolve()));
     expect(err.code).toBe(ErrorCode.BusTopic);
   });
 });
