@@ -56,7 +56,7 @@ export class ProduceQueue {
     if (this.#closed) throw closedError('produce');
     let partitions = await this.#deps.partitionCount(topic);
     const messages: PendingProduce['messages'] = [];
-    let bytes = 0;
+    const sizes: number[] = [];
     for (const [index, record] of records.entries()) {
       checkRecord(topic, index, record);
       let partition: number;
@@ -82,19 +82,40 @@ export class ProduceQueue {
       if (record.headers !== undefined) message.headers = { ...record.headers };
       if (record.timestamp !== undefined) message.timestamp = String(record.timestamp);
       messages.push(message);
-      bytes +=
+      sizes.push(
         RECORD_OVERHEAD_BYTES +
-        (record.key?.length ?? 0) +
-        record.value.length +
-        headerBytes(record.headers);
+          (record.key?.length ?? 0) +
+          record.value.length +
+          headerBytes(record.headers),
+      );
     }
     if (messages.length === 0) return [];
     // close() may have begun while the partition count was looked up.
     if (this.#closed) throw closedError('produce');
-    return new Promise<ProduceResult[]>((resolve, reject) => {
-      this.#pending.push({ topic, messages, bytes, resolve, reject });
-      this.#pump();
-    });
+    // A call larger than one request goes as several, in order: the broker refuses a batch of
+    // one partition over message.max.bytes, and one agent's batch is one partition.
+    const parts: Promise<ProduceResult[]>[] = [];
+    let start = 0;
+    while (start < messages.length) {
+      let end = start;
+      let bytes = 0;
+      while (
+        end < messages.length &&
+        (end === start || bytes + sizes[end]! <= this.#deps.options.maxProduceRequestBytes)
+      ) {
+        bytes += sizes[end]!;
+        end++;
+      }
+      const part = messages.slice(start, end);
+      parts.push(
+        new Promise<ProduceResult[]>((resolve, reject) => {
+          this.#pending.push({ topic, messages: part, bytes, resolve, reject });
+        }),
+      );
+      start = end;
+    }
+    this.#pump();
+    return parts.length === 1 ? parts[0]! : (await Promise.all(parts)).flat();
   }
 
   /** Sends what is queued, then disconnects. Idempotent. */

@@ -191,6 +191,22 @@ describe.skipIf(!brokers)('Kafka bus: topics, produce and offsets (real broker)'
     expect(message?.timestamp).toBe('1700000000000');
   });
 
+  it('sends a call larger than one request as several, in order, on one partition', async () => {
+    const bus = openBus();
+    const topic = await createTopic(bus, inspector, { partitions: 2 });
+    // 3 MB for one key: over the broker's 1 MiB message.max.bytes for one partition's batch.
+    const records = Array.from({ length: 6000 }, (_, i) => ({
+      key: text('one-agent'),
+      value: Buffer.from(String(i).padStart(500, '0')),
+    }));
+    const results = await bus.produce(topic, records);
+    const partition = partitionForKey(text('one-agent'), 2);
+    expect(results.every((r) => r.partition === partition)).toBe(true);
+    expect(results.map((r) => r.offset)).toEqual(results.map((_, i) => results[0]!.offset + i));
+    const messages = await readAll(topic, 6000);
+    expect(messages.map((m) => Number(m.value?.toString()))).toEqual(records.map((_, i) => i));
+  });
+
   it('fails fast with BusTopic for a topic that does not exist', async () => {
     const bus = openBus();
     const started = Date.now();

@@ -1,5 +1,5 @@
 import type { Bus, ProduceRecord, RecordHeaders } from '@mamori/bus';
-import { isRetriable, type Logger } from '@mamori/common';
+import { ErrorCode, isMamoriError, isRetriable, type Logger } from '@mamori/common';
 import { EventHeaders, type BatchAck, type Rejection } from '@mamori/proto';
 import type { AgentIdentity } from '../auth/tokens.js';
 import { validateBatch, type ValidationLimits } from '../validation/batch.js';
@@ -148,6 +148,20 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
       ]);
     } catch (err) {
       claim.settle('failed');
+      if (isMamoriError(err, ErrorCode.TooLarge)) {
+        // Resending the same batch would fail the same way.
+        logger.warn(
+          { err, tenantId: identity.tenantId, agentId: identity.agentId, sequence },
+          'batch too large for the bus',
+        );
+        return {
+          sequence,
+          status: 'ACK_STATUS_REJECTED',
+          accepted: 0,
+          reason: 'the batch is too large for the event bus; send smaller batches',
+          rejections: [{ index: -1, field: 'events', reason: 'too large for the event bus' }],
+        };
+      }
       logger.warn(
         {
           err,

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSilentLogger } from '@mamori/common';
+import { createSilentLogger, ErrorCode, MamoriError } from '@mamori/common';
 import { createEventCodec, EventHeaders, Topics } from '@mamori/proto';
 import { buildApp, type IngestApp } from '../../src/app.js';
 import { readIngestConfig } from '../../src/config.js';
@@ -198,6 +198,16 @@ describe('ingest Connect stream', () => {
     agent.sendBatch(1, events);
     expect((await agent.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
     expect(ingest.bus.records(Topics.events)).toHaveLength(2);
+  });
+
+  it('rejects a batch the bus finds too large, since resending it cannot succeed', async () => {
+    const ingest = await startIngest();
+    const agent = ingest.agent();
+    await agent.hello();
+    ingest.bus.failNext = 1;
+    ingest.bus.failWith = () => new MamoriError(ErrorCode.TooLarge, 'too large');
+    agent.sendBatch(1, [execEvent()]);
+    expect(await agent.ack(1)).toMatchObject({ status: 'ACK_STATUS_REJECTED', accepted: 0 });
   });
 
   it('does not write a batch twice when it is resent after a reconnect', async () => {

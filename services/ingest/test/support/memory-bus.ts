@@ -13,6 +13,9 @@ export class MemoryBus implements Bus {
   #gate: Promise<void> | undefined;
   #open: (() => void) | undefined;
   failNext = 0;
+  /** What the injected failures throw. */
+  failWith: () => Error = () =>
+    new MamoriError(ErrorCode.BusUnavailable, 'injected failure', { retriable: true });
 
   /** Holds every produce until `release`. */
   hold(): void {
@@ -38,7 +41,7 @@ export class MemoryBus implements Bus {
     if (this.#gate) await this.#gate;
     if (this.failNext > 0) {
       this.failNext--;
-      throw new MamoriError(ErrorCode.BusUnavailable, 'injected failure', { retriable: true });
+      throw this.failWith();
     }
     const log = this.topics.get(topic);
     if (!log) throw new MamoriError(ErrorCode.BusTopic, `unknown topic ${topic}`);
