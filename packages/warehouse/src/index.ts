@@ -1,0 +1,38 @@
+export { readWarehouseConfig, type WarehouseConfig } from './config.js';
+export { createWarehouseClient } from './client.js';
+export {
+  MIGRATIONS,
+  MIGRATIONS_TABLE,
+  migrate,
+  type Migration,
+  type MigrationReport,
+  type SchemaContext,
+} from './schema/migrations.js';
+export { eventToRow, type EventKind, type EventRow } from './rows.js';
+export {
+  createWarehouse,
+  openWarehouse,
+  type CreateWarehouseOptions,
+  type Warehouse,
+} from './warehouse.js';
+export {
+  ALERT_SEVERITIES,
+  ALERT_STATUSES,
+  type AgentInput,
+  type AlertFilter,
+  type AlertInput,
+  type AlertSeverity,
+  type AlertStatus,
+  type EventCount,
+  type EventFilter,
+  type Page,
+  type PageRequest,
+  type StoredAgent,
+  type StoredAlert,
+  type StoredEvent,
+  type TimeRange,
+  type Workload,
+  type WorkloadContainer,
+  type WorkloadFilter,
+  type WorkloadListFilter,
+} from './types.js';

@@ -1,0 +1,223 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+
+/** What a migration's statements may depend on. */
+export interface SchemaContext {
+  /** Database of Mamori's tables; a validated plain identifier. */
+  database: string;
+  /** Days events (and workloads not seen since) are kept. */
+  retentionDays: number;
+}
+
+/** One versioned step of the schema; its statements must be idempotent (IF NOT EXISTS …). */
+export interface Migration {
+  version: number;
+  name: string;
+  statements(ctx: SchemaContext): string[];
+}
+
+/**
+ * TTL clauses that follow the retention setting. They are not fixed in a migration: a
+ * changed `MAMORI_EVENTS_RETENTION_DAYS` is applied at the next start (see `syncRetention`).
+ */
+export const RETENTION_TTL = {
+  events: (days: number) => `toDateTime(observed_at) + toIntervalDay(${days})`,
+  workloads: (days: number) => `toDateTime(last_seen_at) + toIntervalDay(${days})`,
+} as const satisfies Record<string, (days: number) => string>;
+
+/**
+ * The schema, in order. Never edit a released migration: add one. Design notes (sort keys,
+ * deduplication, TTL) are in the package README.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'events, alerts, agents, workloads',
+    statements: ({ database: db, retentionDays }) => [
+      `CREATE TABLE IF NOT EXISTS ${db}.events
+      (
+          tenant_id LowCardinality(String),
+          observed_at DateTime64(6, 'UTC') CODEC(Delta(8), ZSTD(1)),
+          agent_id LowCardinality(String),
+          id String,
+          received_at DateTime64(6, 'UTC') CODEC(Delta(8), ZSTD(1)),
+          kind LowCardinality(String),
+          hostname LowCardinality(String),
+          namespace LowCardinality(String),
+          pod_name LowCardinality(String),
+          container_id String,
+          container_name LowCardinality(String),
+          container_runtime LowCardinality(String),
+          privileged Bool,
+          image_repository LowCardinality(String),
+          image_tag LowCardinality(String),
+          image_digest LowCardinality(String),
+          process_name LowCardinality(String),
+          pid Int32,
+          command_line String CODEC(ZSTD(1)),
+          path String CODEC(ZSTD(1)),
+          labels Map(LowCardinality(String), String),
+          payload String CODEC(ZSTD(1)),
+          INDEX idx_kind kind TYPE set(64) GRANULARITY 4,
+          INDEX idx_hostname hostname TYPE bloom_filter(0.01) GRANULARITY 4,
+          INDEX idx_namespace namespace TYPE bloom_filter(0.01) GRANULARITY 4,
+          INDEX idx_pod pod_name TYPE bloom_filter(0.01) GRANULARITY 4,
+          INDEX idx_image image_repository TYPE bloom_filter(0.01) GRANULARITY 4,
+          INDEX idx_process process_name TYPE bloom_filter(0.01) GRANULARITY 4
+      )
+      ENGINE = ReplacingMergeTree
+      PARTITION BY toDate(observed_at)
+      ORDER BY (tenant_id, observed_at, agent_id, id)
+      TTL ${RETENTION_TTL.events(retentionDays)}
+      SETTINGS ttl_only_drop_parts = 1`,
+      `CREATE TABLE IF NOT EXISTS ${db}.alerts
+      (
+          tenant_id LowCardinality(String),
+          observed_at DateTime64(6, 'UTC'),
+          id String,
+          updated_at DateTime64(6, 'UTC'),
+          rule_id LowCardinality(String),
+          rule_name LowCardinality(String),
+          severity Enum8('info' = 1, 'low' = 2, 'medium' = 3, 'high' = 4, 'critical' = 5),
+          status Enum8('open' = 1, 'acknowledged' = 2, 'resolved' = 3),
+          title String,
+          agent_id LowCardinality(String),
+          event_id String,
+          hostname LowCardinality(String),
+          namespace LowCardinality(String),
+          pod_name LowCardinality(String),
+          container_id String,
+          image_repository LowCardinality(String),
+          tags Array(LowCardinality(String)),
+          details String CODEC(ZSTD(1))
+      )
+      ENGINE = ReplacingMergeTree(updated_at)
+      PARTITION BY toYYYYMM(observed_at)
+      ORDER BY (tenant_id, observed_at, id)`,
+      `CREATE TABLE IF NOT EXISTS ${db}.agents
+      (
+          tenant_id LowCardinality(String),
+          agent_id String,
+          last_seen_at DateTime64(6, 'UTC'),
+          hostname String,
+          agent_version LowCardinality(String),
+          capabilities Array(LowCardinality(String)),
+          policy_version String
+      )
+      ENGINE = ReplacingMergeTree(last_seen_at)
+      ORDER BY (tenant_id, agent_id)`,
+      `CREATE TABLE IF NOT EXISTS ${db}.workloads
+      (
+          tenant_id LowCardinality(String),
+          namespace LowCardinality(String),
+          pod_name String,
+          container_id String,
+          -- Attributes of the container, the same in every row of one container_id.
+          container_name SimpleAggregateFunction(any, LowCardinality(String)),
+          container_runtime SimpleAggregateFunction(any, LowCardinality(String)),
+          privileged SimpleAggregateFunction(max, Bool),
+          image_repository SimpleAggregateFunction(any, LowCardinality(String)),
+          image_tag SimpleAggregateFunction(any, LowCardinality(String)),
+          image_digest SimpleAggregateFunction(any, LowCardinality(String)),
+          hostname SimpleAggregateFunction(any, LowCardinality(String)),
+          first_seen_at SimpleAggregateFunction(min, DateTime64(6, 'UTC')),
+          last_seen_at SimpleAggregateFunction(max, DateTime64(6, 'UTC'))
+      )
+      ENGINE = AggregatingMergeTree
+      ORDER BY (tenant_id, namespace, pod_name, container_id)
+      TTL ${RETENTION_TTL.workloads(retentionDays)}`,
+      // min/max are idempotent, so a re-inserted event cannot distort a workload.
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.workloads_from_events TO ${db}.workloads AS
+      SELECT
+          tenant_id, namespace, pod_name, container_id,
+          any(container_name) AS container_name,
+          any(container_runtime) AS container_runtime,
+          max(privileged) AS privileged,
+          any(image_repository) AS image_repository,
+          any(image_tag) AS image_tag,
+          any(image_digest) AS image_digest,
+          any(hostname) AS hostname,
+          min(observed_at) AS first_seen_at,
+          max(observed_at) AS last_seen_at
+      FROM ${db}.events
+      WHERE container_id != ''
+      GROUP BY tenant_id, namespace, pod_name, container_id`,
+    ],
+  },
+];
+
+/** The table that records applied migrations. */
+export const MIGRATIONS_TABLE = 'schema_migrations';
+
+/** Outcome of `migrate`. */
+export interface MigrationReport {
+  /** Versions applied by this call, in order. */
+  applied: number[];
+  /** Highest version now in place. */
+  version: number;
+}
+
+/**
+ * Brings the database to the newest schema: creates it, runs each migration not yet recorded
+ * in `schema_migrations`, records it, then aligns TTLs with the retention setting. Safe to run
+ * at every start and from several processes at once (every statement is idempotent, and a
+ * version recorded twice collapses in the ReplacingMergeTree).
+ * @throws ClickHouseError from @clickhouse/client when a statement fails; what was applied
+ * before it stays recorded.
+ */
+export async function migrate(
+  client: ClickHouseClient,
+  ctx: SchemaContext,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<MigrationReport> {
+  const db = ctx.database;
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${db}.${MIGRATIONS_TABLE}
+      (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+      ENGINE = ReplacingMergeTree ORDER BY version`,
+  });
+  const result = await client.query({
+    query: `SELECT DISTINCT version FROM ${db}.${MIGRATIONS_TABLE}`,
+    format: 'JSONEachRow',
+  });
+  const done = new Set((await result.json<{ version: number }>()).map((r) => Number(r.version)));
+  const applied: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (done.has(migration.version)) continue;
+    for (const statement of migration.statements(ctx)) {
+      await client.command({ query: statement });
+    }
+    await client.insert({
+      table: `${db}.${MIGRATIONS_TABLE}`,
+      values: [{ version: migration.version, name: migration.name }],
+      format: 'JSONEachRow',
+    });
+    applied.push(migration.version);
+    done.add(migration.version);
+  }
+  await syncRetention(client, ctx);
+  return { applied, version: Math.max(0, ...done) };
+}
+
+/**
+ * Changes the TTL of the tables that follow the retention setting when it differs from the
+ * one in place. Only the table definition changes (`materialize_ttl_after_modify = 0`):
+ * existing parts expire by the new rule as merges and TTL passes reach them, instead of one
+ * mutation rewriting every part at start.
+ */
+async function syncRetention(client: ClickHouseClient, ctx: SchemaContext): Promise<void> {
+  for (const [table, ttl] of Object.entries(RETENTION_TTL)) {
+    const result = await client.query({
+      query: `SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {table:String}`,
+      query_params: { db: ctx.database, table },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ engine_full: string }>();
+    if (!row) continue;
+    const wanted = ttl(ctx.retentionDays);
+    if (row.engine_full.includes(`TTL ${wanted}`)) continue;
+    await client.command({
+      query: `ALTER TABLE ${ctx.database}.${table} MODIFY TTL ${wanted} SETTINGS materialize_ttl_after_modify = 0`,
+    });
+  }
+}

@@ -1,0 +1,167 @@
+import type { EventKind } from './rows.js';
+
+/** Half-open time window [from, to) in microseconds since the epoch; either end may be open. */
+export interface TimeRange {
+  fromMicros?: number;
+  toMicros?: number;
+}
+
+/** Which page of a listing to read. */
+export interface PageRequest {
+  /** Items per page, 1 to 1000. @default 50 */
+  limit?: number;
+  /** `nextCursor` of the previous page; absent for the first page. */
+  cursor?: string;
+}
+
+/** One page of a listing; `nextCursor` is absent on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** Which workload something belongs to; every field given must match exactly. */
+export interface WorkloadFilter {
+  namespace?: string;
+  podName?: string;
+  containerId?: string;
+  /** An image repository, `repository:tag`, or a digest (`sha256:…`). */
+  image?: string;
+}
+
+/** Conditions on events; every field given must hold. */
+export interface EventFilter extends TimeRange, WorkloadFilter {
+  kinds?: readonly EventKind[];
+  hostname?: string;
+  agentId?: string;
+  /** Short process name (comm). */
+  processName?: string;
+  /** Case-insensitive substring of the command line or of the file path. */
+  text?: string;
+}
+
+/** An event as stored, for display. */
+export interface StoredEvent {
+  id: string;
+  agentId: string;
+  observedUnixMicros: number;
+  receivedUnixMicros: number;
+  kind: EventKind | '';
+  hostname: string;
+  workload: {
+    namespace: string;
+    podName: string;
+    containerId: string;
+    containerName: string;
+    imageRepository: string;
+    imageTag: string;
+    imageDigest: string;
+  };
+  processName: string;
+  pid: number;
+  commandLine: string;
+  path: string;
+  labels: Record<string, string>;
+  /** The payload message as JSON (bytes as base64). */
+  payload: unknown;
+}
+
+/** Number of events in one time bucket. */
+export interface EventCount {
+  /** Start of the bucket, microseconds since the epoch, aligned to the epoch. */
+  startMicros: number;
+  count: number;
+}
+
+export const ALERT_SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+/** An alert raised by a rule. */
+export interface AlertInput {
+  /** Derived from rule and triggering event, so that a replay re-inserts the same alert. */
+  id: string;
+  tenantId: string;
+  /** Observed time of the triggering event: deterministic, unlike the time of detection. */
+  observedUnixMicros: number;
+  ruleId: string;
+  ruleName: string;
+  severity: AlertSeverity;
+  title: string;
+  agentId: string;
+  eventId: string;
+  hostname?: string;
+  namespace?: string;
+  podName?: string;
+  containerId?: string;
+  imageRepository?: string;
+  tags?: readonly string[];
+  /** Anything else the rule reports (output fields); stored as JSON. */
+  details?: Record<string, unknown>;
+}
+
+/** An alert as stored, with its current status. */
+export interface StoredAlert extends Required<Omit<AlertInput, 'tenantId' | 'tags' | 'details'>> {
+  status: AlertStatus;
+  updatedUnixMicros: number;
+  tags: string[];
+  details: Record<string, unknown>;
+}
+
+/** Conditions on alerts; every field given must hold. */
+export interface AlertFilter extends TimeRange, WorkloadFilter {
+  severities?: readonly AlertSeverity[];
+  ruleIds?: readonly string[];
+  statuses?: readonly AlertStatus[];
+}
+
+/** What an agent said about itself when it connected, and when it was last seen. */
+export interface AgentInput {
+  tenantId: string;
+  agentId: string;
+  lastSeenUnixMicros: number;
+  hostname: string;
+  agentVersion: string;
+  capabilities: readonly string[];
+  policyVersion: string;
+}
+
+export type StoredAgent = Omit<AgentInput, 'tenantId' | 'capabilities'> & {
+  capabilities: string[];
+};
+
+/** A container of a workload. */
+export interface WorkloadContainer {
+  containerId: string;
+  containerName: string;
+  runtime: string;
+  privileged: boolean;
+  imageRepository: string;
+  imageTag: string;
+  imageDigest: string;
+  hostname: string;
+  firstSeenUnixMicros: number;
+  lastSeenUnixMicros: number;
+}
+
+/** A pod (or a bare container, with an empty pod name) and what ran in it. */
+export interface Workload {
+  namespace: string;
+  podName: string;
+  containers: WorkloadContainer[];
+  /** Distinct images (repository:tag, or the digest without a tag). */
+  images: string[];
+  hosts: string[];
+  firstSeenUnixMicros: number;
+  lastSeenUnixMicros: number;
+}
+
+/** Conditions on workloads; every field given must hold. */
+export interface WorkloadListFilter {
+  namespace?: string;
+  image?: string;
+  hostname?: string;
+  /** Only workloads with an event at or after this time. */
+  seenSinceMicros?: number;
+}

@@ -1,0 +1,710 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { ErrorCode, MamoriError } from '@mamori/common';
+import type { Event__Output } from '@mamori/proto';
+import { createWarehouseClient } from './client.js';
+import { DATABASE_NAME, type WarehouseConfig } from './config.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { eventToRow, type EventKind } from './rows.js';
+import { migrate, type MigrationReport } from './schema/migrations.js';
+import type {
+  AgentInput,
+  AlertFilter,
+  AlertInput,
+  AlertSeverity,
+  AlertStatus,
+  EventCount,
+  EventFilter,
+  Page,
+  PageRequest,
+  StoredAgent,
+  StoredAlert,
+  StoredEvent,
+  TimeRange,
+  Workload,
+  WorkloadFilter,
+  WorkloadListFilter,
+} from './types.js';
+
+/**
+ * Mamori's history in ClickHouse. Every read takes the caller's tenant first and puts it in
+ * its WHERE clause; every value reaches ClickHouse as a query parameter.
+ */
+export interface Warehouse {
+  /** The client underneath, for what this interface does not cover yet. */
+  readonly client: ClickHouseClient;
+  readonly database: string;
+  /**
+   * Stores decoded events in one insert. Re-inserting an event (same tenant, agent, id and
+   * observed time) never makes a query show it twice.
+   * @throws ClickHouseError or a network error from @clickhouse/client; retry the whole batch.
+   */
+  insertEvents(events: readonly Event__Output[]): Promise<void>;
+  /**
+   * Stores newly raised alerts as `open`. Re-inserting an alert never reopens one whose
+   * status was changed since.
+   */
+  insertAlerts(alerts: readonly AlertInput[]): Promise<void>;
+  /** Sets the status of some of the tenant's alerts; unknown ids are ignored. */
+  setAlertStatus(
+    tenantId: string,
+    ids: readonly string[],
+    status: AlertStatus,
+    atMicros?: number,
+  ): Promise<void>;
+  /** Records agents as seen; the latest `lastSeenUnixMicros` of each agent wins. */
+  upsertAgents(agents: readonly AgentInput[]): Promise<void>;
+  /**
+   * The tenant's events matching `filter`, newest first.
+   * @throws MamoriError Validation on a bad tenant, limit or cursor.
+   */
+  listEvents(
+    tenantId: string,
+    filter?: EventFilter,
+    page?: PageRequest,
+  ): Promise<Page<StoredEvent>>;
+  /**
+   * Event counts in buckets of `bucketSeconds` over `filter`'s time range (both ends
+   * required), oldest first; empty buckets are left out.
+   */
+  countEvents(
+    tenantId: string,
+    filter: EventFilter & Required<TimeRange>,
+    bucketSeconds: number,
+  ): Promise<EventCount[]>;
+  /** The tenant's alerts matching `filter`, newest first. */
+  listAlerts(
+    tenantId: string,
+    filter?: AlertFilter,
+    page?: PageRequest,
+  ): Promise<Page<StoredAlert>>;
+  /** Alerts matching `filter` per severity (severities without alerts are 0). */
+  countAlertsBySeverity(
+    tenantId: string,
+    filter?: AlertFilter,
+  ): Promise<Record<AlertSeverity, number>>;
+  /** The tenant's agents by id, with their last hello. */
+  listAgents(tenantId: string, page?: PageRequest): Promise<Page<StoredAgent>>;
+  /** The tenant's workloads by namespace and pod, with their containers, images and hosts. */
+  listWorkloads(
+    tenantId: string,
+    filter?: WorkloadListFilter,
+    page?: PageRequest,
+  ): Promise<Page<Workload>>;
+  /** Closes the client when the warehouse opened it. */
+  close(): Promise<void>;
+}
+
+export interface CreateWarehouseOptions {
+  client: ClickHouseClient;
+  /** Database of Mamori's tables (a plain identifier). @default 'mamori' */
+  database?: string;
+  /** Whether `close()` closes `client`. @default false */
+  ownsClient?: boolean;
+}
+
+/** 50 items: one screen of a list in the API. */
+const DEFAULT_LIMIT = 50;
+/** Larger pages would make one GraphQL response megabytes of JSON. */
+const MAX_LIMIT = 1000;
+
+const EVENT_COLUMNS = `id, agent_id, toUnixTimestamp64Micro(observed_at) AS observed_micros,
+  toUnixTimestamp64Micro(received_at) AS received_micros, kind, hostname, namespace, pod_name,
+  container_id, container_name, image_repository, image_tag, image_digest, process_name, pid,
+  command_line, path, labels, payload`;
+
+interface EventResultRow {
+  id: string;
+  agent_id: string;
+  observed_micros: number | string;
+  received_micros: number | string;
+  kind: string;
+  hostname: string;
+  namespace: string;
+  pod_name: string;
+  container_id: string;
+  container_name: string;
+  image_repository: string;
+  image_tag: string;
+  image_digest: string;
+  process_name: string;
+  pid: number;
+  command_line: string;
+  path: string;
+  labels: Record<string, string>;
+  payload: string;
+}
+
+interface AlertResultRow {
+  id: string;
+  observed_micros: number | string;
+  updated_micros: number | string;
+  rule_id: string;
+  rule_name: string;
+  severity: AlertSeverity;
+  status: AlertStatus;
+  title: string;
+  agent_id: string;
+  event_id: string;
+  hostname: string;
+  namespace: string;
+  pod_name: string;
+  container_id: string;
+  image_repository: string;
+  tags: string[];
+  details: string;
+}
+
+/** WHERE conditions and their parameters, built together so that no value enters the SQL. */
+class Where {
+  readonly conditions: string[] = [];
+  readonly params: Record<string, unknown> = {};
+  #next = 0;
+  readonly #prefix: string;
+
+  /** `prefix` keeps the parameters of two Wheres of one query apart. */
+  constructor(prefix = 'p') {
+    this.#prefix = prefix;
+  }
+
+  /** Adds `sql`, where each `?name` stands for the parameter of the same name. */
+  add(sql: string, values: Record<string, { type: string; value: unknown }>): this {
+    let text = sql;
+    for (const [name, { type, value }] of Object.entries(values)) {
+      const param = `${this.#prefix}${this.#next++}`;
+      this.params[param] = value;
+      text = text.replaceAll(`?${name}`, `{${param}:${type}}`);
+    }
+    this.conditions.push(text);
+    return this;
+  }
+
+  toString(): string {
+    return this.conditions.join('\n  AND ');
+  }
+}
+
+function checkTenant(tenantId: string): void {
+  if (typeof tenantId !== 'string' || tenantId === '') {
+    throw new MamoriError(ErrorCode.Validation, 'a tenant is required', {
+      context: { field: 'tenantId' },
+    });
+  }
+}
+
+function pageLimit(page: PageRequest): number {
+  const limit = page.limit ?? DEFAULT_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new MamoriError(ErrorCode.Validation, `limit must be 1 to ${MAX_LIMIT}`, {
+      context: { field: 'limit', limit },
+    });
+  }
+  return limit;
+}
+
+function checkMicros(field: string, value: number | undefined): void {
+  if (value !== undefined && !Number.isSafeInteger(value)) {
+    throw new MamoriError(ErrorCode.Validation, `${field} must be an integer`, {
+      context: { field },
+    });
+  }
+}
+
+/** `tenant_id = …` first, so that every query of a tenant reads only its own key range. */
+function tenantWhere(tenantId: string): Where {
+  checkTenant(tenantId);
+  return new Where().add('tenant_id = ?t', { t: { type: 'String', value: tenantId } });
+}
+
+function addTimeRange(where: Where, column: string, range: TimeRange): void {
+  checkMicros('fromMicros', range.fromMicros);
+  checkMicros('toMicros', range.toMicros);
+  if (range.fromMicros !== undefined) {
+    where.add(`${column} >= fromUnixTimestamp64Micro(?v, 'UTC')`, {
+      v: { type: 'Int64', value: range.fromMicros },
+    });
+  }
+  if (range.toMicros !== undefined) {
+    where.add(`${column} < fromUnixTimestamp64Micro(?v, 'UTC')`, {
+      v: { type: 'Int64', value: range.toMicros },
+    });
+  }
+}
+
+function addWorkload(where: Where, filter: WorkloadFilter): void {
+  if (filter.namespace !== undefined)
+    where.add('namespace = ?v', { v: { type: 'String', value: filter.namespace } });
+  if (filter.podName !== undefined)
+    where.add('pod_name = ?v', { v: { type: 'String', value: filter.podName } });
+  if (filter.containerId !== undefined)
+    where.add('container_id = ?v', { v: { type: 'String', value: filter.containerId } });
+  if (filter.image !== undefined) addImage(where, filter.image);
+}
+
+function addImage(where: Where, image: string): void {
+  where.add(
+    image.startsWith('sha256:')
+      ? 'image_digest = ?v'
+      : image.includes(':', image.lastIndexOf('/') + 1)
+        ? "concat(image_repository, ':', image_tag) = ?v"
+        : 'image_repository = ?v',
+    { v: { type: 'String', value: image } },
+  );
+}
+
+function eventWhere(tenantId: string, filter: EventFilter): Where {
+  const where = tenantWhere(tenantId);
+  addTimeRange(where, 'observed_at', filter);
+  addWorkload(where, filter);
+  if (filter.kinds !== undefined)
+    where.add('kind IN ?v', { v: { type: 'Array(String)', value: filter.kinds } });
+  if (filter.hostname !== undefined)
+    where.add('hostname = ?v', { v: { type: 'String', value: filter.hostname } });
+  if (filter.agentId !== undefined)
+    where.add('agent_id = ?v', { v: { type: 'String', value: filter.agentId } });
+  if (filter.processName !== undefined)
+    where.add('process_name = ?v', { v: { type: 'String', value: filter.processName } });
+  if (filter.text !== undefined && filter.text !== '') {
+    where.add(
+      '(positionCaseInsensitiveUTF8(command_line, ?v) > 0 OR positionCaseInsensitiveUTF8(path, ?v) > 0)',
+      { v: { type: 'String', value: filter.text } },
+    );
+  }
+  return where;
+}
+
+function alertWhere(tenantId: string, filter: AlertFilter): Where {
+  const where = tenantWhere(tenantId);
+  addTimeRange(where, 'observed_at', filter);
+  addWorkload(where, filter);
+  if (filter.severities !== undefined)
+    where.add('severity IN ?v', { v: { type: 'Array(String)', value: filter.severities } });
+  if (filter.statuses !== undefined)
+    where.add('status IN ?v', { v: { type: 'Array(String)', value: filter.statuses } });
+  if (filter.ruleIds !== undefined)
+    where.add('rule_id IN ?v', { v: { type: 'Array(String)', value: filter.ruleIds } });
+  return where;
+}
+
+function toEvent(row: EventResultRow): StoredEvent {
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    observedUnixMicros: Number(row.observed_micros),
+    receivedUnixMicros: Number(row.received_micros),
+    kind: row.kind as EventKind | '',
+    hostname: row.hostname,
+    workload: {
+      namespace: row.namespace,
+      podName: row.pod_name,
+      containerId: row.container_id,
+      containerName: row.container_name,
+      imageRepository: row.image_repository,
+      imageTag: row.image_tag,
+      imageDigest: row.image_digest,
+    },
+    processName: row.process_name,
+    pid: row.pid,
+    commandLine: row.command_line,
+    path: row.path,
+    labels: row.labels,
+    payload: JSON.parse(row.payload) as unknown,
+  };
+}
+
+function toAlert(row: AlertResultRow): StoredAlert {
+  return {
+    id: row.id,
+    observedUnixMicros: Number(row.observed_micros),
+    updatedUnixMicros: Number(row.updated_micros),
+    ruleId: row.rule_id,
+    ruleName: row.rule_name,
+    severity: row.severity,
+    status: row.status,
+    title: row.title,
+    agentId: row.agent_id,
+    eventId: row.event_id,
+    hostname: row.hostname,
+    namespace: row.namespace,
+    podName: row.pod_name,
+    containerId: row.container_id,
+    imageRepository: row.image_repository,
+    tags: row.tags,
+    details: JSON.parse(row.details) as Record<string, unknown>,
+  };
+}
+
+/** A page of `limit` items from `limit + 1` rows: the extra row only says that more exist. */
+function toPage<R, T>(
+  rows: R[],
+  limit: number,
+  map: (row: R) => T,
+  cursorOf: (row: R) => (string | number)[],
+): Page<T> {
+  const more = rows.length > limit;
+  const items = more ? rows.slice(0, limit) : rows;
+  const last = items.at(-1);
+  return {
+    items: items.map(map),
+    ...(more && last !== undefined ? { nextCursor: encodeCursor(cursorOf(last)) } : {}),
+  };
+}
+
+/**
+ * A Warehouse over an existing client whose database is already migrated (see `migrate`).
+ * @throws MamoriError Config when `database` is not a plain identifier.
+ */
+export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
+  const { client } = options;
+  const db = options.database ?? 'mamori';
+  if (!DATABASE_NAME.test(db)) {
+    throw new MamoriError(ErrorCode.Config, 'database must be a plain identifier', {
+      context: { database: db },
+    });
+  }
+
+  async function select<R>(query: string, params: Record<string, unknown>): Promise<R[]> {
+    const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
+    return result.json<R>();
+  }
+
+  return {
+    client,
+    database: db,
+
+    async insertEvents(events) {
+      if (events.length === 0) return;
+      await client.insert({
+        table: `${db}.events`,
+        values: events.map(eventToRow),
+        format: 'JSONEachRow',
+      });
+    },
+
+    async insertAlerts(alerts) {
+      if (alerts.length === 0) return;
+      await client.insert({
+        table: `${db}.alerts`,
+        values: alerts.map((a) => ({
+          tenant_id: a.tenantId,
+          observed_at: a.observedUnixMicros,
+          id: a.id,
+          // The version of a fresh alert is its own (deterministic) time, older than any
+          // status change, so a replayed alert loses against an analyst's decision.
+          updated_at: a.observedUnixMicros,
+          rule_id: a.ruleId,
+          rule_name: a.ruleName,
+          severity: a.severity,
+          status: 'open',
+          title: a.title,
+          agent_id: a.agentId,
+          event_id: a.eventId,
+          hostname: a.hostname ?? '',
+          namespace: a.namespace ?? '',
+          pod_name: a.podName ?? '',
+          container_id: a.containerId ?? '',
+          image_repository: a.imageRepository ?? '',
+          tags: a.tags ?? [],
+          details: JSON.stringify(a.details ?? {}),
+        })),
+        format: 'JSONEachRow',
+      });
+    },
+
+    async setAlertStatus(tenantId, ids, status, atMicros = Date.now() * 1000) {
+      checkTenant(tenantId);
+      checkMicros('atMicros', atMicros);
+      if (ids.length === 0) return;
+      await client.command({
+        query: `INSERT INTO ${db}.alerts
+          SELECT * REPLACE (
+            {status:String} AS status,
+            fromUnixTimestamp64Micro({at:Int64}, 'UTC') AS updated_at
+          )
+          FROM ${db}.alerts FINAL
+          WHERE tenant_id = {tenant:String} AND id IN {ids:Array(String)}`,
+        query_params: { tenant: tenantId, ids, status, at: atMicros },
+      });
+    },
+
+    async upsertAgents(agents) {
+      if (agents.length === 0) return;
+      await client.insert({
+        table: `${db}.agents`,
+        values: agents.map((a) => ({
+          tenant_id: a.tenantId,
+          agent_id: a.agentId,
+          last_seen_at: a.lastSeenUnixMicros,
+          hostname: a.hostname,
+          agent_version: a.agentVersion,
+          capabilities: a.capabilities,
+          policy_version: a.policyVersion,
+        })),
+        format: 'JSONEachRow',
+      });
+    },
+
+    async listEvents(tenantId, filter = {}, page = {}) {
+      const limit = pageLimit(page);
+      const where = eventWhere(tenantId, filter);
+      if (page.cursor !== undefined) {
+        const [micros, agentId, id] = decodeCursor(page.cursor, [
+          'number',
+          'string',
+          'string',
+        ] as const);
+        // The plain bound lets the primary key skip newer granules; the tuple breaks ties.
+        where.add(
+          `observed_at <= fromUnixTimestamp64Micro(?t, 'UTC')
+            AND (observed_at, agent_id, id) < (fromUnixTimestamp64Micro(?t, 'UTC'), ?a, ?i)`,
+          {
+            t: { type: 'Int64', value: micros },
+            a: { type: 'String', value: agentId },
+            i: { type: 'String', value: id },
+          },
+        );
+      }
+      const rows = await select<EventResultRow>(
+        `SELECT ${EVENT_COLUMNS}
+        FROM ${db}.events FINAL
+        WHERE ${where.toString()}
+        ORDER BY observed_at DESC, agent_id DESC, id DESC
+        LIMIT {limit:UInt32}`,
+        { ...where.params, limit: limit + 1 },
+      );
+      return toPage(rows, limit, toEvent, (r) => [Number(r.observed_micros), r.agent_id, r.id]);
+    },
+
+    async countEvents(tenantId, filter, bucketSeconds) {
+      if (!Number.isSafeInteger(bucketSeconds) || bucketSeconds < 1) {
+        throw new MamoriError(ErrorCode.Validation, 'bucketSeconds must be a positive integer', {
+          context: { field: 'bucketSeconds' },
+        });
+      }
+      const where = eventWhere(tenantId, filter);
+      const rows = await select<{ bucket: number | string; n: number | string }>(
+        `SELECT intDiv(toUnixTimestamp64Micro(observed_at), {bucket:Int64}) * {bucket:Int64} AS bucket,
+          count() AS n
+        FROM ${db}.events FINAL
+        WHERE ${where.toString()}
+        GROUP BY bucket
+        ORDER BY bucket`,
+        { ...where.params, bucket: bucketSeconds * 1_000_000 },
+      );
+      return rows.map((r) => ({ startMicros: Number(r.bucket), count: Number(r.n) }));
+    },
+
+    async listAlerts(tenantId, filter = {}, page = {}) {
+      const limit = pageLimit(page);
+      const where = alertWhere(tenantId, filter);
+      if (page.cursor !== undefined) {
+        const [micros, id] = decodeCursor(page.cursor, ['number', 'string'] as const);
+        where.add(
+          `observed_at <= fromUnixTimestamp64Micro(?t, 'UTC')
+            AND (observed_at, id) < (fromUnixTimestamp64Micro(?t, 'UTC'), ?i)`,
+          { t: { type: 'Int64', value: micros }, i: { type: 'String', value: id } },
+        );
+      }
+      const rows = await select<AlertResultRow>(
+        `SELECT id, toUnixTimestamp64Micro(observed_at) AS observed_micros,
+          toUnixTimestamp64Micro(updated_at) AS updated_micros, rule_id, rule_name, severity,
+          status, title, agent_id, event_id, hostname, namespace, pod_name, container_id,
+          image_repository, tags, details
+        FROM ${db}.alerts FINAL
+        WHERE ${where.toString()}
+        ORDER BY observed_at DESC, id DESC
+        LIMIT {limit:UInt32}`,
+        { ...where.params, limit: limit + 1 },
+      );
+      return toPage(rows, limit, toAlert, (r) => [Number(r.observed_micros), r.id]);
+    },
+
+    async countAlertsBySeverity(tenantId, filter = {}) {
+      const where = alertWhere(tenantId, filter);
+      const rows = await select<{ severity: AlertSeverity; n: number | string }>(
+        `SELECT severity, count() AS n
+        FROM ${db}.alerts FINAL
+        WHERE ${where.toString()}
+        GROUP BY severity`,
+        where.params,
+      );
+      const counts: Record<AlertSeverity, number> = {
+        info: 0,
+        low: 0,
+        medium: 0,
+        high: 0,
+        critical: 0,
+      };
+      for (const row of rows) counts[row.severity] = Number(row.n);
+      return counts;
+    },
+
+    async listAgents(tenantId, page = {}) {
+      const limit = pageLimit(page);
+      const where = tenantWhere(tenantId);
+      if (page.cursor !== undefined) {
+        const [agentId] = decodeCursor(page.cursor, ['string'] as const);
+        where.add('agent_id > ?a', { a: { type: 'String', value: agentId } });
+      }
+      const rows = await select<{
+        agent_id: string;
+        last_seen_micros: number | string;
+        hostname: string;
+        agent_version: string;
+        capabilities: string[];
+        policy_version: string;
+      }>(
+        `SELECT agent_id, toUnixTimestamp64Micro(last_seen_at) AS last_seen_micros, hostname,
+          agent_version, capabilities, policy_version
+        FROM ${db}.agents FINAL
+        WHERE ${where.toString()}
+        ORDER BY agent_id
+        LIMIT {limit:UInt32}`,
+        { ...where.params, limit: limit + 1 },
+      );
+      return toPage(
+        rows,
+        limit,
+        (r) => ({
+          agentId: r.agent_id,
+          lastSeenUnixMicros: Number(r.last_seen_micros),
+          hostname: r.hostname,
+          agentVersion: r.agent_version,
+          capabilities: r.capabilities,
+          policyVersion: r.policy_version,
+        }),
+        (r) => [r.agent_id],
+      );
+    },
+
+    async listWorkloads(tenantId, filter = {}, page = {}) {
+      const limit = pageLimit(page);
+      const where = tenantWhere(tenantId);
+      if (filter.namespace !== undefined)
+        where.add('namespace = ?v', { v: { type: 'String', value: filter.namespace } });
+      if (page.cursor !== undefined) {
+        const [namespace, pod] = decodeCursor(page.cursor, ['string', 'string'] as const);
+        where.add('(namespace, pod_name) > (?n, ?p)', {
+          n: { type: 'String', value: namespace },
+          p: { type: 'String', value: pod },
+        });
+      }
+      // Conditions on a container's attributes pick the pods; the pod is then shown whole.
+      const having = new Where('h');
+      if (filter.image !== undefined) addImage(having, filter.image);
+      if (filter.hostname !== undefined)
+        having.add('hostname = ?v', { v: { type: 'String', value: filter.hostname } });
+      checkMicros('seenSinceMicros', filter.seenSinceMicros);
+      if (filter.seenSinceMicros !== undefined) {
+        having.add("last_seen_at >= fromUnixTimestamp64Micro(?v, 'UTC')", {
+          v: { type: 'Int64', value: filter.seenSinceMicros },
+        });
+      }
+      const rows = await select<{
+        namespace: string;
+        pod_name: string;
+        containers: [
+          string,
+          string,
+          string,
+          boolean,
+          string,
+          string,
+          string,
+          string,
+          string,
+          string,
+        ][];
+        matched: number | string;
+      }>(
+        `SELECT namespace, pod_name,
+          groupArray((container_id, container_name, container_runtime, privileged,
+            image_repository, image_tag, image_digest, hostname,
+            toString(toUnixTimestamp64Micro(first_seen_at)),
+            toString(toUnixTimestamp64Micro(last_seen_at)))) AS containers,
+          countIf(${having.conditions.length === 0 ? '1' : having.toString()}) AS matched
+        FROM (
+          SELECT namespace, pod_name, container_id,
+            any(container_name) AS container_name, any(container_runtime) AS container_runtime,
+            max(privileged) AS privileged, any(image_repository) AS image_repository,
+            any(image_tag) AS image_tag, any(image_digest) AS image_digest,
+            any(hostname) AS hostname, min(first_seen_at) AS first_seen_at,
+            max(last_seen_at) AS last_seen_at
+          FROM ${db}.workloads
+          WHERE ${where.toString()}
+          GROUP BY namespace, pod_name, container_id
+        )
+        GROUP BY namespace, pod_name
+        HAVING matched > 0
+        ORDER BY namespace, pod_name
+        LIMIT {limit:UInt32}`,
+        { ...where.params, ...having.params, limit: limit + 1 },
+      );
+      return toPage(
+        rows,
+        limit,
+        (r) => {
+          const containers = r.containers
+            .map(([id, name, runtime, privileged, repo, tag, digest, hostname, first, last]) => ({
+              containerId: id,
+              containerName: name,
+              runtime,
+              privileged,
+              imageRepository: repo,
+              imageTag: tag,
+              imageDigest: digest,
+              hostname,
+              firstSeenUnixMicros: Number(first),
+              lastSeenUnixMicros: Number(last),
+            }))
+            .sort((a, b) => a.containerName.localeCompare(b.containerName));
+          return {
+            namespace: r.namespace,
+            podName: r.pod_name,
+            containers,
+            images: [
+              ...new Set(
+                containers.map((c) =>
+                  c.imageTag
+                    ? `${c.imageRepository}:${c.imageTag}`
+                    : c.imageDigest || c.imageRepository,
+                ),
+              ),
+            ].sort(),
+            hosts: [...new Set(containers.map((c) => c.hostname))].sort(),
+            firstSeenUnixMicros: Math.min(...containers.map((c) => c.firstSeenUnixMicros)),
+            lastSeenUnixMicros: Math.max(...containers.map((c) => c.lastSeenUnixMicros)),
+          };
+        },
+        (r) => [r.namespace, r.pod_name],
+      );
+    },
+
+    async close() {
+      if (options.ownsClient) await client.close();
+    },
+  };
+}
+
+/**
+ * Connects to the configured warehouse and brings its schema up to date: what a service
+ * calls at start.
+ * @throws MamoriError Config (see createWarehouseClient); ClickHouseError when a migration fails.
+ */
+export async function openWarehouse(
+  config: WarehouseConfig,
+): Promise<{ warehouse: Warehouse; migrations: MigrationReport }> {
+  const client = createWarehouseClient(config);
+  try {
+    const migrations = await migrate(client, {
+      database: config.database,
+      retentionDays: config.retentionDays,
+    });
+    return {
+      warehouse: createWarehouse({ client, database: config.database, ownsClient: true }),
+      migrations,
+    };
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+}

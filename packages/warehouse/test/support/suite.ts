@@ -1,0 +1,470 @@
+/**
+ * The warehouse suite: run once on chDB in-process and once over HTTP (see
+ * clickhouse-http.ts), so that the same schema and queries are proven on both paths.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { isMamoriError } from '@mamori/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createWarehouse,
+  migrate,
+  MIGRATIONS_TABLE,
+  type AlertInput,
+  type Warehouse,
+} from '../../src/index.js';
+import { testDatabase, testTenant } from './chdb.js';
+import { execEvent, fileEvent, httpEvent, SECOND, T0 } from './fixtures.js';
+
+export interface SuiteTarget {
+  /** A client of the target; the suite closes it. */
+  connect(): Promise<ClickHouseClient>;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+function alert(tenant: string, overrides: Partial<AlertInput> & { id: string }): AlertInput {
+  return {
+    tenantId: tenant,
+    observedUnixMicros: T0,
+    ruleId: 'shell-in-container',
+    ruleName: 'Terminal shell in container',
+    severity: 'high',
+    title: 'A shell was spawned in a container',
+    agentId: 'node-1',
+    eventId: 'ev-1',
+    hostname: 'node-1.city-a',
+    namespace: 'citizens',
+    podName: 'portal-7d9f',
+    containerId: 'c0ffee01',
+    imageRepository: 'registry.example.gov/city/portal',
+    tags: ['mitre_execution'],
+    details: { 'proc.cmdline': 'sh -i' },
+    ...overrides,
+  };
+}
+
+export function warehouseSuite(target: SuiteTarget): void {
+  let client: ClickHouseClient;
+  let warehouse: Warehouse;
+  const database = testDatabase();
+
+  beforeAll(async () => {
+    client = await target.connect();
+    await migrate(client, { database, retentionDays: 30 });
+    warehouse = createWarehouse({ client, database });
+  });
+  afterAll(async () => {
+    await client?.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await client?.close();
+  });
+
+  describe('migrations', () => {
+    it('records each version once and applies nothing on a second run', async () => {
+      const again = await migrate(client, { database, retentionDays: 30 });
+      expect(again).toEqual({ applied: [], version: 1 });
+      const rows = await (
+        await client.query({
+          query: `SELECT version, count() AS n FROM ${database}.${MIGRATIONS_TABLE} GROUP BY version`,
+          format: 'JSONEachRow',
+        })
+      ).json<{ version: number; n: number | string }>();
+      expect(rows.map((r) => [Number(r.version), Number(r.n)])).toEqual([[1, 1]]);
+    });
+
+    it('applies a changed retention to the TTL of events and workloads at the next start', async () => {
+      const db = testDatabase('retention');
+      try {
+        expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([1]);
+        await migrate(client, { database: db, retentionDays: 7 });
+        const rows = await (
+          await client.query({
+            query: `SELECT name, engine_full FROM system.tables WHERE database = {db:String} AND name IN ('events', 'workloads') ORDER BY name`,
+            query_params: { db },
+            format: 'JSONEachRow',
+          })
+        ).json<{ name: string; engine_full: string }>();
+        expect(rows).toHaveLength(2);
+        for (const row of rows) {
+          expect(row.engine_full).toContain('toIntervalDay(7)');
+          expect(row.engine_full).not.toContain('toIntervalDay(30)');
+        }
+      } finally {
+        await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+      }
+    });
+  });
+
+  describe('events', () => {
+    it('stores a decoded event and returns its typed fields and payload', async () => {
+      const tenant = testTenant();
+      await warehouse.insertEvents([
+        execEvent({ tenant, id: 'e1', args: ['curl', '-sS', 'https://example.gov/x'] }),
+        httpEvent({ tenant, id: 'e2', at: T0 + SECOND, body: Buffer.from('user=a&pw=b') }),
+      ]);
+      const { items, nextCursor } = await warehouse.listEvents(tenant);
+      expect(nextCursor).toBeUndefined();
+      expect(items.map((e) => e.id)).toEqual(['e2', 'e1']);
+      const [http, exec] = items;
+      expect(exec).toMatchObject({
+        agentId: 'node-1',
+        observedUnixMicros: T0,
+        receivedUnixMicros: T0 + 1000,
+        kind: 'process_exec',
+        hostname: 'node-1.city-a',
+        workload: {
+          namespace: 'citizens',
+          podName: 'portal-7d9f',
+          containerId: 'c0ffee01',
+          containerName: 'portal',
+          imageRepository: 'registry.example.gov/city/portal',
+          imageTag: '1.4.2',
+          imageDigest: 'sha256:aaaa',
+        },
+        processName: 'curl',
+        pid: 4242,
+        commandLine: 'curl -sS https://example.gov/x',
+        path: '/usr/bin/curl',
+        labels: { sensor: 'ebpf' },
+        payload: { process: { name: 'curl', args: ['curl', '-sS', 'https://example.gov/x'] } },
+      });
+      expect(http?.payload).toMatchObject({
+        method: 'POST',
+        body: Buffer.from('user=a&pw=b').toString('base64'),
+      });
+    });
+
+    it("never shows one tenant's events to another", async () => {
+      const a = testTenant();
+      const b = testTenant();
+      await warehouse.insertEvents([execEvent({ tenant: a }), execEvent({ tenant: a })]);
+      expect((await warehouse.listEvents(a)).items).toHaveLength(2);
+      expect((await warehouse.listEvents(b)).items).toEqual([]);
+      const range = { fromMicros: T0 - SECOND, toMicros: T0 + SECOND };
+      expect(await warehouse.countEvents(b, range, 60)).toEqual([]);
+      expect(isMamoriError(await rejection(warehouse.listEvents('')), 'MAMORI_VALIDATION')).toBe(
+        true,
+      );
+    });
+
+    it('pages newest first with a cursor, ties broken by agent and id, without gaps or repeats', async () => {
+      const tenant = testTenant();
+      const events = Array.from({ length: 25 }, (_, i) =>
+        execEvent({
+          tenant,
+          id: `p${String(i).padStart(2, '0')}`,
+          agent: i % 2 === 0 ? 'node-a' : 'node-b',
+          // Groups of three share one observed time.
+          at: T0 + Math.floor(i / 3) * SECOND,
+        }),
+      );
+      await warehouse.insertEvents(events.slice(0, 12));
+      await warehouse.insertEvents(events.slice(12));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await warehouse.listEvents(tenant, {}, { limit: 10, cursor });
+        seen.push(...page.items.map((e) => e.id));
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor !== undefined);
+      expect(pages).toBe(3);
+      const expected = [...events]
+        .sort(
+          (x, y) =>
+            y.observed_unix_micros - x.observed_unix_micros ||
+            y.agent_id.localeCompare(x.agent_id) ||
+            y.id.localeCompare(x.id),
+        )
+        .map((e) => e.id);
+      expect(seen).toEqual(expected);
+    });
+
+    it('rejects a cursor it did not make and a limit out of range', async () => {
+      const tenant = testTenant();
+      const bad = await rejection(warehouse.listEvents(tenant, {}, { cursor: 'bm90IGEgY3Vyc29y' }));
+      expect(isMamoriError(bad, 'MAMORI_VALIDATION') && bad.context['field']).toBe('cursor');
+      const big = await rejection(warehouse.listEvents(tenant, {}, { limit: 5000 }));
+      expect(isMamoriError(big, 'MAMORI_VALIDATION') && big.context['field']).toBe('limit');
+    });
+
+    it('filters by time, host, namespace, pod, image, kind, process name and text', async () => {
+      const tenant = testTenant();
+      await warehouse.insertEvents([
+        execEvent({ tenant, id: 'curl', at: T0, args: ['curl', 'HTTPS://Evil.example/x'] }),
+        execEvent({
+          tenant,
+          id: 'nc',
+          name: 'nc',
+          at: T0 + SECOND,
+          args: ['nc', '-e', '/bin/sh'],
+          hostname: 'node-2.city-a',
+          workload: {
+            namespace: 'payments',
+            pod_name: 'pay-1',
+            image_repository: 'r/pay',
+            image_tag: '2',
+            image_digest: 'sha256:bbbb',
+          },
+        }),
+        fileEvent({ tenant, id: 'shadow', at: T0 + 2 * SECOND, path: '/etc/Shadow' }),
+        execEvent({ tenant, id: 'host', at: T0 + 3 * SECOND, workload: null }),
+      ]);
+      const ids = async (filter: Parameters<Warehouse['listEvents']>[1]) =>
+        (await warehouse.listEvents(tenant, filter)).items.map((e) => e.id).sort();
+      expect(await ids({ fromMicros: T0 + SECOND, toMicros: T0 + 3 * SECOND })).toEqual([
+        'nc',
+        'shadow',
+      ]);
+      expect(await ids({ hostname: 'node-2.city-a' })).toEqual(['nc']);
+      expect(await ids({ namespace: 'payments' })).toEqual(['nc']);
+      expect(await ids({ podName: 'portal-7d9f' })).toEqual(['curl', 'shadow']);
+      expect(await ids({ image: 'r/pay' })).toEqual(['nc']);
+      expect(await ids({ image: 'r/pay:2' })).toEqual(['nc']);
+      expect(await ids({ image: 'sha256:aaaa' })).toEqual(['curl', 'shadow']);
+      expect(await ids({ kinds: ['file_open'] })).toEqual(['shadow']);
+      expect(await ids({ kinds: ['file_open', 'process_exec'] })).toHaveLength(4);
+      expect(await ids({ processName: 'nc' })).toEqual(['nc']);
+      expect(await ids({ text: 'evil.EXAMPLE' })).toEqual(['curl']);
+      expect(await ids({ text: '/etc/shadow' })).toEqual(['shadow']);
+      expect(await ids({ text: 'bin/sh', namespace: 'citizens' })).toEqual([]);
+    });
+
+    it('passes hostile values as parameters, never as SQL', async () => {
+      const tenant = `${testTenant()}'); DROP TABLE x; --\\\n`;
+      const text = "it's 100% \\ _ {x:String}";
+      await warehouse.insertEvents([execEvent({ tenant, id: "q'1", args: ['echo', text] })]);
+      const { items } = await warehouse.listEvents(tenant, { text, hostname: 'node-1.city-a' });
+      expect(items.map((e) => [e.id, e.commandLine])).toEqual([["q'1", `echo ${text}`]]);
+    });
+
+    it('shows an event once however often its insert is retried', async () => {
+      const tenant = testTenant();
+      const batch = Array.from({ length: 20 }, (_, i) =>
+        execEvent({ tenant, id: `d${i}`, at: T0 + i * SECOND }),
+      );
+      await warehouse.insertEvents(batch);
+      await warehouse.insertEvents(batch); // the same batch retried
+      await warehouse.insertEvents(batch.slice(5, 15)); // a retry with other batch boundaries
+      const range = { fromMicros: T0, toMicros: T0 + 60 * SECOND };
+      const check = async () => {
+        const page = await warehouse.listEvents(tenant, {}, { limit: 100 });
+        expect(page.items.map((e) => e.id)).toEqual(batch.map((e) => e.id).reverse());
+        expect(await warehouse.countEvents(tenant, range, 60)).toEqual([
+          { startMicros: T0, count: 20 },
+        ]);
+      };
+      await check();
+      await client.command({ query: `OPTIMIZE TABLE ${database}.events FINAL` });
+      await check();
+    });
+
+    it('counts events in epoch-aligned buckets under the same filters as the list', async () => {
+      const tenant = testTenant();
+      await warehouse.insertEvents([
+        execEvent({ tenant, at: T0 }),
+        execEvent({ tenant, at: T0 + 59 * SECOND }),
+        execEvent({ tenant, at: T0 + 61 * SECOND }),
+        fileEvent({ tenant, at: T0 + 62 * SECOND, path: '/tmp/x' }),
+        execEvent({ tenant, at: T0 + 300 * SECOND }),
+      ]);
+      const range = { fromMicros: T0, toMicros: T0 + 600 * SECOND };
+      expect(await warehouse.countEvents(tenant, range, 60)).toEqual([
+        { startMicros: T0, count: 2 },
+        { startMicros: T0 + 60 * SECOND, count: 2 },
+        { startMicros: T0 + 300 * SECOND, count: 1 },
+      ]);
+      expect(
+        await warehouse.countEvents(tenant, { ...range, kinds: ['process_exec'] }, 3600),
+      ).toEqual([{ startMicros: T0, count: 4 }]);
+    });
+  });
+
+  describe('alerts', () => {
+    it('lists and counts alerts by severity, rule, status, workload and time', async () => {
+      const tenant = testTenant();
+      await warehouse.insertAlerts([
+        alert(tenant, { id: 'a1', severity: 'critical', observedUnixMicros: T0 }),
+        alert(tenant, { id: 'a2', severity: 'high', observedUnixMicros: T0 + SECOND }),
+        alert(tenant, {
+          id: 'a3',
+          severity: 'low',
+          ruleId: 'write-below-etc',
+          namespace: 'payments',
+          observedUnixMicros: T0 + 2 * SECOND,
+        }),
+      ]);
+      await warehouse.insertAlerts([alert(testTenant(), { id: 'other', severity: 'critical' })]);
+      const ids = async (filter: Parameters<Warehouse['listAlerts']>[1]) =>
+        (await warehouse.listAlerts(tenant, filter)).items.map((a) => a.id);
+      expect(await ids({})).toEqual(['a3', 'a2', 'a1']);
+      expect(await ids({ severities: ['critical', 'high'] })).toEqual(['a2', 'a1']);
+      expect(await ids({ ruleIds: ['write-below-etc'] })).toEqual(['a3']);
+      expect(await ids({ namespace: 'payments' })).toEqual(['a3']);
+      expect(await ids({ fromMicros: T0 + SECOND })).toEqual(['a3', 'a2']);
+      expect(await ids({ statuses: ['resolved'] })).toEqual([]);
+      const [first] = (await warehouse.listAlerts(tenant, { severities: ['critical'] })).items;
+      expect(first).toMatchObject({
+        status: 'open',
+        ruleName: 'Terminal shell in container',
+        tags: ['mitre_execution'],
+        details: { 'proc.cmdline': 'sh -i' },
+      });
+      expect(await warehouse.countAlertsBySeverity(tenant)).toEqual({
+        info: 0,
+        low: 1,
+        medium: 0,
+        high: 1,
+        critical: 1,
+      });
+      expect(await warehouse.countAlertsBySeverity(tenant, { namespace: 'citizens' })).toEqual({
+        info: 0,
+        low: 0,
+        medium: 0,
+        high: 1,
+        critical: 1,
+      });
+      const page = await warehouse.listAlerts(tenant, {}, { limit: 2 });
+      expect(page.items.map((a) => a.id)).toEqual(['a3', 'a2']);
+      const rest = await warehouse.listAlerts(tenant, {}, { limit: 2, cursor: page.nextCursor });
+      expect(rest).toEqual({ items: [expect.objectContaining({ id: 'a1' })] });
+    });
+
+    it('keeps an analyst’s status when the detector replays the alert', async () => {
+      const tenant = testTenant();
+      const raised = alert(tenant, { id: 'r1' });
+      await warehouse.insertAlerts([raised, alert(tenant, { id: 'r2' })]);
+      await warehouse.setAlertStatus(tenant, ['r1'], 'resolved');
+      await warehouse.setAlertStatus(testTenant(), ['r2'], 'resolved'); // another tenant's call
+      await warehouse.insertAlerts([raised]); // replay
+      const statuses = async () =>
+        Object.fromEntries((await warehouse.listAlerts(tenant)).items.map((a) => [a.id, a.status]));
+      expect(await statuses()).toEqual({ r1: 'resolved', r2: 'open' });
+      expect(await warehouse.countAlertsBySeverity(tenant, { statuses: ['open'] })).toMatchObject({
+        high: 1,
+      });
+    });
+  });
+
+  describe('agents', () => {
+    it('keeps the latest hello of each agent and pages by agent id', async () => {
+      const tenant = testTenant();
+      const hello = {
+        tenantId: tenant,
+        hostname: 'node-1.city-a',
+        capabilities: ['process', 'file'],
+        policyVersion: 'p1',
+      };
+      await warehouse.upsertAgents([
+        { ...hello, agentId: 'node-1', lastSeenUnixMicros: T0, agentVersion: '1.0.0' },
+        { ...hello, agentId: 'node-2', lastSeenUnixMicros: T0, agentVersion: '1.0.0' },
+        { ...hello, agentId: 'node-3', lastSeenUnixMicros: T0, agentVersion: '1.0.0' },
+      ]);
+      await warehouse.upsertAgents([
+        { ...hello, agentId: 'node-1', lastSeenUnixMicros: T0 + SECOND, agentVersion: '1.1.0' },
+      ]);
+      // A late, older hello does not win.
+      await warehouse.upsertAgents([
+        { ...hello, agentId: 'node-1', lastSeenUnixMicros: T0 - SECOND, agentVersion: '0.9.0' },
+      ]);
+      const first = await warehouse.listAgents(tenant, { limit: 2 });
+      expect(first.items).toEqual([
+        {
+          agentId: 'node-1',
+          lastSeenUnixMicros: T0 + SECOND,
+          hostname: 'node-1.city-a',
+          agentVersion: '1.1.0',
+          capabilities: ['process', 'file'],
+          policyVersion: 'p1',
+        },
+        expect.objectContaining({ agentId: 'node-2' }),
+      ]);
+      const rest = await warehouse.listAgents(tenant, { limit: 2, cursor: first.nextCursor });
+      expect(rest.items.map((a) => a.agentId)).toEqual(['node-3']);
+      expect(rest.nextCursor).toBeUndefined();
+      expect((await warehouse.listAgents(testTenant())).items).toEqual([]);
+    });
+  });
+
+  describe('workloads', () => {
+    it('derives pods with their containers, images and hosts from events', async () => {
+      const tenant = testTenant();
+      const sidecar = {
+        container_id: 'c0ffee02',
+        container_name: 'envoy',
+        image_repository: 'envoyproxy/envoy',
+        image_tag: 'v1.30',
+        image_digest: 'sha256:cccc',
+      };
+      const batch = [
+        execEvent({ tenant, at: T0 }),
+        execEvent({ tenant, at: T0 + 10 * SECOND }),
+        execEvent({ tenant, at: T0 + 5 * SECOND, workload: sidecar }),
+        execEvent({
+          tenant,
+          at: T0 + 20 * SECOND,
+          hostname: 'node-2.city-a',
+          workload: {
+            namespace: 'payments',
+            pod_name: 'pay-1',
+            container_id: 'c0ffee03',
+            image_repository: 'r/pay',
+            image_tag: '2',
+          },
+        }),
+        execEvent({ tenant, at: T0, workload: null }),
+      ];
+      await warehouse.insertEvents(batch);
+      await warehouse.insertEvents(batch); // retried: changes nothing
+      const { items } = await warehouse.listWorkloads(tenant);
+      expect(items.map((w) => `${w.namespace}/${w.podName}`)).toEqual([
+        'citizens/portal-7d9f',
+        'payments/pay-1',
+      ]);
+      expect(items[0]).toEqual({
+        namespace: 'citizens',
+        podName: 'portal-7d9f',
+        containers: [
+          expect.objectContaining({ containerName: 'envoy', imageTag: 'v1.30' }),
+          {
+            containerId: 'c0ffee01',
+            containerName: 'portal',
+            runtime: 'containerd',
+            privileged: false,
+            imageRepository: 'registry.example.gov/city/portal',
+            imageTag: '1.4.2',
+            imageDigest: 'sha256:aaaa',
+            hostname: 'node-1.city-a',
+            firstSeenUnixMicros: T0,
+            lastSeenUnixMicros: T0 + 10 * SECOND,
+          },
+        ],
+        images: ['envoyproxy/envoy:v1.30', 'registry.example.gov/city/portal:1.4.2'],
+        hosts: ['node-1.city-a'],
+        firstSeenUnixMicros: T0,
+        lastSeenUnixMicros: T0 + 10 * SECOND,
+      });
+      const pods = async (filter: Parameters<Warehouse['listWorkloads']>[1]) =>
+        (await warehouse.listWorkloads(tenant, filter)).items.map((w) => w.podName);
+      expect(await pods({ image: 'envoyproxy/envoy' })).toEqual(['portal-7d9f']);
+      expect(await pods({ hostname: 'node-2.city-a' })).toEqual(['pay-1']);
+      expect(await pods({ namespace: 'payments' })).toEqual(['pay-1']);
+      expect(await pods({ seenSinceMicros: T0 + 15 * SECOND })).toEqual(['pay-1']);
+      const page = await warehouse.listWorkloads(tenant, {}, { limit: 1 });
+      const rest = await warehouse.listWorkloads(tenant, {}, { limit: 1, cursor: page.nextCursor });
+      expect([...page.items, ...rest.items].map((w) => w.podName)).toEqual([
+        'portal-7d9f',
+        'pay-1',
+      ]);
+      expect(rest.nextCursor).toBeUndefined();
+      expect((await warehouse.listWorkloads(testTenant())).items).toEqual([]);
+    });
+  });
+}
