@@ -8,7 +8,13 @@ export {
   type MigrationReport,
   type SchemaContext,
 } from './schema/migrations.js';
-export { eventToRow, type EventKind, type EventRow } from './rows.js';
+export {
+  EVENT_INSERT_COLUMNS,
+  eventToRow,
+  eventToValues,
+  type EventKind,
+  type EventRow,
+} from './rows.js';
 export {
   createWarehouse,
   openWarehouse,

@@ -24,8 +24,48 @@ export interface EventRow {
   command_line: string;
   path: string;
   labels: Record<string, string>;
-  /** The payload message (the oneof member) as JSON, bytes as base64. */
-  payload: string;
+  /**
+   * The payload message (the oneof member), bytes as base64. Sent as a JSON object, which
+   * ClickHouse stores as its text in the String column (`input_format_json_read_objects_as_strings`,
+   * on by default): no second stringify, no escaping.
+   */
+  payload: object;
+}
+
+/** Columns of `events` in the order `eventToValues` gives them (JSONCompactEachRow). */
+export const EVENT_INSERT_COLUMNS = [
+  'tenant_id',
+  'observed_at',
+  'agent_id',
+  'id',
+  'received_at',
+  'kind',
+  'hostname',
+  'namespace',
+  'pod_name',
+  'container_id',
+  'container_name',
+  'container_runtime',
+  'privileged',
+  'image_repository',
+  'image_tag',
+  'image_digest',
+  'process_name',
+  'pid',
+  'command_line',
+  'path',
+  'labels',
+  'payload',
+] as const satisfies readonly (keyof EventRow)[];
+
+/**
+ * The row of `eventToRow` as an array in `EVENT_INSERT_COLUMNS` order: JSONCompactEachRow
+ * leaves out the column names, a quarter of the bytes of a typical row and a third of
+ * ClickHouse's parsing time (measured on chDB).
+ */
+export function eventToValues(event: Event__Output): unknown[] {
+  const row = eventToRow(event);
+  return EVENT_INSERT_COLUMNS.map((column) => row[column]);
 }
 
 /** The payload kinds of `mamori.v1.Event` (its `payload` oneof). */
@@ -34,10 +74,13 @@ export type EventKind = NonNullable<Event__Output['payload']>;
 /** Payload members that carry the process that caused them. */
 type WithProcess = { process?: Process__Output | null };
 
-/** JSON.stringify replacer that writes bytes (HttpRequest.body) as base64, not number arrays. */
-function bytesAsBase64(this: unknown, key: string, value: unknown): unknown {
-  const original = (this as Record<string, unknown>)[key];
-  return original instanceof Uint8Array ? Buffer.from(original).toString('base64') : value;
+/** The payload with its bytes (HttpRequest.body) as base64 rather than arrays of numbers. */
+function jsonPayload(event: Event__Output): object {
+  if (event.payload === 'http_request' && event.http_request) {
+    return { ...event.http_request, body: Buffer.from(event.http_request.body).toString('base64') };
+  }
+  // Every other payload is strings, numbers, booleans and arrays of them.
+  return (event.payload === undefined ? undefined : event[event.payload]) ?? {};
 }
 
 /** The file path an event is about, for path search; the new name for a rename. */
@@ -89,6 +132,6 @@ export function eventToRow(event: Event__Output): EventRow {
     command_line: process?.args.join(' ') ?? '',
     path: filePath(event),
     labels: event.labels,
-    payload: payload ? JSON.stringify(payload, bytesAsBase64) : '{}',
+    payload: jsonPayload(event),
   };
 }

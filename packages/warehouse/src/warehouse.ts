@@ -4,7 +4,7 @@ import type { Event__Output } from '@mamori/proto';
 import { createWarehouseClient } from './client.js';
 import { DATABASE_NAME, type WarehouseConfig } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { eventToRow, type EventKind } from './rows.js';
+import { EVENT_INSERT_COLUMNS, eventToValues, type EventKind } from './rows.js';
 import { migrate, type MigrationReport } from './schema/migrations.js';
 import type {
   AgentInput,
@@ -375,8 +375,9 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
       if (events.length === 0) return;
       await client.insert({
         table: `${db}.events`,
-        values: events.map(eventToRow),
-        format: 'JSONEachRow',
+        columns: [...EVENT_INSERT_COLUMNS],
+        values: events.map(eventToValues),
+        format: 'JSONCompactEachRow',
       });
     },
 

@@ -1,18 +1,51 @@
-import { describe } from 'vitest';
-import { createWarehouseClient } from '../src/index.js';
-import { chdbTestDir } from './support/chdb.js';
+import { join } from 'node:path';
+import { isMamoriError } from '@mamori/common';
+import { describe, expect, it } from 'vitest';
+import { createWarehouseClient, openWarehouse } from '../src/index.js';
+import { chdbTestDir, testDatabase, testTenant } from './support/chdb.js';
+import { execEvent } from './support/fixtures.js';
 import { warehouseSuite } from './support/suite.js';
 
+const embedded = (database = 'unused') =>
+  ({ kind: 'embedded', path: chdbTestDir(), database, retentionDays: 30 }) as const;
+
 describe('warehouse on chDB (embedded)', () => {
-  warehouseSuite({
-    connect: () =>
-      Promise.resolve(
-        createWarehouseClient({
-          kind: 'embedded',
-          path: chdbTestDir(),
-          database: 'unused',
-          retentionDays: 30,
-        }),
-      ),
+  warehouseSuite({ connect: () => Promise.resolve(createWarehouseClient(embedded())) });
+
+  it('opens from configuration: connects, migrates, and stores', async () => {
+    const database = testDatabase('open');
+    const tenant = testTenant();
+    const first = await openWarehouse(embedded(database));
+    expect(first.migrations).toEqual({ applied: [1], version: 1 });
+    await first.warehouse.insertEvents([execEvent({ tenant })]);
+    await first.warehouse.close();
+
+    const second = await openWarehouse(embedded(database));
+    try {
+      expect(second.migrations).toEqual({ applied: [], version: 1 });
+      expect((await second.warehouse.listEvents(tenant)).items).toHaveLength(1);
+    } finally {
+      await second.warehouse.client.command({ query: `DROP DATABASE ${database}` });
+      await second.warehouse.close();
+    }
+  });
+
+  it('refuses a second chDB directory while one is open in the process', async () => {
+    const client = createWarehouseClient(embedded());
+    try {
+      let error: unknown;
+      try {
+        createWarehouseClient({ ...embedded(), path: join(chdbTestDir(), 'elsewhere') });
+      } catch (err) {
+        error = err;
+      }
+      expect(isMamoriError(error, 'MAMORI_CONFIG')).toBe(true);
+      // Another client on the same directory is fine.
+      const same = createWarehouseClient(embedded());
+      expect((await same.ping()).success).toBe(true);
+      await same.close();
+    } finally {
+      await client.close();
+    }
   });
 });

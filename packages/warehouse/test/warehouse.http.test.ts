@@ -1,29 +1,88 @@
-import { afterAll, describe } from 'vitest';
+import { createClient, type ClickHouseError } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWarehouseClient } from '../src/index.js';
 import { chdbTestDir } from './support/chdb.js';
 import { startClickHouseHttpServer, type ClickHouseHttpServer } from './support/clickhouse-http.js';
 import { warehouseSuite } from './support/suite.js';
 
+const credentials = { username: 'mamori', password: 's3cret' };
+
 describe('warehouse over ClickHouse HTTP (chDB behind a stand-in server)', () => {
-  let server: ClickHouseHttpServer | undefined;
+  let server: ClickHouseHttpServer;
+  beforeAll(async () => {
+    server = await startClickHouseHttpServer({ path: chdbTestDir(), ...credentials });
+  });
   afterAll(async () => {
     await server?.close();
   });
+
   warehouseSuite({
-    async connect() {
-      server = await startClickHouseHttpServer({
-        path: chdbTestDir(),
-        username: 'mamori',
-        password: 's3cret',
-      });
-      return createWarehouseClient({
-        kind: 'clickhouse',
-        url: server.url,
-        username: 'mamori',
-        password: 's3cret',
-        database: 'default',
-        retentionDays: 30,
-      });
-    },
+    connect: () =>
+      Promise.resolve(
+        createWarehouseClient({
+          kind: 'clickhouse',
+          url: server.url,
+          ...credentials,
+          database: 'default',
+          retentionDays: 30,
+        }),
+      ),
+  });
+
+  describe('the stand-in server', () => {
+    it('answers pings and really carries the suite over HTTP', async () => {
+      const client = createClient({ url: server.url, ...credentials });
+      try {
+        expect((await client.ping()).success).toBe(true);
+        expect(server.requests()).toBeGreaterThan(50);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('refuses wrong credentials the way ClickHouse does', async () => {
+      const client = createClient({ url: server.url, username: 'mamori', password: 'nope' });
+      try {
+        const error = (await client
+          .query({ query: 'SELECT 1' })
+          .catch((e: unknown) => e)) as ClickHouseError;
+        expect(error).toMatchObject({ code: '516', type: 'AUTHENTICATION_FAILED' });
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('returns ClickHouse errors with their code and type', async () => {
+      const client = createClient({ url: server.url, ...credentials });
+      try {
+        const error = (await client
+          .query({ query: 'SELECT * FROM no_such_db.no_such_table' })
+          .catch((e: unknown) => e)) as ClickHouseError;
+        expect(error).toMatchObject({ code: '81', type: 'UNKNOWN_DATABASE' });
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('scopes settings and parameters to their request', async () => {
+      const client = createClient({ url: server.url, ...credentials });
+      try {
+        const setting = async (settings: Record<string, number>) =>
+          (
+            await (
+              await client.query({
+                query: "SELECT getSetting('max_threads') AS n, {p:String} AS p",
+                query_params: { p: "a'b\\c\n" },
+                clickhouse_settings: settings,
+                format: 'JSONEachRow',
+              })
+            ).json<{ n: number | string; p: string }>()
+          )[0];
+        expect(await setting({ max_threads: 1 })).toEqual({ n: 1, p: "a'b\\c\n" });
+        expect(Number((await setting({}))?.n)).not.toBe(1);
+      } finally {
+        await client.close();
+      }
+    });
   });
 });
