@@ -1,5 +1,5 @@
 export { readWarehouseConfig, type WarehouseConfig } from './config.js';
-export { createWarehouseClient } from './client.js';
+export { createWarehouseClient, type WarehouseClientOptions } from './client.js';
 export {
   MIGRATIONS,
   MIGRATIONS_TABLE,

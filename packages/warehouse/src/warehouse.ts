@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ErrorCode, MamoriError } from '@mamori/common';
 import type { Event__Output } from '@mamori/proto';
-import { createWarehouseClient } from './client.js';
+import { createWarehouseClient, type WarehouseClientOptions } from './client.js';
 import { DATABASE_NAME, type WarehouseConfig } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { EVENT_INSERT_COLUMNS, eventToValues, type EventKind } from './rows.js';
@@ -106,6 +106,12 @@ export interface CreateWarehouseOptions {
 const DEFAULT_LIMIT = 50;
 /** Larger pages would make one GraphQL response megabytes of JSON. */
 const MAX_LIMIT = 1000;
+
+/**
+ * Copies of an event share its observed time, hence its day partition: FINAL need not merge
+ * across partitions. In the SQL rather than in `clickhouse_settings`, which chDB would keep.
+ */
+const EVENTS_FINAL_SETTINGS = 'do_not_merge_across_partitions_select_final = 1';
 
 const EVENT_COLUMNS = `id, agent_id, toUnixTimestamp64Micro(observed_at) AS observed_micros,
   toUnixTimestamp64Micro(received_at) AS received_micros, kind, hostname, namespace, pod_name,
@@ -469,7 +475,8 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
         FROM ${db}.events FINAL
         WHERE ${where.toString()}
         ORDER BY observed_at DESC, agent_id DESC, id DESC
-        LIMIT {limit:UInt32}`,
+        LIMIT {limit:UInt32}
+        SETTINGS ${EVENTS_FINAL_SETTINGS}`,
         { ...where.params, limit: limit + 1 },
       );
       return toPage(rows, limit, toEvent, (r) => [Number(r.observed_micros), r.agent_id, r.id]);
@@ -488,7 +495,8 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
         FROM ${db}.events FINAL
         WHERE ${where.toString()}
         GROUP BY bucket
-        ORDER BY bucket`,
+        ORDER BY bucket
+        SETTINGS ${EVENTS_FINAL_SETTINGS}`,
         { ...where.params, bucket: bucketSeconds * 1_000_000 },
       );
       return rows.map((r) => ({ startMicros: Number(r.bucket), count: Number(r.n) }));
@@ -693,8 +701,9 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
  */
 export async function openWarehouse(
   config: WarehouseConfig,
+  options: WarehouseClientOptions = {},
 ): Promise<{ warehouse: Warehouse; migrations: MigrationReport }> {
-  const client = createWarehouseClient(config);
+  const client = createWarehouseClient(config, options);
   try {
     const migrations = await migrate(client, {
       database: config.database,

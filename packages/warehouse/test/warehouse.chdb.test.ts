@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { isMamoriError } from '@mamori/common';
+import { createSilentLogger, isMamoriError } from '@mamori/common';
 import { describe, expect, it } from 'vitest';
 import { createWarehouseClient, openWarehouse } from '../src/index.js';
 import { chdbTestDir, testDatabase, testTenant } from './support/chdb.js';
@@ -10,7 +10,10 @@ const embedded = (database = 'unused') =>
   ({ kind: 'embedded', path: chdbTestDir(), database, retentionDays: 30 }) as const;
 
 describe('warehouse on chDB (embedded)', () => {
-  warehouseSuite({ connect: () => Promise.resolve(createWarehouseClient(embedded())) });
+  warehouseSuite({
+    connect: () =>
+      Promise.resolve(createWarehouseClient(embedded(), { logger: createSilentLogger() })),
+  });
 
   it('opens from configuration: connects, migrates, and stores', async () => {
     const database = testDatabase('open');

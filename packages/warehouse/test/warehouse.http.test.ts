@@ -1,4 +1,5 @@
-import { createClient, type ClickHouseError } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseError } from '@clickhouse/client';
+import { createSilentLogger } from '@mamori/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWarehouseClient } from '../src/index.js';
 import { chdbTestDir } from './support/chdb.js';
@@ -19,13 +20,16 @@ describe('warehouse over ClickHouse HTTP (chDB behind a stand-in server)', () =>
   warehouseSuite({
     connect: () =>
       Promise.resolve(
-        createWarehouseClient({
-          kind: 'clickhouse',
-          url: server.url,
-          ...credentials,
-          database: 'default',
-          retentionDays: 30,
-        }),
+        createWarehouseClient(
+          {
+            kind: 'clickhouse',
+            url: server.url,
+            ...credentials,
+            database: 'default',
+            retentionDays: 30,
+          },
+          { logger: createSilentLogger() },
+        ),
       ),
   });
 
@@ -41,7 +45,12 @@ describe('warehouse over ClickHouse HTTP (chDB behind a stand-in server)', () =>
     });
 
     it('refuses wrong credentials the way ClickHouse does', async () => {
-      const client = createClient({ url: server.url, username: 'mamori', password: 'nope' });
+      const client = createClient({
+        url: server.url,
+        username: 'mamori',
+        password: 'nope',
+        log: { level: ClickHouseLogLevel.OFF },
+      });
       try {
         const error = (await client
           .query({ query: 'SELECT 1' })
@@ -53,7 +62,11 @@ describe('warehouse over ClickHouse HTTP (chDB behind a stand-in server)', () =>
     });
 
     it('returns ClickHouse errors with their code and type', async () => {
-      const client = createClient({ url: server.url, ...credentials });
+      const client = createClient({
+        url: server.url,
+        ...credentials,
+        log: { level: ClickHouseLogLevel.OFF },
+      });
       try {
         const error = (await client
           .query({ query: 'SELECT * FROM no_such_db.no_such_table' })
