@@ -102,6 +102,25 @@ export function warehouseSuite(target: SuiteTarget): void {
   });
 
   describe('events', () => {
+    it('drops events once they are older than the retention', async () => {
+      const db = testDatabase('ttl');
+      try {
+        await migrate(client, { database: db, retentionDays: 2 });
+        const short = createWarehouse({ client, database: db });
+        const tenant = testTenant();
+        const day = 24 * 3600 * SECOND;
+        await short.insertEvents([
+          execEvent({ tenant, id: 'fresh', at: T0 }),
+          execEvent({ tenant, id: 'stale', at: T0 - 5 * day }),
+        ]);
+        // TTL is applied by merges; FINAL forces one rather than waiting for the background.
+        await client.command({ query: `OPTIMIZE TABLE ${db}.events FINAL` });
+        expect((await short.listEvents(tenant)).items.map((e) => e.id)).toEqual(['fresh']);
+      } finally {
+        await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+      }
+    });
+
     it('stores a decoded event and returns its typed fields and payload', async () => {
       const tenant = testTenant();
       await warehouse.insertEvents([
