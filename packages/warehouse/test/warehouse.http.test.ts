@@ -1,5 +1,5 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseError } from '@clickhouse/client';
-import { createSilentLogger } from '@mamori/common';
+import { createLogger, createSilentLogger } from '@mamori/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWarehouseClient } from '../src/index.js';
 import { chdbTestDir } from './support/chdb.js';
@@ -56,6 +56,37 @@ describe('warehouse over ClickHouse HTTP (chDB behind a stand-in server)', () =>
           .query({ query: 'SELECT 1' })
           .catch((e: unknown) => e)) as ClickHouseError;
         expect(error).toMatchObject({ code: '516', type: 'AUTHENTICATION_FAILED' });
+      } finally {
+        await client.close();
+      }
+    });
+
+    it("writes the client's errors to the process's pino logger", async () => {
+      const lines: Record<string, unknown>[] = [];
+      const logger = createLogger({
+        name: 'test',
+        destination: {
+          write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>),
+        },
+      });
+      const client = createWarehouseClient(
+        {
+          kind: 'clickhouse',
+          url: server.url,
+          username: 'mamori',
+          password: 'pw-9f3a7c-wrong',
+          database: 'default',
+          retentionDays: 30,
+        },
+        { logger },
+      );
+      try {
+        await expect(client.query({ query: 'SELECT 1' })).rejects.toThrow('Authentication failed');
+        expect(lines).toContainEqual(
+          expect.objectContaining({ level: 50, component: 'clickhouse-client' }),
+        );
+        // The password is never logged.
+        expect(JSON.stringify(lines)).not.toContain('pw-9f3a7c');
       } finally {
         await client.close();
       }
