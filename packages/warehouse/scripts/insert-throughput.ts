@@ -134,6 +134,7 @@ try {
   let inserted = 0;
   let busyMs = 0;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const worker = async () => {
     while (next < total) {
       const from = next;
@@ -148,6 +149,8 @@ try {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const wallMs = performance.now() - started;
+  // The whole process: this thread (events, rows, JSON) and chDB's (parsing, writing, merging).
+  const cpu = process.cpuUsage(cpuBefore);
 
   const timings: Record<string, number[]> = { list: [], listFiltered: [], count: [] };
   const percentile = (xs: number[], p: number) =>
@@ -182,6 +185,7 @@ try {
       eventsPerSecondWall: Math.round(inserted / (wallMs / 1000)),
       // Only the insertEvents calls (mapping, JSON, chDB), summed over concurrent calls.
       eventsPerSecondInsert: Math.round(inserted / (busyMs / 1000)),
+      cpuMicrosPerEvent: Math.round(((cpu.user + cpu.system) / inserted) * 10) / 10,
       queryMs: Object.fromEntries(
         Object.entries(timings).map(([name, xs]) => [
           name,
