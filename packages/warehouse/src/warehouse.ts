@@ -172,13 +172,13 @@ class Where {
     this.#prefix = prefix;
   }
 
-  /** Adds `sql`, where each `?name` stands for the parameter of the same name. */
+  /** Adds `sql`, where each `?name` (a word) stands for the parameter of the same name. */
   add(sql: string, values: Record<string, { type: string; value: unknown }>): this {
     let text = sql;
     for (const [name, { type, value }] of Object.entries(values)) {
       const param = `${this.#prefix}${this.#next++}`;
       this.params[param] = value;
-      text = text.replaceAll(`?${name}`, `{${param}:${type}}`);
+      text = text.replace(new RegExp(`\\?${name}\\b`, 'g'), `{${param}:${type}}`);
     }
     this.conditions.push(text);
     return this;
