@@ -111,19 +111,18 @@ describe('warehouse over ClickHouse HTTP (chDB behind a stand-in server)', () =>
     it('scopes settings and parameters to their request', async () => {
       const client = createClient({ url: server.url, ...credentials });
       try {
-        const setting = async (settings: Record<string, number>) =>
-          (
-            await (
-              await client.query({
-                query: "SELECT getSetting('max_threads') AS n, {p:String} AS p",
-                query_params: { p: "a'b\\c\n" },
-                clickhouse_settings: settings,
-                format: 'JSONEachRow',
-              })
-            ).json<{ n: number | string; p: string }>()
-          )[0];
-        expect(await setting({ max_threads: 1 })).toEqual({ n: 1, p: "a'b\\c\n" });
-        expect(Number((await setting({}))?.n)).not.toBe(1);
+        const setting = async (settings: Record<string, number>) => {
+          const result = await client.query({
+            query: "SELECT getSetting('max_block_size') AS n, {p:String} AS p",
+            query_params: { p: "a'b\\c\n" },
+            clickhouse_settings: settings,
+            format: 'JSONEachRow',
+          });
+          const [row] = await result.json<{ n: number | string; p: string }>();
+          return { n: Number(row?.n), p: row?.p };
+        };
+        expect(await setting({ max_block_size: 1234 })).toEqual({ n: 1234, p: "a'b\\c\n" });
+        expect((await setting({})).n).not.toBe(1234);
       } finally {
         await client.close();
       }
