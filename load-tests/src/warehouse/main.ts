@@ -3,7 +3,7 @@
  * chDB on this machine, including the mapping from decoded events to rows. Prints one JSON
  * object on its last line.
  *
- *   node --conditions=@mamori/source --import tsx packages/warehouse/scripts/insert-throughput.ts \
+ *   npm run bench:warehouse -- \
  *     [--events 1000000] [--batch 20000] [--concurrency 1] [--dir /tmp/…]
  *
  * Also runs a few list and count queries over what it inserted and reports their latency.
@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Event__Output } from '@mamori/proto';
-import { createWarehouse, createWarehouseClient, migrate } from '../src/index.js';
+import { createWarehouse, createWarehouseClient, migrate } from '@mamori/warehouse';
 
 const { values } = parseArgs({
   options: {
