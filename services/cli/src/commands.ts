@@ -9,6 +9,7 @@ export const USAGE = `Usage: mamori <command>
 Commands:
   start     run the platform in one process on embedded defaults (a durable local log)
   ingest    run the gRPC ingest service alone (MAMORI_BUS=embedded|kafka)
+  store     run the store alone: events from the bus into the warehouse (ClickHouse)
   help      show this text
 
 Configuration comes from environment variables; see the README's configuration reference.
@@ -64,4 +65,14 @@ export async function startIngestService(
   logger: Logger,
 ): Promise<Stoppable> {
   return startIngest(env, logger.child({ service: 'ingest' }));
+}
+
+/** `mamori store`: the store alone, from the bus into the warehouse. */
+export async function startStoreService(
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<Stoppable> {
+  // Loaded on demand: the store brings chDB's native library, which no other command needs.
+  const { startStore } = await import('@mamori/store');
+  return startStore(env, logger.child({ service: 'store' }));
 }

@@ -1,0 +1,135 @@
+import {
+  createDeadLetterDecoder,
+  type Bus,
+  type ConsumedBatch,
+  type Consumer,
+  type DeadLetterDecoder,
+} from '@mamori/bus';
+import type { Logger } from '@mamori/common';
+import type { Warehouse } from '@mamori/warehouse';
+import type { StoreConfig } from './config.js';
+import { createBatcher, type Batcher } from './pipeline/batcher.js';
+import { eventsStream, type StoreStream } from './streams.js';
+
+export interface StoreDeps {
+  config: Readonly<StoreConfig>;
+  bus: Bus;
+  warehouse: Pick<Warehouse, 'insertEvents' | 'insertAlerts'>;
+  logger: Logger;
+  /** The topics to store. @default the events topic of `config` */
+  streams?: readonly StoreStream<unknown>[];
+}
+
+export interface StoreApp {
+  /** Joins the consumer group and starts storing. */
+  start(): Promise<void>;
+  /**
+   * Stops fetching, inserts and commits what is buffered, then leaves the group. When the
+   * insert has not succeeded after `graceMs` (ClickHouse down), gives up without committing:
+   * those records are delivered again after a restart.
+   */
+  stop(graceMs?: number): Promise<void>;
+  /** Records buffered and not yet inserted. */
+  pending(): number;
+}
+
+interface Route {
+  stream: StoreStream<unknown>;
+  decode: DeadLetterDecoder<unknown>;
+  batcher: Batcher<unknown>;
+}
+
+/** Builds the store without connecting or consuming anything. */
+export function buildApp(deps: StoreDeps): StoreApp {
+  const { config, bus, warehouse, logger } = deps;
+  const streams: readonly StoreStream<unknown>[] = deps.streams ?? [
+    eventsStream(config.topics.events) as StoreStream<unknown>,
+  ];
+  const aborter = new AbortController();
+  const consumer: Consumer = bus.consumer({
+    groupId: config.groupId,
+    topics: streams.map((stream) => stream.topic),
+    // Bus batches feed the store's own batches; larger fetches mean fewer handler calls.
+    maxBatchRecords: Math.min(config.batch.maxRecords, 5000),
+  });
+  const routes = new Map<string, Route>();
+  for (const stream of streams) {
+    const log = logger.child({ stream: stream.name, topic: stream.topic });
+    routes.set(stream.topic, {
+      stream,
+      decode: createDeadLetterDecoder({
+        bus,
+        decode: stream.decode,
+        groupId: config.groupId,
+        logger: log,
+      }),
+      batcher: createBatcher({
+        insert: (values) => stream.insert(warehouse, values),
+        commit: (offsets) => consumer.commit(offsets),
+        maxRecords: config.batch.maxRecords,
+        maxBytes: config.batch.maxBytes,
+        flushMs: config.batch.flushMs,
+        retry: config.retry,
+        signal: aborter.signal,
+        logger: log,
+      }),
+    });
+  }
+  let stopping = false;
+  let started = false;
+  /** The handler running now, so that stop waits for what it adds. */
+  let handling: Promise<void> | undefined;
+
+  async function handle(batch: ConsumedBatch): Promise<void> {
+    // After stop began nothing more is buffered; these records are not committed either
+    // (commits only cover buffered batches), so they are delivered again after a restart.
+    if (stopping) return;
+    const route = routes.get(batch.topic);
+    if (route === undefined || batch.records.length === 0) return;
+    const decoded = await route.decode(batch);
+    let bytes = 0;
+    for (const record of batch.records) bytes += record.value.length;
+    await route.batcher.add({
+      topic: batch.topic,
+      partition: batch.partition,
+      nextOffset: batch.records.at(-1)!.offset + 1,
+      values: decoded.map((item) => item.value),
+      bytes,
+    });
+  }
+
+  return {
+    async start() {
+      started = true;
+      await consumer.run((batch) => {
+        const run = handle(batch);
+        handling = run;
+        return run;
+      });
+      logger.info(
+        {
+          groupId: config.groupId,
+          topics: streams.map((stream) => stream.topic),
+          bus: bus.kind,
+          batch: config.batch,
+        },
+        'store consuming',
+      );
+    },
+
+    async stop(graceMs = 30_000) {
+      if (stopping) return;
+      stopping = true;
+      const timer = setTimeout(() => aborter.abort(), graceMs);
+      try {
+        await handling?.catch(() => undefined);
+        await Promise.all([...routes.values()].map((route) => route.batcher.flush()));
+      } finally {
+        clearTimeout(timer);
+        if (started) await consumer.close();
+      }
+    },
+
+    pending: () => [...routes.values()].reduce((sum, route) => sum + route.batcher.pending(), 0),
+  };
+}

@@ -1,0 +1,60 @@
+import { readBusConfig, type BusConfig } from '@mamori/bus';
+import { createEnvReader } from '@mamori/common';
+import { Topics } from '@mamori/proto';
+import { readWarehouseConfig, type WarehouseConfig } from '@mamori/warehouse';
+
+export interface StoreConfig {
+  bus: BusConfig;
+  warehouse: WarehouseConfig;
+  /** Consumer group of every store replica. */
+  groupId: string;
+  topics: { events: string };
+  batch: {
+    /** Records buffered before a flush, across partitions. */
+    maxRecords: number;
+    /** Bytes of record values buffered before a flush. */
+    maxBytes: number;
+    /** Longest a record waits in the buffer, in ms. */
+    flushMs: number;
+  };
+  /** Backoff between failed inserts, in ms (exponential with full jitter). */
+  retry: { initialMs: number; maxMs: number };
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Store's configuration from environment variables, validated, all problems reported at
+ * once. See the README's configuration reference for each variable.
+ * @throws MamoriError Config listing every problem.
+ */
+export function readStoreConfig(env: NodeJS.ProcessEnv = process.env): Readonly<StoreConfig> {
+  const read = createEnvReader(env);
+  const dataDir = read.string('MAMORI_DATA_DIR', '.mamori');
+  const config: StoreConfig = {
+    bus: readBusConfig(read, { dataDir, service: 'store' }),
+    warehouse: readWarehouseConfig(read, { dataDir }),
+    groupId: read.string('MAMORI_STORE_GROUP', 'mamori-store'),
+    topics: { events: read.string('MAMORI_TOPIC_EVENTS', Topics.events) },
+    batch: {
+      // 20,000 events (~20 MB of ~950-byte events): the batch size the warehouse was measured
+      // at, where per-insert overhead no longer matters (packages/warehouse/README.md).
+      maxRecords: read.int('MAMORI_STORE_BATCH_EVENTS', 20_000, { min: 1, max: 1_000_000 }),
+      // 32 MiB of encoded records bounds memory when events are unusually large; two batches
+      // (one inserting, one filling) are held at most.
+      maxBytes: read.int('MAMORI_STORE_BATCH_BYTES', 32 * MiB, { min: 1024, max: 1024 * MiB }),
+      // 500 ms: an event is queryable within about half a second when traffic is light.
+      flushMs: read.int('MAMORI_STORE_FLUSH_MS', 500, { min: 1, max: 600_000 }),
+    },
+    retry: {
+      initialMs: read.int('MAMORI_STORE_RETRY_INITIAL_MS', 200, { min: 1, max: 600_000 }),
+      // 30 s: a ClickHouse back from an outage is found within half a minute.
+      maxMs: read.int('MAMORI_STORE_RETRY_MAX_MS', 30_000, { min: 1, max: 3_600_000 }),
+    },
+  };
+  if (config.retry.maxMs < config.retry.initialMs) {
+    read.problem('MAMORI_STORE_RETRY_MAX_MS: must be at least MAMORI_STORE_RETRY_INITIAL_MS');
+  }
+  read.done();
+  return Object.freeze(config);
+}

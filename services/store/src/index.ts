@@ -1,0 +1,10 @@
+export { buildApp, type StoreApp, type StoreDeps } from './app.js';
+export { readStoreConfig, type StoreConfig } from './config.js';
+export {
+  createBatcher,
+  type BatchChunk,
+  type Batcher,
+  type BatcherOptions,
+} from './pipeline/batcher.js';
+export { eventsStream, type StoreStream } from './streams.js';
+export { startStore, type RunningStore } from './run.js';

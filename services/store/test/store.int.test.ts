@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEmbeddedBus, type Bus, type EmbeddedBus } from '@mamori/bus';
+import { createSilentLogger } from '@mamori/common';
+import type { Event__Output } from '@mamori/proto';
+import { openWarehouse, type Warehouse } from '@mamori/warehouse';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { buildApp, readStoreConfig, type StoreApp } from '../src/index.js';
+import { chdbTestDir, testDatabase } from './support/chdb.js';
+import { committedCount, produceEvents, testEvent, unique } from './support/events.js';
+
+// Real embedded bus and real chDB. One chDB directory per process (libchdb binds one), one
+// database for this file, a tenant, topic and group per test.
+let warehouse: Warehouse;
+const database = testDatabase();
+
+beforeAll(async () => {
+  ({ warehouse } = await openWarehouse({
+    kind: 'embedded',
+    path: chdbTestDir(),
+    database,
+    retentionDays: 30,
+  }));
+});
+
+afterAll(async () => {
+  await warehouse.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  await warehouse.close();
+});
+
+function busDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mamori-store-int-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function store(
+  bus: Bus,
+  names: { topic: string; groupId: string },
+  target: Pick<Warehouse, 'insertEvents' | 'insertAlerts'> = warehouse,
+): StoreApp {
+  const config = readStoreConfig({
+    MAMORI_TOPIC_EVENTS: names.topic,
+    MAMORI_STORE_GROUP: names.groupId,
+    MAMORI_STORE_FLUSH_MS: '20',
+  });
+  const app = buildApp({ config, bus, warehouse: target, logger: createSilentLogger() });
+  onTestFinished(() => app.stop(0));
+  return app;
+}
+
+async function listIds(tenant: string): Promise<string[]> {
+  const page = await warehouse.listEvents(tenant, {}, { limit: 1000 });
+  return page.items.map((event) => event.id).sort();
+}
+
+describe('store on the embedded bus and chDB', () => {
+  it('makes events produced to the bus queryable for their tenant, and only for it', async () => {
+    const dir = busDir();
+    const bus = await createEmbeddedBus({ dir, fsync: false });
+    onTestFinished(() => bus.close());
+    const names = { topic: unique('events'), groupId: unique('store') };
+    await bus.ensureTopics([{ topic: names.topic, partitions: 3 }]);
+    const tenantA = unique('tenant');
+    const tenantB = unique('tenant');
+    const eventsA = Array.from({ length: 40 }, (_, i) =>
+      testEvent(tenantA, { agent_id: `node-${i % 4}` }),
+    );
+    const eventsB = [testEvent(tenantB), testEvent(tenantB)];
+    await produceEvents(bus, names.topic, [...eventsA, ...eventsB]);
+
+    await store(bus, names).start();
+    await vi.waitFor(
+      async () => expect(await committedCount(bus, names.groupId, names.topic)).toBe(42),
+      { timeout: 10_000 },
+    );
+    expect(await listIds(tenantA)).toEqual(eventsA.map((event) => event.id).sort());
+    expect(await listIds(tenantB)).toEqual(eventsB.map((event) => event.id).sort());
+    const stored = (await warehouse.listEvents(tenantB)).items[0]!;
+    expect(stored).toMatchObject({
+      agentId: 'node-1',
+      hostname: 'node-1.city-a',
+      processName: 'sh',
+    });
+  });
+
+  it('shows each event once after a crash between insert and commit and a restart', async () => {
+    const dir = busDir();
+    const names = { topic: unique('events'), groupId: unique('store') };
+    const tenant = unique('tenant');
+    const events = Array.from({ length: 30 }, () => testEvent(tenant));
+    const inserts: number[] = [];
+    const counting: Pick<Warehouse, 'insertEvents' | 'insertAlerts'> = {
+      insertEvents: (batch: readonly Event__Output[]) => {
+        inserts.push(batch.length);
+        return warehouse.insertEvents(batch);
+      },
+      insertAlerts: (alerts) => warehouse.insertAlerts(alerts),
+    };
+
+    // First life: every insert reaches ClickHouse, no commit ever reaches the bus (the
+    // process dies in between).
+    const first = await createEmbeddedBus({ dir, fsync: false });
+    await first.ensureTopics([{ topic: names.topic, partitions: 2 }]);
+    await produceEvents(first, names.topic, events);
+    const crashing: Bus = {
+      kind: first.kind,
+      ensureTopics: (specs) => first.ensureTopics(specs),
+      produce: (topic, records) => first.produce(topic, records),
+      offsets: (topic) => first.offsets(topic),
+      committed: (groupId, topic) => first.committed(groupId, topic),
+      close: () => first.close(),
+      consumer(options) {
+        const consumer = first.consumer(options);
+        return {
+          run: (handler) => consumer.run(handler),
+          assignment: () => consumer.assignment(),
+          close: () => consumer.close(),
+          commit: () => Promise.reject(new Error('killed before the commit')),
+        };
+      },
+    };
+    const dying = store(crashing, names, counting);
+    await dying.start();
+    await vi.waitFor(() => expect(inserts.reduce((a, b) => a + b, 0)).toBe(30), {
+      timeout: 10_000,
+    });
+    await dying.stop(0);
+    await first.close();
+    expect(await listIds(tenant)).toHaveLength(30);
+
+    // Second life on the same log: nothing was committed, so everything comes again.
+    const second: EmbeddedBus = await createEmbeddedBus({ dir, fsync: false });
+    onTestFinished(() => second.close());
+    expect(await second.committed(names.groupId, names.topic)).toEqual([]);
+    await store(second, names, counting).start();
+    await vi.waitFor(
+      async () => expect(await committedCount(second, names.groupId, names.topic)).toBe(30),
+      { timeout: 10_000 },
+    );
+    // Every event was inserted twice, and a query still shows each once.
+    expect(inserts.reduce((a, b) => a + b, 0)).toBe(60);
+    expect(await listIds(tenant)).toEqual(events.map((event) => event.id).sort());
+    const [count] = await warehouse.countEvents(
+      tenant,
+      { fromMicros: 0, toMicros: Date.now() * 1000 + 60_000_000 },
+      86_400 * 365,
+    );
+    expect(count).toMatchObject({ count: 30 });
+  });
+});
