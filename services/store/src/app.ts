@@ -43,7 +43,7 @@ interface Route {
 export function buildApp(deps: StoreDeps): StoreApp {
   const { config, bus, warehouse, logger } = deps;
   const streams: readonly StoreStream<unknown>[] = deps.streams ?? [
-    eventsStream(config.topics.events) as StoreStream<unknown>,
+    eventsStream(config.topics.events, config.eventPartitions) as StoreStream<unknown>,
   ];
   const aborter = new AbortController();
   const consumer: Consumer = bus.consumer({
@@ -100,6 +100,11 @@ export function buildApp(deps: StoreDeps): StoreApp {
 
   return {
     async start() {
+      // The store may start before ingest: whichever comes first creates the topics, with the
+      // same settings.
+      await bus.ensureTopics(
+        streams.map((stream) => ({ topic: stream.topic, partitions: stream.partitions })),
+      );
       started = true;
       await consumer.run((batch) => {
         const run = handle(batch);

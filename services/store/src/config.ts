@@ -9,6 +9,8 @@ export interface StoreConfig {
   /** Consumer group of every store replica. */
   groupId: string;
   topics: { events: string };
+  /** Partitions of the events topic when the store creates it (same default as ingest). */
+  eventPartitions: number;
   batch: {
     /** Records buffered before a flush, across partitions. */
     maxRecords: number;
@@ -31,11 +33,16 @@ const MiB = 1024 * 1024;
 export function readStoreConfig(env: NodeJS.ProcessEnv = process.env): Readonly<StoreConfig> {
   const read = createEnvReader(env);
   const dataDir = read.string('MAMORI_DATA_DIR', '.mamori');
+  const bus = readBusConfig(read, { dataDir, service: 'store' });
   const config: StoreConfig = {
-    bus: readBusConfig(read, { dataDir, service: 'store' }),
+    bus,
     warehouse: readWarehouseConfig(read, { dataDir }),
     groupId: read.string('MAMORI_STORE_GROUP', 'mamori-store'),
     topics: { events: read.string('MAMORI_TOPIC_EVENTS', Topics.events) },
+    eventPartitions: read.int('MAMORI_EVENTS_PARTITIONS', bus.kind === 'kafka' ? 12 : 4, {
+      min: 1,
+      max: 10_000,
+    }),
     batch: {
       // 20,000 events (~20 MB of ~950-byte events): the batch size the warehouse was measured
       // at, where per-insert overhead no longer matters (packages/warehouse/README.md).

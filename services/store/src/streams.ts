@@ -6,12 +6,15 @@ import type { Warehouse } from '@mamori/warehouse';
 /**
  * One topic the store copies into the warehouse: how its records decode and how a batch of
  * them is inserted. Storing another topic (alerts, once they have a wire format) is one more
- * definition: `{ name: 'alerts', topic, decode, insert: (w, alerts) => w.insertAlerts(alerts) }`.
+ * definition:
+ * `{ name: 'alerts', topic, partitions, decode, insert: (w, alerts) => w.insertAlerts(alerts) }`.
  */
 export interface StoreStream<T> {
   /** Short name for logs. */
   name: string;
   topic: string;
+  /** Partitions of the topic when the store is first to create it. */
+  partitions: number;
   /** Decodes one record; a throw sends it to the topic's dead letters. Synchronous. */
   decode: (record: BusRecord) => T;
   /** Inserts a batch; must be idempotent (it is retried, and records may be redelivered). */
@@ -22,11 +25,12 @@ export interface StoreStream<T> {
 }
 
 /** The events topic: protobuf `mamori.v1.Event` records into `events`. */
-export function eventsStream(topic: string): StoreStream<Event__Output> {
+export function eventsStream(topic: string, partitions: number): StoreStream<Event__Output> {
   const codec = createEventCodec();
   return {
     name: 'events',
     topic,
+    partitions,
     decode(record) {
       const event = codec.decode(record.value);
       // Ingest stamps both; an event without them could never be queried or deduplicated.
