@@ -80,10 +80,15 @@ export function buildApp(deps: StoreDeps): StoreApp {
   /** The handler running now, so that stop waits for what it adds. */
   let handling: Promise<void> | undefined;
 
+  /** Holds batches that arrive after stop began, until the consumer closes. */
+  let releaseHeld: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (releaseHeld = resolve));
+
   async function handle(batch: ConsumedBatch): Promise<void> {
-    // After stop began nothing more is buffered; these records are not committed either
-    // (commits only cover buffered batches), so they are delivered again after a restart.
-    if (stopping) return;
+    // After stop began nothing more is buffered, and these records are not committed either
+    // (commits only cover buffered batches): they are delivered again after a restart. Holding
+    // the handler keeps the consumer from racing through the backlog meanwhile.
+    if (stopping) return held;
     const route = routes.get(batch.topic);
     if (route === undefined || batch.records.length === 0) return;
     const decoded = await route.decode(batch);
@@ -126,11 +131,14 @@ export function buildApp(deps: StoreDeps): StoreApp {
       if (stopping) return;
       stopping = true;
       const timer = setTimeout(() => aborter.abort(), graceMs);
+      // The batch being handled when stop began (read now: later ones are held).
+      const running = handling;
       try {
-        await handling?.catch(() => undefined);
+        await running?.catch(() => undefined);
         await Promise.all([...routes.values()].map((route) => route.batcher.flush()));
       } finally {
         clearTimeout(timer);
+        releaseHeld();
         if (started) await consumer.close();
       }
     },

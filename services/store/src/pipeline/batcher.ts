@@ -58,8 +58,8 @@ const emptyBuffer = <T>(): Pending<T> => ({ values: [], offsets: new Map(), byte
 /**
  * A Batcher. An insert that fails is retried forever with exponential backoff and jitter,
  * holding its offsets uncommitted, until it succeeds or `signal` aborts. Flushes run one at a
- * time in order, so commits of a partition only move forward; memory holds at most the batch
- * being inserted and the one filling behind it.
+ * time in order, so commits of a partition only move forward. Memory holds at most three
+ * batches: one being inserted, one queued behind it (by the timer), one filling.
  */
 export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
   const { logger: log, signal } = options;
