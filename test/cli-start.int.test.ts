@@ -2,11 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { createEnvReader } from '@mamori/common';
 import { connectAgent, execEvent } from '@mamori/ingest/testing';
+import { openWarehouse, readWarehouseConfig } from '@mamori/warehouse';
 import { killHard, spawnMamori } from './support/processes.js';
 
 describe('mamori start', () => {
-  it('runs the platform on embedded defaults with a generated local credential that agents can use', async () => {
+  it('runs ingest and store on embedded defaults: an agent with the generated credential gets its events into the warehouse', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mamori-start-'));
     onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
     const platform = await spawnMamori('start', { MAMORI_DATA_DIR: dataDir });
@@ -27,9 +29,24 @@ describe('mamori start', () => {
       tenant_id: 'default',
       agent_id: 'local',
     });
-    agent.sendBatch(1, [execEvent()]);
+    const sent = [execEvent(), execEvent()];
+    agent.sendBatch(1, sent);
     expect((await agent.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
-    expect(statSync(join(dataDir, 'bus')).isDirectory()).toBe(true);
+    agent.close();
+
+    // SIGTERM: ingest stops, the store flushes and commits, the process exits cleanly.
+    const exited = new Promise<number | null>((resolve) => platform.child.once('exit', resolve));
+    platform.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    // The process is gone, so this one may open its chDB directory and look.
+    const { warehouse } = await openWarehouse(
+      readWarehouseConfig(createEnvReader({ MAMORI_DATA_DIR: dataDir }), { dataDir }),
+    );
+    onTestFinished(() => warehouse.close());
+    const page = await warehouse.listEvents('default');
+    expect(page.items.map((e) => e.id).sort()).toEqual(sent.map((e) => e.id).sort());
+    expect((await warehouse.listEvents('another-tenant')).items).toEqual([]);
   });
 
   it('reports every configuration problem at once and exits non-zero', async () => {

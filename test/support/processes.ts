@@ -13,7 +13,8 @@ export interface MamoriProcess {
 
 /**
  * Runs `mamori <command>` from the TypeScript sources in a child process (as a user would,
- * without a build) and resolves once it logs that ingest listens.
+ * without a build) and resolves once it is up: for `start` when it logs that mamori is
+ * running, otherwise when ingest listens.
  */
 export function spawnMamori(command: string, env: Record<string, string>): Promise<MamoriProcess> {
   const child = spawn(
@@ -45,11 +46,16 @@ export function spawnMamori(command: string, env: Record<string, string>): Promi
     createInterface({ input: child.stdout }).on('line', (line) => {
       output.push(line);
       try {
-        const entry = JSON.parse(line) as { msg?: string; port?: number };
-        if (entry.msg === 'ingest listening' && entry.port) {
+        const entry = JSON.parse(line) as { msg?: string; port?: number; ingestPort?: number };
+        // `start` is up once every service is; a single service once ingest listens.
+        const port =
+          command === 'start'
+            ? entry.msg === 'mamori is running' && entry.ingestPort
+            : entry.msg === 'ingest listening' && entry.port;
+        if (port) {
           clearTimeout(timer);
           child.removeAllListeners('exit');
-          resolve({ child, port: entry.port, output });
+          resolve({ child, port, output });
         }
       } catch {
         // not a log line

@@ -14,17 +14,11 @@ export async function runUntilSignalled(
   start: () => Promise<Stoppable>,
   logger: Logger,
 ): Promise<void> {
-  let running: Stoppable;
-  try {
-    running = await start();
-  } catch (err) {
-    logger.fatal({ err }, `${what} failed to start`);
-    process.exitCode = 1;
-    return;
-  }
-  const shutdown = (signal: string): void => {
+  let running: Stoppable | undefined;
+  let stopRequested: string | undefined;
+  const stop = (signal: string): void => {
     logger.info({ signal }, `stopping ${what}`);
-    running.stop().then(
+    running!.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, `${what} did not stop cleanly`);
@@ -32,6 +26,22 @@ export async function runUntilSignalled(
       },
     );
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  // Listening from the start: a signal that arrives while starting stops the service as soon
+  // as it has started, instead of killing it half-way.
+  const onSignal = (signal: string): void => {
+    if (running) stop(signal);
+    else stopRequested = signal;
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    running = await start();
+  } catch (err) {
+    logger.fatal({ err }, `${what} failed to start`);
+    process.exitCode = 1;
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGINT', onSignal);
+    return;
+  }
+  if (stopRequested) stop(stopRequested);
 }

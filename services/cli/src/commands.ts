@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Logger, Stoppable } from '@mamori/common';
+import { createBus, readBusConfig } from '@mamori/bus';
+import { createEnvReader, type Logger, type Stoppable } from '@mamori/common';
 import { startIngest } from '@mamori/ingest';
 
 export const USAGE = `Usage: mamori <command>
 
 Commands:
-  start     run the platform in one process on embedded defaults (a durable local log)
+  start     run the platform in one process on embedded defaults (ingest and store on a
+            durable local log, history in chDB)
   ingest    run the gRPC ingest service alone (MAMORI_BUS=embedded|kafka)
   store     run the store alone: events from the bus into the warehouse (ClickHouse)
   help      show this text
@@ -38,25 +40,51 @@ export function ensureLocalCredentials(dataDir: string, logger: Logger): string 
   return file;
 }
 
-/** `mamori start`: every service of the platform in this process, embedded defaults. */
+/**
+ * `mamori start`: the platform in this process on embedded defaults — ingest and store
+ * sharing one embedded log (it belongs to one process) and the store writing to chDB.
+ * Stops in flow order: ingest stops taking events, the store flushes and commits, then the
+ * log closes.
+ */
 export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Promise<Stoppable> {
   const platformEnv: NodeJS.ProcessEnv = {
     MAMORI_BUS: 'embedded',
     MAMORI_DATA_DIR: '.mamori',
     ...env,
   };
+  const dataDir = platformEnv['MAMORI_DATA_DIR']!;
   if (!platformEnv['MAMORI_INGEST_TOKENS_FILE'] && !platformEnv['MAMORI_INGEST_TOKENS']) {
-    platformEnv['MAMORI_INGEST_TOKENS_FILE'] = ensureLocalCredentials(
-      platformEnv['MAMORI_DATA_DIR']!,
-      logger,
-    );
+    platformEnv['MAMORI_INGEST_TOKENS_FILE'] = ensureLocalCredentials(dataDir, logger);
   }
-  const ingest = await startIngest(platformEnv, logger.child({ service: 'ingest' }));
-  logger.info(
-    { ingestPort: ingest.port, dataDir: resolve(platformEnv['MAMORI_DATA_DIR']!) },
-    'mamori is running',
-  );
-  return ingest;
+  const read = createEnvReader(platformEnv);
+  const busConfig = readBusConfig(read, { dataDir, service: 'platform' });
+  read.done();
+  const bus = await createBus(busConfig, logger.child({ component: 'bus' }));
+  const services: { name: string; running: Stoppable }[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const { name, running } of services.splice(0)) {
+      try {
+        await running.stop();
+      } catch (err) {
+        logger.error({ err, service: name }, 'service did not stop cleanly');
+      }
+    }
+    await bus.close();
+  };
+  try {
+    const ingest = await startIngest(platformEnv, logger.child({ service: 'ingest' }), { bus });
+    services.push({ name: 'ingest', running: ingest });
+    const { startStore } = await import('@mamori/store');
+    services.push({
+      name: 'store',
+      running: await startStore(platformEnv, logger.child({ service: 'store' }), { bus }),
+    });
+    logger.info({ ingestPort: ingest.port, dataDir: resolve(dataDir) }, 'mamori is running');
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return { stop: stopAll };
 }
 
 /** `mamori ingest`: the ingest service alone. */

@@ -1,4 +1,4 @@
-import { createBus } from '@mamori/bus';
+import { createBus, type Bus } from '@mamori/bus';
 import type { Logger } from '@mamori/common';
 import { openWarehouse, type Warehouse } from '@mamori/warehouse';
 import { buildApp, type StoreApp } from './app.js';
@@ -13,19 +13,28 @@ export interface RunningStore {
 
 /**
  * The composition of the store from the environment: config, bus, warehouse (migrated),
- * consumer.
+ * consumer. With `shared.bus` (the platform in one process) the store uses that bus and
+ * leaves closing it to its owner.
  * @throws MamoriError Config when the environment is invalid (every problem listed).
  */
-export async function startStore(env: NodeJS.ProcessEnv, logger: Logger): Promise<RunningStore> {
+export async function startStore(
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  shared: { bus?: Bus } = {},
+): Promise<RunningStore> {
   const config = readStoreConfig(env);
-  const bus = await createBus(config.bus, logger.child({ component: 'bus' }));
+  const ownsBus = shared.bus === undefined;
+  const bus = shared.bus ?? (await createBus(config.bus, logger.child({ component: 'bus' })));
+  const closeBus = async (): Promise<void> => {
+    if (ownsBus) await bus.close();
+  };
   let warehouse: Warehouse;
   try {
     ({ warehouse } = await openWarehouse(config.warehouse, {
       logger: logger.child({ component: 'warehouse' }),
     }));
   } catch (err) {
-    await bus.close();
+    await closeBus();
     throw err;
   }
   const app = buildApp({ config, bus, warehouse, logger });
@@ -34,7 +43,7 @@ export async function startStore(env: NodeJS.ProcessEnv, logger: Logger): Promis
   } catch (err) {
     await app.stop(0);
     await warehouse.close();
-    await bus.close();
+    await closeBus();
     throw err;
   }
   return {
@@ -43,7 +52,7 @@ export async function startStore(env: NodeJS.ProcessEnv, logger: Logger): Promis
     async stop() {
       await app.stop();
       await warehouse.close();
-      await bus.close();
+      await closeBus();
     },
   };
 }
