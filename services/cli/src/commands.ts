@@ -12,6 +12,7 @@ Commands:
             durable local log, history in chDB)
   ingest    run the gRPC ingest service alone (MAMORI_BUS=embedded|kafka)
   store     run the store alone: events from the bus into the warehouse (ClickHouse)
+  api       run the GraphQL API alone over the warehouse (MAMORI_API_PORT, default 8080)
   help      show this text
 
 Configuration comes from environment variables; see the README's configuration reference.
@@ -103,4 +104,11 @@ export async function startStoreService(
   // Loaded on demand: the store brings chDB's native library, which no other command needs.
   const { startStore } = await import('@mamori/store');
   return startStore(env, logger.child({ service: 'store' }));
+}
+
+/** `mamori api`: the GraphQL API alone, over the warehouse. */
+export async function startApiService(env: NodeJS.ProcessEnv, logger: Logger): Promise<Stoppable> {
+  // Loaded on demand, like the store: the API brings chDB, fastify and graphql.
+  const { startApi } = await import('@mamori/api');
+  return startApi(env, logger.child({ service: 'api' }));
 }

@@ -1,12 +1,19 @@
 #!/usr/bin/env node
 // Composition root of the `mamori` command.
 import { createLogger, runUntilSignalled, type Logger, type Stoppable } from '@mamori/common';
-import { startIngestService, startPlatform, startStoreService, USAGE } from './commands.js';
+import {
+  startApiService,
+  startIngestService,
+  startPlatform,
+  startStoreService,
+  USAGE,
+} from './commands.js';
 
 const commands: Record<string, (env: NodeJS.ProcessEnv, logger: Logger) => Promise<Stoppable>> = {
   start: startPlatform,
   ingest: startIngestService,
   store: startStoreService,
+  api: startApiService,
 };
 
 const command = process.argv[2] ?? 'help';

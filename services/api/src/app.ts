@@ -1,0 +1,246 @@
+import type { Logger } from '@mamori/common';
+import fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
+import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
+import { bearerToken, type Caller } from './auth/tokens.js';
+import type { ApiConfig } from './config.js';
+import { limitRules } from './graphql/limits.js';
+import {
+  ApiErrorCode,
+  resolvers,
+  type ApiContext,
+  type ApiWarehouse,
+} from './graphql/resolvers.js';
+import { typeDefs } from './graphql/schema.js';
+import { createMetrics, type ApiMetrics } from './metrics.js';
+
+export interface ApiDeps {
+  config: Pick<
+    Readonly<ApiConfig>,
+    'host' | 'port' | 'tokens' | 'limits' | 'connectedWithinSeconds'
+  >;
+  warehouse: ApiWarehouse;
+  /** Whether the warehouse answers, for `/readyz`. */
+  ping(): Promise<boolean>;
+  logger: Logger;
+}
+
+export interface ApiApp {
+  /** The fastify instance, for `inject()` in tests. */
+  readonly server: FastifyInstance<
+    RawServerDefault,
+    RawRequestDefaultExpression,
+    RawReplyDefaultExpression,
+    Logger
+  >;
+  readonly metrics: ApiMetrics;
+  /** Listens on the configured host and port; resolves to the port (useful with port 0). */
+  start(): Promise<{ port: number }>;
+  /** Stops accepting requests and waits for those in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * By name rather than instanceof: graphql 16 ships CommonJS and ESM copies, and yoga may load
+ * the other one than this module (vitest does), so their GraphQLError classes differ.
+ */
+function isGraphQLError(value: unknown): value is GraphQLError {
+  return value instanceof Error && value.name === 'GraphQLError';
+}
+
+const GRAPHQL_PATH = '/graphql';
+/** 2 s: a readiness probe must answer before Kubernetes' default 1 s timeout times a few retries. */
+const READY_TIMEOUT_MS = 2000;
+
+interface ServerContext {
+  req: FastifyRequest;
+  reply: FastifyReply;
+}
+
+function unauthenticated(reply: FastifyReply, message: string): FastifyReply {
+  return reply
+    .code(401)
+    .header('www-authenticate', 'Bearer')
+    .type('application/json; charset=utf-8')
+    .send({ errors: [{ message, extensions: { code: ApiErrorCode.Unauthenticated } }] });
+}
+
+/** Builds the API without listening: fastify with GraphQL (yoga) and the probes. */
+export function buildApp(deps: ApiDeps): ApiApp {
+  const { config, warehouse, logger } = deps;
+  const metrics = createMetrics();
+  const callers = new WeakMap<FastifyRequest, Caller>();
+
+  const server = fastify({
+    loggerInstance: logger,
+    // Metrics count every request; per-request log lines would only repeat them.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.limits.maxBodyBytes,
+    // A request that has not arrived whole after a query timeout and a bit is abandoned.
+    requestTimeout: config.limits.queryTimeoutMs + 5000,
+  });
+
+  const operationMetrics: Plugin = {
+    onExecute({ args }) {
+      const { document, operationName } = args as {
+        document: DocumentNode;
+        operationName?: string | null;
+      };
+      const operation = getOperationAST(document, operationName);
+      const labels = {
+        operation: metrics.operationLabel(operation?.name?.value),
+        type: operation?.operation ?? 'query',
+      };
+      const stop = metrics.operationDuration.startTimer(labels);
+      return {
+        onExecuteDone({ result }) {
+          stop();
+          const failed = ((result as ExecutionResult).errors?.length ?? 0) > 0;
+          metrics.operations.inc({ ...labels, outcome: failed ? 'error' : 'ok' });
+        },
+      };
+    },
+  };
+  const limits: Plugin = {
+    onValidate({ addValidationRule }) {
+      for (const rule of limitRules({
+        maxDepth: config.limits.maxDepth,
+        maxComplexity: config.limits.maxComplexity,
+        maxPageSize: config.limits.maxPageSize,
+        defaultPageSize: 50,
+      })) {
+        addValidationRule(rule);
+      }
+    },
+  };
+
+  const yoga = createYoga<ServerContext, ApiContext>({
+    schema: createSchema<ApiContext & ServerContext>({ typeDefs, resolvers }),
+    graphqlEndpoint: GRAPHQL_PATH,
+    graphiql: { title: 'Mamori API' },
+    landingPage: false,
+    // Errors are logged by maskError below, with the request they belong to.
+    logging: false,
+    plugins: [limits, operationMetrics],
+    context: ({ req }) => {
+      const caller = callers.get(req);
+      if (!caller) {
+        throw new GraphQLError('a bearer token is required', {
+          extensions: { code: ApiErrorCode.Unauthenticated, http: { status: 401 } },
+        });
+      }
+      return {
+        caller,
+        warehouse,
+        limits: config.limits,
+        connectedWithinSeconds: config.connectedWithinSeconds,
+      };
+    },
+    maskedErrors: {
+      maskError(error, message) {
+        const located = isGraphQLError(error) ? error : undefined;
+        const original = located ? located.originalError : error;
+        if (located && original == null) return located;
+        if (located && isGraphQLError(original)) {
+          return new GraphQLError(located.message, {
+            nodes: located.nodes,
+            path: located.path,
+            extensions: { ...located.extensions, ...original.extensions },
+          });
+        }
+        logger.error(
+          { err: original, path: located?.path },
+          'unexpected error in a GraphQL operation',
+        );
+        return new GraphQLError(message, {
+          nodes: located?.nodes,
+          path: located?.path,
+          extensions: { code: ApiErrorCode.Internal },
+        });
+      },
+    },
+  });
+
+  server.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    done();
+  });
+
+  server.get('/healthz', () => ({ status: 'live' }));
+  server.get('/readyz', async (_request, reply) => {
+    let ready = false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      ready = await Promise.race([
+        deps.ping(),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      logger.warn({ err }, 'warehouse unreachable');
+    } finally {
+      clearTimeout(timer);
+    }
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'warehouse unreachable' });
+  });
+  server.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  void server.register((scope, _options, done) => {
+    // yoga reads the body itself (JSON, GraphQL over HTTP's media types); fastify only bounds it.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, next) => {
+      next(null, body);
+    });
+    scope.route({
+      url: GRAPHQL_PATH,
+      method: ['GET', 'POST', 'OPTIONS'],
+      handler: async (req, reply) => {
+        // GraphiQL itself holds no data: a browser gets it without a token, then sends one.
+        const wantsGraphiql =
+          req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+        if (!wantsGraphiql && req.method !== 'OPTIONS') {
+          const token = bearerToken(req.headers.authorization);
+          if (token === undefined) return unauthenticated(reply, 'a bearer token is required');
+          const caller = config.tokens.identify(token);
+          if (!caller) return unauthenticated(reply, 'unknown API token');
+          callers.set(req, caller);
+        }
+        const response = await yoga.handleNodeRequestAndResponse(req, reply, { req, reply });
+        response.headers.forEach((value, key) => void reply.header(key, value));
+        reply.code(response.status);
+        return reply.send(response.body);
+      },
+    });
+    done();
+  });
+
+  return {
+    server,
+    metrics,
+    async start() {
+      await server.listen({ host: config.host, port: config.port });
+      const address = server.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : config.port;
+      logger.info({ host: config.host, port }, 'api listening');
+      return { port };
+    },
+    async stop() {
+      await server.close();
+    },
+  };
+}

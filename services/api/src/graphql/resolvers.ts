@@ -1,0 +1,409 @@
+import { isMamoriError } from '@mamori/common';
+import {
+  ALERT_SEVERITIES,
+  type AlertFilter,
+  type AlertSeverity,
+  type AlertStatus,
+  type EventFilter,
+  type EventKind,
+  type Page,
+  type PageRequest,
+  type StoredAgent,
+  type StoredEvent,
+  type Warehouse,
+  type WorkloadListFilter,
+} from '@mamori/warehouse';
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import type { Caller, Role } from '../auth/tokens.js';
+import type { ApiLimits } from '../config.js';
+
+/** What the warehouse must offer the resolvers. */
+export type ApiWarehouse = Pick<
+  Warehouse,
+  | 'listEvents'
+  | 'countEvents'
+  | 'listAlerts'
+  | 'countAlertsBySeverity'
+  | 'setAlertStatus'
+  | 'listAgents'
+  | 'listWorkloads'
+>;
+
+/** What every resolver gets: the caller (from the token) and the warehouse. */
+export interface ApiContext {
+  caller: Caller;
+  warehouse: ApiWarehouse;
+  limits: ApiLimits;
+  connectedWithinSeconds: number;
+}
+
+/** `extensions.code` of the errors this API raises on purpose. */
+export const ApiErrorCode = {
+  BadUserInput: 'BAD_USER_INPUT',
+  Forbidden: 'FORBIDDEN',
+  Unauthenticated: 'UNAUTHENTICATED',
+  Timeout: 'TIMEOUT',
+  Internal: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+function badInput(message: string, field?: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ApiErrorCode.BadUserInput, ...(field ? { field } : {}) },
+  });
+}
+
+// ---- scalars ------------------------------------------------------------------------------
+
+const ISO = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
+
+/** Microseconds since the epoch of an ISO 8601 instant, or undefined when it is not one. */
+export function parseInstant(text: string): number | undefined {
+  const match = ISO.exec(text);
+  if (!match) return undefined;
+  const ms = Date.parse(`${match[1]}${match[3]}`);
+  if (Number.isNaN(ms)) return undefined;
+  return ms * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
+}
+
+/** ISO 8601 in UTC with microseconds. */
+export function formatInstant(micros: number): string {
+  const seconds = Math.floor(micros / 1_000_000);
+  const fraction = micros - seconds * 1_000_000;
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${String(fraction).padStart(6, '0')}Z`;
+}
+
+const DateTime = new GraphQLScalarType({
+  name: 'DateTime',
+  serialize: (value) => formatInstant(Number(value)),
+  parseValue: (value) => {
+    const micros = typeof value === 'string' ? parseInstant(value) : undefined;
+    if (micros === undefined) throw badInput('DateTime: expected an ISO 8601 instant');
+    return micros;
+  },
+  parseLiteral: (ast) => {
+    const micros = ast.kind === Kind.STRING ? parseInstant(ast.value) : undefined;
+    if (micros === undefined) throw badInput('DateTime: expected an ISO 8601 instant');
+    return micros;
+  },
+});
+
+const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+});
+
+// ---- pagination ---------------------------------------------------------------------------
+
+/** The warehouse's largest page (packages/warehouse). */
+const WAREHOUSE_MAX_LIMIT = 1000;
+
+/**
+ * An API cursor: a warehouse cursor (the start of a warehouse page) and how many items of that
+ * page come before. Every edge gets one, which the warehouse's page cursors alone cannot give.
+ */
+interface Position {
+  c?: string;
+  s: number;
+}
+
+function encodeCursor(position: Position): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Position {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (value !== null && typeof value === 'object') {
+      const { c, s } = value as Record<string, unknown>;
+      if ((c === undefined || typeof c === 'string') && Number.isSafeInteger(s) && Number(s) >= 0)
+        return c === undefined ? { s: Number(s) } : { c, s: Number(s) };
+    }
+  } catch {
+    // reported below
+  }
+  throw badInput('after: not a cursor of this connection', 'after');
+}
+
+interface ConnectionArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: {
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+    startCursor: string | null;
+    endCursor: string | null;
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new GraphQLError(`the query took longer than ${ms} ms`, {
+            extensions: { code: ApiErrorCode.Timeout },
+          }),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Runs a warehouse call with the query timeout, turning its validation errors into BAD_USER_INPUT. */
+async function query<T>(context: ApiContext, run: () => Promise<T>): Promise<T> {
+  try {
+    return await withTimeout(run(), context.limits.queryTimeoutMs);
+  } catch (err) {
+    if (isMamoriError(err, 'MAMORI_VALIDATION')) {
+      const field = err.context['field'];
+      throw badInput(err.message, typeof field === 'string' ? field : undefined);
+    }
+    throw err;
+  }
+}
+
+async function connection<T>(
+  context: ApiContext,
+  args: ConnectionArgs,
+  fetch: (page: PageRequest) => Promise<Page<T>>,
+): Promise<Connection<T>> {
+  const first = args.first ?? 50;
+  const max = context.limits.maxPageSize;
+  if (!Number.isInteger(first) || first < 1 || first > max) {
+    throw badInput(`first: must be between 1 and ${max}`, 'first');
+  }
+  let { c, s } = args.after ? decodeCursor(args.after) : { c: undefined, s: 0 };
+  const empty: Connection<T> = {
+    edges: [],
+    pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+  };
+  // Skip whole warehouse pages when the position lies further into one than a page can reach.
+  while (s + first > WAREHOUSE_MAX_LIMIT) {
+    const limit = Math.min(s, WAREHOUSE_MAX_LIMIT);
+    const skipped = await query(context, () => fetch({ limit, ...(c ? { cursor: c } : {}) }));
+    if (skipped.nextCursor === undefined) return empty;
+    s -= skipped.items.length;
+    c = skipped.nextCursor;
+  }
+  const page = await query(context, () => fetch({ limit: s + first, ...(c ? { cursor: c } : {}) }));
+  const items = page.items.slice(s);
+  const edges = items.map((node, index) => ({
+    node,
+    cursor:
+      index === items.length - 1 && page.nextCursor !== undefined
+        ? encodeCursor({ c: page.nextCursor, s: 0 })
+        : encodeCursor(c ? { c, s: s + index + 1 } : { s: s + index + 1 }),
+  }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.nextCursor !== undefined,
+      hasPreviousPage: false,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+// ---- filters ------------------------------------------------------------------------------
+
+interface TimeArgs {
+  from?: number | null;
+  to?: number | null;
+}
+
+interface EventFilterArgs extends TimeArgs {
+  hostname?: string | null;
+  agentId?: string | null;
+  namespace?: string | null;
+  podName?: string | null;
+  containerId?: string | null;
+  image?: string | null;
+  kinds?: EventKind[] | null;
+  processName?: string | null;
+  text?: string | null;
+}
+
+interface AlertFilterArgs extends TimeArgs {
+  severities?: AlertSeverity[] | null;
+  ruleIds?: string[] | null;
+  statuses?: AlertStatus[] | null;
+  namespace?: string | null;
+  podName?: string | null;
+  containerId?: string | null;
+  image?: string | null;
+}
+
+interface WorkloadFilterArgs {
+  namespace?: string | null;
+  image?: string | null;
+  hostname?: string | null;
+  seenSince?: number | null;
+}
+
+/** The fields given (not null) of a GraphQL input object, renaming from/to. */
+function defined<T extends object>(input: T | null | undefined): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input ?? {})) {
+    if (value === null || value === undefined) continue;
+    if (key === 'from') result['fromMicros'] = value;
+    else if (key === 'to') result['toMicros'] = value;
+    else if (key === 'seenSince') result['seenSinceMicros'] = value;
+    else result[key] = value;
+  }
+  return result;
+}
+
+// ---- resolvers ----------------------------------------------------------------------------
+
+function requireRole(context: ApiContext, roles: readonly Role[], action: string): void {
+  if (!roles.includes(context.caller.role)) {
+    throw new GraphQLError(`${action}: not allowed for role ${context.caller.role}`, {
+      extensions: { code: ApiErrorCode.Forbidden },
+    });
+  }
+}
+
+interface AlertConnectionSource extends Connection<unknown> {
+  filter: AlertFilter;
+}
+
+export const resolvers = {
+  DateTime,
+  JSON: JSONScalar,
+  Role: { ADMIN: 'admin', ANALYST: 'analyst', VIEWER: 'viewer' },
+  EventKind: {
+    PROCESS_EXEC: 'process_exec',
+    PROCESS_EXIT: 'process_exit',
+    FILE_OPEN: 'file_open',
+    FILE_WRITE: 'file_write',
+    FILE_RENAME: 'file_rename',
+    FILE_DELETE: 'file_delete',
+    NETWORK_CONNECT: 'network_connect',
+    NETWORK_ACCEPT: 'network_accept',
+    NETWORK_LISTEN: 'network_listen',
+    DNS_QUERY: 'dns_query',
+    HTTP_REQUEST: 'http_request',
+    HTTP_RESPONSE: 'http_response',
+    SCANNER_FINDING: 'scanner_finding',
+  } satisfies Record<string, EventKind>,
+  Severity: { INFO: 'info', LOW: 'low', MEDIUM: 'medium', HIGH: 'high', CRITICAL: 'critical' },
+  AlertStatus: { OPEN: 'open', ACKNOWLEDGED: 'acknowledged', RESOLVED: 'resolved' },
+  Query: {
+    viewer: (_: unknown, __: unknown, context: ApiContext) => ({
+      tenant: context.caller.tenantId,
+      role: context.caller.role,
+    }),
+    events: (
+      _: unknown,
+      args: ConnectionArgs & { filter?: EventFilterArgs | null },
+      context: ApiContext,
+    ) =>
+      connection(context, args, (page) =>
+        context.warehouse.listEvents(
+          context.caller.tenantId,
+          defined(args.filter) as EventFilter,
+          page,
+        ),
+      ),
+    eventCounts: async (
+      _: unknown,
+      args: { from: number; to: number; bucketSeconds: number; filter?: EventFilterArgs | null },
+      context: ApiContext,
+    ) => {
+      const filter = { ...defined(args.filter), fromMicros: args.from, toMicros: args.to };
+      const counts = await query(context, () =>
+        context.warehouse.countEvents(
+          context.caller.tenantId,
+          filter as EventFilter & { fromMicros: number; toMicros: number },
+          args.bucketSeconds,
+        ),
+      );
+      return counts.map((bucket) => ({ start: bucket.startMicros, count: bucket.count }));
+    },
+    alerts: async (
+      _: unknown,
+      args: ConnectionArgs & { filter?: AlertFilterArgs | null },
+      context: ApiContext,
+    ): Promise<AlertConnectionSource> => {
+      const filter = defined(args.filter) as AlertFilter;
+      const page = await connection(context, args, (request) =>
+        context.warehouse.listAlerts(context.caller.tenantId, filter, request),
+      );
+      return { ...page, filter };
+    },
+    agents: (_: unknown, args: ConnectionArgs, context: ApiContext) =>
+      connection(context, args, (page) =>
+        context.warehouse.listAgents(context.caller.tenantId, page),
+      ),
+    workloads: (
+      _: unknown,
+      args: ConnectionArgs & { filter?: WorkloadFilterArgs | null },
+      context: ApiContext,
+    ) =>
+      connection(context, args, (page) =>
+        context.warehouse.listWorkloads(
+          context.caller.tenantId,
+          defined(args.filter) as WorkloadListFilter,
+          page,
+        ),
+      ),
+  },
+  Mutation: {
+    setAlertStatus: async (
+      _: unknown,
+      args: { ids: string[]; status: AlertStatus },
+      context: ApiContext,
+    ) => {
+      requireRole(context, ['admin', 'analyst'], 'setAlertStatus');
+      // 1000 ids: one request stays one reasonable ClickHouse insert.
+      if (args.ids.length > 1000) throw badInput('ids: at most 1000 at a time', 'ids');
+      await query(context, () =>
+        context.warehouse.setAlertStatus(context.caller.tenantId, args.ids, args.status),
+      );
+      return { ids: args.ids, status: args.status };
+    },
+  },
+  AlertConnection: {
+    countsBySeverity: async (source: AlertConnectionSource, _: unknown, context: ApiContext) => {
+      const counts = await query(context, () =>
+        context.warehouse.countAlertsBySeverity(context.caller.tenantId, source.filter),
+      );
+      return {
+        ...counts,
+        total: ALERT_SEVERITIES.reduce((sum, severity) => sum + counts[severity], 0),
+      };
+    },
+  },
+  Event: {
+    kind: (event: StoredEvent) => (event.kind === '' ? null : event.kind),
+    observedAt: (event: StoredEvent) => event.observedUnixMicros,
+    receivedAt: (event: StoredEvent) => event.receivedUnixMicros,
+  },
+  Alert: {
+    observedAt: (alert: { observedUnixMicros: number }) => alert.observedUnixMicros,
+    updatedAt: (alert: { updatedUnixMicros: number }) => alert.updatedUnixMicros,
+  },
+  Agent: {
+    id: (agent: StoredAgent) => agent.agentId,
+    version: (agent: StoredAgent) => agent.agentVersion,
+    lastSeenAt: (agent: StoredAgent) => agent.lastSeenUnixMicros,
+    connected: (agent: StoredAgent, _: unknown, context: ApiContext) =>
+      Date.now() * 1000 - agent.lastSeenUnixMicros <= context.connectedWithinSeconds * 1_000_000,
+  },
+  Workload: {
+    firstSeenAt: (w: { firstSeenUnixMicros: number }) => w.firstSeenUnixMicros,
+    lastSeenAt: (w: { lastSeenUnixMicros: number }) => w.lastSeenUnixMicros,
+  },
+  Container: {
+    firstSeenAt: (c: { firstSeenUnixMicros: number }) => c.firstSeenUnixMicros,
+    lastSeenAt: (c: { lastSeenUnixMicros: number }) => c.lastSeenUnixMicros,
+  },
+};

@@ -1,0 +1,268 @@
+// The GraphQL schema of the API: SDL, and resolvers over the warehouse, every one scoped to
+// the caller's tenant (from the token, never from arguments).
+export const typeDefs = /* GraphQL */ `
+  "An instant, as an ISO 8601 string in UTC with microseconds (2026-01-31T12:00:00.000001Z)."
+  scalar DateTime
+  "Any JSON value."
+  scalar JSON
+
+  enum Role {
+    ADMIN
+    ANALYST
+    VIEWER
+  }
+
+  enum EventKind {
+    PROCESS_EXEC
+    PROCESS_EXIT
+    FILE_OPEN
+    FILE_WRITE
+    FILE_RENAME
+    FILE_DELETE
+    NETWORK_CONNECT
+    NETWORK_ACCEPT
+    NETWORK_LISTEN
+    DNS_QUERY
+    HTTP_REQUEST
+    HTTP_RESPONSE
+    SCANNER_FINDING
+  }
+
+  enum Severity {
+    INFO
+    LOW
+    MEDIUM
+    HIGH
+    CRITICAL
+  }
+
+  enum AlertStatus {
+    OPEN
+    ACKNOWLEDGED
+    RESOLVED
+  }
+
+  "Relay page information; pages go forward only (newest first)."
+  type PageInfo {
+    hasNextPage: Boolean!
+    hasPreviousPage: Boolean!
+    startCursor: String
+    endCursor: String
+  }
+
+  "The caller: the tenant their token belongs to and their role."
+  type Viewer {
+    tenant: String!
+    role: Role!
+  }
+
+  type EventWorkload {
+    namespace: String!
+    podName: String!
+    containerId: String!
+    containerName: String!
+    imageRepository: String!
+    imageTag: String!
+    imageDigest: String!
+  }
+
+  type Event {
+    id: ID!
+    agentId: String!
+    observedAt: DateTime!
+    receivedAt: DateTime!
+    "Null for an event whose kind this API does not know."
+    kind: EventKind
+    hostname: String!
+    workload: EventWorkload!
+    processName: String!
+    pid: Int!
+    commandLine: String!
+    path: String!
+    labels: JSON!
+    "The event's payload as JSON (bytes as base64)."
+    payload: JSON
+  }
+
+  type EventEdge {
+    cursor: String!
+    node: Event!
+  }
+
+  type EventConnection {
+    edges: [EventEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  "Every field given must hold."
+  input EventFilter {
+    "Inclusive start of the time range."
+    from: DateTime
+    "Exclusive end of the time range."
+    to: DateTime
+    hostname: String
+    agentId: String
+    namespace: String
+    podName: String
+    containerId: String
+    "An image repository, repository:tag, or a digest (sha256:…)."
+    image: String
+    kinds: [EventKind!]
+    "Short process name (comm)."
+    processName: String
+    "Case-insensitive substring of the command line or of the file path."
+    text: String
+  }
+
+  type EventCount {
+    "Start of the bucket."
+    start: DateTime!
+    count: Int!
+  }
+
+  type Alert {
+    id: ID!
+    observedAt: DateTime!
+    updatedAt: DateTime!
+    ruleId: String!
+    ruleName: String!
+    severity: Severity!
+    status: AlertStatus!
+    title: String!
+    agentId: String!
+    eventId: String!
+    hostname: String!
+    namespace: String!
+    podName: String!
+    containerId: String!
+    imageRepository: String!
+    tags: [String!]!
+    details: JSON!
+  }
+
+  type AlertEdge {
+    cursor: String!
+    node: Alert!
+  }
+
+  type SeverityCounts {
+    info: Int!
+    low: Int!
+    medium: Int!
+    high: Int!
+    critical: Int!
+    total: Int!
+  }
+
+  type AlertConnection {
+    edges: [AlertEdge!]!
+    pageInfo: PageInfo!
+    "Alerts matching the filter, per severity (all pages)."
+    countsBySeverity: SeverityCounts!
+  }
+
+  input AlertFilter {
+    from: DateTime
+    to: DateTime
+    severities: [Severity!]
+    ruleIds: [String!]
+    statuses: [AlertStatus!]
+    namespace: String
+    podName: String
+    containerId: String
+    image: String
+  }
+
+  type Agent {
+    id: ID!
+    hostname: String!
+    version: String!
+    capabilities: [String!]!
+    policyVersion: String!
+    lastSeenAt: DateTime!
+    "Seen within the last few minutes (MAMORI_API_AGENT_CONNECTED_SECONDS)."
+    connected: Boolean!
+  }
+
+  type AgentEdge {
+    cursor: String!
+    node: Agent!
+  }
+
+  type AgentConnection {
+    edges: [AgentEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  type Container {
+    containerId: String!
+    containerName: String!
+    runtime: String!
+    privileged: Boolean!
+    imageRepository: String!
+    imageTag: String!
+    imageDigest: String!
+    hostname: String!
+    firstSeenAt: DateTime!
+    lastSeenAt: DateTime!
+  }
+
+  "A pod (or a bare container, with an empty pod name) and what ran in it."
+  type Workload {
+    namespace: String!
+    podName: String!
+    containers: [Container!]!
+    images: [String!]!
+    hosts: [String!]!
+    firstSeenAt: DateTime!
+    lastSeenAt: DateTime!
+  }
+
+  type WorkloadEdge {
+    cursor: String!
+    node: Workload!
+  }
+
+  type WorkloadConnection {
+    edges: [WorkloadEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  input WorkloadFilter {
+    namespace: String
+    image: String
+    hostname: String
+    "Only workloads with an event at or after this time."
+    seenSince: DateTime
+  }
+
+  type Query {
+    viewer: Viewer!
+    "The tenant's events, newest first."
+    events(first: Int = 50, after: String, filter: EventFilter): EventConnection!
+    "Event counts per time bucket over [from, to), oldest first; empty buckets are left out."
+    eventCounts(
+      from: DateTime!
+      to: DateTime!
+      bucketSeconds: Int!
+      filter: EventFilter
+    ): [EventCount!]!
+    "The tenant's alerts, newest first."
+    alerts(first: Int = 50, after: String, filter: AlertFilter): AlertConnection!
+    "The tenant's agents, by id."
+    agents(first: Int = 50, after: String): AgentConnection!
+    "The tenant's workloads, by namespace and pod."
+    workloads(first: Int = 50, after: String, filter: WorkloadFilter): WorkloadConnection!
+  }
+
+  type SetAlertStatusPayload {
+    "The ids asked for; ids of no alert of the tenant are ignored."
+    ids: [ID!]!
+    status: AlertStatus!
+  }
+
+  type Mutation {
+    "Sets the status of some of the tenant's alerts. Admins and analysts only."
+    setAlertStatus(ids: [ID!]!, status: AlertStatus!): SetAlertStatusPayload!
+  }
+`;

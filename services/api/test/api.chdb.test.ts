@@ -1,0 +1,270 @@
+import { createSilentLogger } from '@mamori/common';
+import { openWarehouse, type Warehouse } from '@mamori/warehouse';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiApp } from '../src/app.js';
+import { chdbTestDir, testDatabase, testTenant } from './support/chdb.js';
+import { SECOND, T0, gql, testApp, testEvent, token } from './support/fixtures.js';
+
+// One warehouse on chDB for the file, tenants A and B in it; B must never see A's data.
+const A = testTenant();
+const B = testTenant();
+let warehouse: Warehouse;
+let database: string;
+let app: ApiApp;
+
+const iso = (micros: number) => new Date(micros / 1000).toISOString();
+
+beforeAll(async () => {
+  database = testDatabase();
+  ({ warehouse } = await openWarehouse(
+    { kind: 'embedded', path: chdbTestDir(), database, retentionDays: 30 },
+    { logger: createSilentLogger() },
+  ));
+  await warehouse.insertEvents([
+    testEvent({ tenant: A, at: T0, name: 'curl', args: ['curl', 'https://evil.example'] }),
+    testEvent({ tenant: A, at: T0 + 1 * SECOND, name: 'bash', hostname: 'node-2.city-a' }),
+    testEvent({ tenant: A, at: T0 + 2 * SECOND, path: '/etc/shadow', name: 'cat' }),
+    testEvent({ tenant: A, at: T0 + 3 * SECOND, name: 'nc', namespace: 'payments' }),
+    testEvent({ tenant: A, at: T0 + 3700 * SECOND, name: 'curl' }),
+  ]);
+  await warehouse.insertAlerts([
+    {
+      id: 'alert-1',
+      tenantId: A,
+      observedUnixMicros: T0 + 2 * SECOND,
+      ruleId: 'read-shadow',
+      ruleName: 'Read sensitive file',
+      severity: 'high',
+      title: 'cat read /etc/shadow',
+      agentId: 'node-1',
+      eventId: 'ev-x',
+      namespace: 'citizens',
+    },
+    {
+      id: 'alert-2',
+      tenantId: A,
+      observedUnixMicros: T0 + 3 * SECOND,
+      ruleId: 'netcat',
+      ruleName: 'Netcat run',
+      severity: 'critical',
+      title: 'nc ran',
+      agentId: 'node-1',
+      eventId: 'ev-y',
+    },
+  ]);
+  await warehouse.upsertAgents([
+    {
+      tenantId: A,
+      agentId: 'node-1',
+      lastSeenUnixMicros: Date.now() * 1000,
+      hostname: 'node-1.city-a',
+      agentVersion: '0.3.1',
+      capabilities: ['ebpf'],
+      policyVersion: 'p1',
+    },
+  ]);
+  app = testApp(warehouse, [A, B], {
+    ping: async () => (await warehouse.client.ping()).success,
+  });
+});
+
+afterAll(async () => {
+  await warehouse.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  await warehouse.close();
+});
+
+const EVERYTHING = `{
+  events { edges { node { id } } }
+  alerts { edges { node { id } } countsBySeverity { total } }
+  agents { edges { node { id } } }
+  workloads { edges { node { podName } } }
+}`;
+
+describe('tenant isolation', () => {
+  it("shows a tenant's token its own events, alerts, agents and workloads", async () => {
+    const result = await gql(app, token(A, 'viewer'), EVERYTHING);
+    expect(result.body.errors).toBeUndefined();
+    const data = result.body.data as Record<string, { edges: unknown[] }>;
+    expect(data['events']?.edges).toHaveLength(5);
+    expect(data['alerts']?.edges).toHaveLength(2);
+    expect(data['agents']?.edges).toHaveLength(1);
+    expect(data['workloads']?.edges?.length).toBeGreaterThan(0);
+  });
+
+  it("shows another tenant's token none of them", async () => {
+    const result = await gql(app, token(B, 'admin'), EVERYTHING);
+    expect(result.body).toEqual({
+      data: {
+        events: { edges: [] },
+        alerts: { edges: [], countsBySeverity: { total: 0 } },
+        agents: { edges: [] },
+        workloads: { edges: [] },
+      },
+    });
+  });
+
+  it("does not let another tenant's admin change the tenant's alerts", async () => {
+    await gql(
+      app,
+      token(B, 'admin'),
+      'mutation { setAlertStatus(ids: ["alert-1"], status: RESOLVED) { ids } }',
+    );
+    const result = await gql(
+      app,
+      token(A, 'viewer'),
+      '{ alerts(filter: { statuses: [OPEN] }) { edges { node { id status } } } }',
+    );
+    expect(result.body.data).toMatchObject({
+      alerts: {
+        edges: expect.arrayContaining([{ node: { id: 'alert-1', status: 'OPEN' } }]) as unknown,
+      },
+    });
+  });
+});
+
+describe('events', () => {
+  const names = async (filter: string) => {
+    const result = await gql(
+      app,
+      token(A, 'viewer'),
+      `{ events(filter: ${filter}) { edges { node { processName } } } }`,
+    );
+    expect(result.body.errors).toBeUndefined();
+    return (
+      result.body.data as { events: { edges: { node: { processName: string } }[] } }
+    ).events.edges.map((e) => e.node.processName);
+  };
+
+  it('filters by host, namespace, kind, process name, text and time range', async () => {
+    expect(await names('{ hostname: "node-2.city-a" }')).toEqual(['bash']);
+    expect(await names('{ namespace: "payments" }')).toEqual(['nc']);
+    expect(await names('{ kinds: [FILE_OPEN] }')).toEqual(['cat']);
+    expect(await names('{ processName: "curl" }')).toEqual(['curl', 'curl']);
+    expect(await names('{ text: "EVIL.example" }')).toEqual(['curl']);
+    expect(await names('{ text: "/etc/shad" }')).toEqual(['cat']);
+    expect(await names(`{ from: "${iso(T0 + SECOND)}", to: "${iso(T0 + 3 * SECOND)}" }`)).toEqual([
+      'cat',
+      'bash',
+    ]);
+  });
+
+  it('pages newest first with cursors that resume where the page ended', async () => {
+    const query =
+      'query ($after: String) { events(first: 2, after: $after) { edges { cursor node { processName observedAt } } pageInfo { hasNextPage endCursor } } }';
+    type Page = {
+      events: {
+        edges: { cursor: string; node: { processName: string; observedAt: string } }[];
+        pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      };
+    };
+    const seen: string[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    do {
+      const result = await gql(app, token(A, 'viewer'), query, { after });
+      expect(result.body.errors).toBeUndefined();
+      const page = (result.body.data as Page).events;
+      seen.push(...page.edges.map((edge) => edge.node.processName));
+      after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      pages++;
+    } while (after !== null);
+    expect(pages).toBe(3);
+    expect(seen).toEqual(['curl', 'nc', 'cat', 'bash', 'curl']);
+
+    // Any edge's cursor resumes right after that edge.
+    const first = await gql(app, token(A, 'viewer'), query, { after: null });
+    const middle = (first.body.data as Page).events.edges[0]!.cursor;
+    const resumed = await gql(app, token(A, 'viewer'), query, { after: middle });
+    expect((resumed.body.data as Page).events.edges.map((edge) => edge.node.processName)).toEqual([
+      'nc',
+      'cat',
+    ]);
+    expect((first.body.data as Page).events.edges[0]!.node.observedAt).toBe(
+      `${iso(T0 + 3700 * SECOND).slice(0, 19)}.000000Z`,
+    );
+  });
+
+  it('counts events in time buckets', async () => {
+    const result = await gql(
+      app,
+      token(A, 'viewer'),
+      `{ eventCounts(from: "${iso(T0)}", to: "${iso(T0 + 7200 * SECOND)}", bucketSeconds: 3600) { start count } }`,
+    );
+    expect(result.body.data).toEqual({
+      eventCounts: [
+        { start: `${iso(T0).slice(0, 19)}.000000Z`, count: 4 },
+        { start: `${iso(T0 + 3600 * SECOND).slice(0, 19)}.000000Z`, count: 1 },
+      ],
+    });
+  });
+});
+
+describe('alerts, agents and workloads', () => {
+  it('filters alerts by severity and counts them by severity over the filter', async () => {
+    const result = await gql(
+      app,
+      token(A, 'viewer'),
+      '{ alerts(filter: { severities: [CRITICAL] }) { edges { node { id ruleId severity status } } countsBySeverity { critical high total } } }',
+    );
+    expect(result.body.data).toEqual({
+      alerts: {
+        edges: [
+          { node: { id: 'alert-2', ruleId: 'netcat', severity: 'CRITICAL', status: 'OPEN' } },
+        ],
+        countsBySeverity: { critical: 1, high: 0, total: 1 },
+      },
+    });
+  });
+
+  it('lets an analyst acknowledge an alert', async () => {
+    const set = await gql(
+      app,
+      token(A, 'analyst'),
+      'mutation { setAlertStatus(ids: ["alert-2"], status: ACKNOWLEDGED) { status } }',
+    );
+    expect(set.body.errors).toBeUndefined();
+    const result = await gql(
+      app,
+      token(A, 'viewer'),
+      '{ alerts(filter: { ruleIds: ["netcat"] }) { edges { node { status } } } }',
+    );
+    expect(result.body.data).toEqual({ alerts: { edges: [{ node: { status: 'ACKNOWLEDGED' } }] } });
+  });
+
+  it('shows agents with version, last seen and whether they are connected', async () => {
+    const result = await gql(
+      app,
+      token(A, 'viewer'),
+      '{ agents { edges { node { id hostname version connected lastSeenAt } } } }',
+    );
+    expect(result.body.data).toMatchObject({
+      agents: {
+        edges: [
+          { node: { id: 'node-1', hostname: 'node-1.city-a', version: '0.3.1', connected: true } },
+        ],
+      },
+    });
+  });
+
+  it('shows workloads with their images, containers and hosts', async () => {
+    const result = await gql(
+      app,
+      token(A, 'viewer'),
+      '{ workloads(filter: { namespace: "citizens" }) { edges { node { namespace podName images hosts containers { containerId hostname } } } } }',
+    );
+    const node = (result.body.data as { workloads: { edges: { node: Record<string, unknown> }[] } })
+      .workloads.edges[0]?.node;
+    expect(node).toMatchObject({
+      namespace: 'citizens',
+      podName: 'portal-7d9f',
+      images: ['registry.example.gov/city/portal:1.4.2'],
+    });
+    expect(node?.['hosts']).toEqual(expect.arrayContaining(['node-1.city-a']));
+  });
+});
+
+describe('readiness', () => {
+  it('is ready while the warehouse answers', async () => {
+    expect((await app.server.inject('/readyz')).statusCode).toBe(200);
+  });
+});
