@@ -34,6 +34,28 @@ describe('mamori start', () => {
     expect((await agent.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
     agent.close();
 
+    // The events become visible through the GraphQL API, with the generated API token.
+    const apiTokens = JSON.parse(readFileSync(join(dataDir, 'api-tokens.json'), 'utf8')) as {
+      tokens: { token: string }[];
+    };
+    const query = async (token: string): Promise<{ status: number; ids: string[] }> => {
+      const response = await fetch(`http://127.0.0.1:${platform.apiPort}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ events(first: 10) { edges { node { id } } } }' }),
+      });
+      if (response.status !== 200) return { status: response.status, ids: [] };
+      const body = (await response.json()) as {
+        data: { events: { edges: { node: { id: string } }[] } };
+      };
+      return { status: 200, ids: body.data.events.edges.map((e) => e.node.id).sort() };
+    };
+    const expected = sent.map((e) => e.id).sort();
+    await expect
+      .poll(async () => (await query(apiTokens.tokens[0]!.token)).ids, { timeout: 15_000 })
+      .toEqual(expected);
+    expect((await query('not-a-token-of-this-platform')).status).toBe(401);
+
     // SIGTERM: ingest stops, the store flushes and commits, the process exits cleanly.
     const exited = new Promise<number | null>((resolve) => platform.child.once('exit', resolve));
     platform.child.kill('SIGTERM');

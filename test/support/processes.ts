@@ -7,6 +7,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export interface MamoriProcess {
   child: ChildProcess;
   port: number;
+  /** The API's port, for `start`. */
+  apiPort?: number;
   /** Lines the process wrote to stdout and stderr, for failure messages. */
   output: string[];
 }
@@ -28,7 +30,7 @@ export function spawnMamori(command: string, env: Record<string, string>): Promi
     ],
     {
       cwd: REPO_ROOT,
-      env: { ...process.env, MAMORI_INGEST_PORT: '0', ...env },
+      env: { ...process.env, MAMORI_INGEST_PORT: '0', MAMORI_API_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -46,7 +48,12 @@ export function spawnMamori(command: string, env: Record<string, string>): Promi
     createInterface({ input: child.stdout }).on('line', (line) => {
       output.push(line);
       try {
-        const entry = JSON.parse(line) as { msg?: string; port?: number; ingestPort?: number };
+        const entry = JSON.parse(line) as {
+          msg?: string;
+          port?: number;
+          ingestPort?: number;
+          apiPort?: number;
+        };
         // `start` is up once every service is; a single service once ingest listens.
         const port =
           command === 'start'
@@ -55,7 +62,7 @@ export function spawnMamori(command: string, env: Record<string, string>): Promi
         if (port) {
           clearTimeout(timer);
           child.removeAllListeners('exit');
-          resolve({ child, port, output });
+          resolve({ child, port, output, ...(entry.apiPort ? { apiPort: entry.apiPort } : {}) });
         }
       } catch {
         // not a log line

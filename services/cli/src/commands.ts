@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createBus, readBusConfig } from '@mamori/bus';
 import { createEnvReader, type Logger, type Stoppable } from '@mamori/common';
 import { startIngest } from '@mamori/ingest';
@@ -19,33 +19,53 @@ Configuration comes from environment variables; see the README's configuration r
 `;
 
 /**
- * Where `mamori start` keeps agent credentials when none are configured: a file created on
- * first start with one random token for tenant "default", agent "local". Only its path is
- * logged, never the token.
+ * A credentials file that `mamori start` creates on first start when none is configured:
+ * one random token for tenant "default". Only its path is logged, never the token.
  */
-export function ensureLocalCredentials(dataDir: string, logger: Logger): string {
-  const file = resolve(join(dataDir, 'agents.json'));
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
+function ensureLocalTokenFile(
+  file: string,
+  content: (token: string) => unknown,
+  what: string,
+  logger: Logger,
+): string {
+  const path = resolve(file);
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
     const token = randomBytes(32).toString('base64url');
-    writeFileSync(
-      file,
-      `${JSON.stringify({ agents: [{ token, tenant: 'default', agentId: 'local' }] }, null, 2)}\n`,
-      {
-        mode: 0o600,
-        flag: 'wx',
-      },
-    );
-    logger.info({ file }, 'created local agent credentials (tenant "default", agent "local")');
+    writeFileSync(path, `${JSON.stringify(content(token), null, 2)}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
+    logger.info({ file: path }, `created local ${what}`);
   }
-  return file;
+  return path;
+}
+
+/** Agent credentials for `mamori start`: tenant "default", agent "local". */
+export function ensureLocalCredentials(dataDir: string, logger: Logger): string {
+  return ensureLocalTokenFile(
+    join(dataDir, 'agents.json'),
+    (token) => ({ agents: [{ token, tenant: 'default', agentId: 'local' }] }),
+    'agent credentials (tenant "default", agent "local")',
+    logger,
+  );
+}
+
+/** An API token for `mamori start`: tenant "default", role admin. */
+export function ensureLocalApiToken(dataDir: string, logger: Logger): string {
+  return ensureLocalTokenFile(
+    join(dataDir, 'api-tokens.json'),
+    (token) => ({ tokens: [{ token, tenant: 'default', role: 'admin' }] }),
+    'API token (tenant "default", role admin)',
+    logger,
+  );
 }
 
 /**
  * `mamori start`: the platform in this process on embedded defaults — ingest and store
- * sharing one embedded log (it belongs to one process) and the store writing to chDB.
- * Stops in flow order: ingest stops taking events, the store flushes and commits, then the
- * log closes.
+ * sharing one embedded log (it belongs to one process), the store writing to chDB and the
+ * GraphQL API reading from it. Stops in flow order: ingest stops taking events, the store
+ * flushes and commits, the API stops, then the log closes.
  */
 export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Promise<Stoppable> {
   const platformEnv: NodeJS.ProcessEnv = {
@@ -56,6 +76,9 @@ export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Pro
   const dataDir = platformEnv['MAMORI_DATA_DIR']!;
   if (!platformEnv['MAMORI_INGEST_TOKENS_FILE'] && !platformEnv['MAMORI_INGEST_TOKENS']) {
     platformEnv['MAMORI_INGEST_TOKENS_FILE'] = ensureLocalCredentials(dataDir, logger);
+  }
+  if (!platformEnv['MAMORI_API_TOKENS_FILE'] && !platformEnv['MAMORI_API_TOKENS']) {
+    platformEnv['MAMORI_API_TOKENS_FILE'] = ensureLocalApiToken(dataDir, logger);
   }
   const read = createEnvReader(platformEnv);
   const busConfig = readBusConfig(read, { dataDir, service: 'platform' });
@@ -80,7 +103,13 @@ export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Pro
       name: 'store',
       running: await startStore(platformEnv, logger.child({ service: 'store' }), { bus }),
     });
-    logger.info({ ingestPort: ingest.port, dataDir: resolve(dataDir) }, 'mamori is running');
+    const { startApi } = await import('@mamori/api');
+    const api = await startApi(platformEnv, logger.child({ service: 'api' }));
+    services.push({ name: 'api', running: api });
+    logger.info(
+      { ingestPort: ingest.port, apiPort: api.port, dataDir: resolve(dataDir) },
+      'mamori is running',
+    );
   } catch (err) {
     await stopAll();
     throw err;
