@@ -16,3 +16,11 @@ export {
 } from './logger.js';
 export { createEnvReader, type EnvReader, type IntOptions } from './config.js';
 export { runUntilSignalled, type Stoppable } from './process.js';
+export {
+  bearerToken,
+  createCredentialRegistry,
+  isCredentialName,
+  loadCredentialFile,
+  type CredentialRegistry,
+  type CredentialSpec,
+} from './credentials.js';
