@@ -4,7 +4,7 @@ import type { Event__Output } from '@mamori/proto';
 import { createWarehouseClient, type WarehouseClientOptions } from './client.js';
 import { DATABASE_NAME, type WarehouseConfig } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { EVENT_INSERT_COLUMNS, eventToValues, type EventKind } from './rows.js';
+import { EVENT_INSERT_COLUMNS, eventToValues, type EventKind, type EventRow } from './rows.js';
 import { migrate, type MigrationReport } from './schema/migrations.js';
 import type {
   AgentInput,
@@ -118,27 +118,26 @@ const EVENT_COLUMNS = `id, agent_id, toUnixTimestamp64Micro(observed_at) AS obse
   container_id, container_name, image_repository, image_tag, image_digest, process_name, pid,
   command_line, path, labels, payload`;
 
-interface EventResultRow {
-  id: string;
-  agent_id: string;
-  observed_micros: number | string;
-  received_micros: number | string;
-  kind: string;
-  hostname: string;
-  namespace: string;
-  pod_name: string;
-  container_id: string;
-  container_name: string;
-  image_repository: string;
-  image_tag: string;
-  image_digest: string;
-  process_name: string;
-  pid: number;
-  command_line: string;
-  path: string;
-  labels: Record<string, string>;
-  payload: string;
-}
+/** A row of EVENT_COLUMNS: the stored columns, with times as micros and the payload as text. */
+type EventResultRow = Pick<
+  EventRow,
+  | 'id'
+  | 'agent_id'
+  | 'kind'
+  | 'hostname'
+  | 'namespace'
+  | 'pod_name'
+  | 'container_id'
+  | 'container_name'
+  | 'image_repository'
+  | 'image_tag'
+  | 'image_digest'
+  | 'process_name'
+  | 'pid'
+  | 'command_line'
+  | 'path'
+  | 'labels'
+> & { observed_micros: number | string; received_micros: number | string; payload: string };
 
 interface AlertResultRow {
   id: string;
