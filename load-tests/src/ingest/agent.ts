@@ -16,6 +16,8 @@ export interface SimulatedAgentOptions {
   durationMs: number;
   /** How long to wait for the last acknowledgements after the run, in ms. */
   drainMs: number;
+  /** Told the ids of each batch as it is written to the stream (performance.now() time). */
+  onSend?: (ids: readonly string[], at: number) => void;
 }
 
 export interface AgentResult {
@@ -120,6 +122,7 @@ export function runSimulatedAgent(options: SimulatedAgentOptions): Promise<Agent
       if (result.firstSendAt === 0) result.firstSendAt = now;
       result.sent += count;
       call.write(message);
+      options.onSend?.(ids, now);
     };
 
     const pump = (): void => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaForBenchmark, type KafkaHandle } from '../support/kafka.js';
-import { startIngestProcess } from '../support/ingest-process.js';
+import { startIngestProcess } from '../support/mamori-process.js';
 import { summarizeProfiles } from '../support/cpu-profile.js';
 import { summarize } from '../support/stats.js';
 import { buildTemplates } from './events.js';

@@ -8,13 +8,15 @@ export {
   type MigrationReport,
   type SchemaContext,
 } from './schema/migrations.js';
+export { storedPayload, type EventKind, type EventRow } from './rows.js';
 export {
-  EVENT_INSERT_COLUMNS,
-  eventToRow,
-  eventToValues,
-  type EventKind,
-  type EventRow,
-} from './rows.js';
+  EVENT_TSV_COLUMNS,
+  EVENT_TSV_STRUCTURE,
+  createLineBuffer,
+  encodeEventLine,
+  encodeEventRow,
+  type LineBuffer,
+} from './event-tsv.js';
 export {
   createWarehouse,
   openWarehouse,

@@ -1,10 +1,20 @@
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { unlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ErrorCode, MamoriError } from '@mamori/common';
-import type { Event__Output } from '@mamori/proto';
+import { createEventCodec, type Event__Output } from '@mamori/proto';
 import { createWarehouseClient, type WarehouseClientOptions } from './client.js';
 import { DATABASE_NAME, type WarehouseConfig } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { EVENT_INSERT_COLUMNS, eventToValues, type EventKind, type EventRow } from './rows.js';
+import {
+  createLineBuffer,
+  encodeEventLine,
+  EVENT_TSV_COLUMNS,
+  EVENT_TSV_STRUCTURE,
+} from './event-tsv.js';
+import { storedPayload, type EventKind, type EventRow } from './rows.js';
 import { migrate, type MigrationReport } from './schema/migrations.js';
 import type {
   AgentInput,
@@ -33,6 +43,13 @@ export interface Warehouse {
   /** The client underneath, for what this interface does not cover yet. */
   readonly client: ClickHouseClient;
   readonly database: string;
+  /**
+   * Stores events in one insert, each given as the TabSeparated row `encodeEventRow` made of
+   * its protobuf bytes: how the store inserts what it reads from the bus. Idempotent like
+   * `insertEvents`.
+   * @throws ClickHouseError or a network error from @clickhouse/client; retry the whole batch.
+   */
+  insertEventRows(rows: readonly Uint8Array[]): Promise<void>;
   /**
    * Stores decoded events in one insert. Re-inserting an event (same tenant, agent, id and
    * observed time) never makes a query show it twice.
@@ -100,6 +117,14 @@ export interface CreateWarehouseOptions {
   database?: string;
   /** Whether `close()` closes `client`. @default false */
   ownsClient?: boolean;
+  /**
+   * For chDB in this process: a directory it can read, where event inserts are staged as
+   * files and read with `file()`. chDB parses a file about twice as fast as an INSERT's
+   * inline data (measured: 149k vs 79k events/s). Without it, inserts send their rows as
+   * the body of the INSERT, as a ClickHouse server expects.
+   * @default undefined (inline)
+   */
+  stagingDir?: string;
 }
 
 /** 50 items: one screen of a list in the API. */
@@ -116,7 +141,7 @@ const EVENTS_FINAL_SETTINGS = 'do_not_merge_across_partitions_select_final = 1';
 const EVENT_COLUMNS = `id, agent_id, toUnixTimestamp64Micro(observed_at) AS observed_micros,
   toUnixTimestamp64Micro(received_at) AS received_micros, kind, hostname, namespace, pod_name,
   container_id, container_name, image_repository, image_tag, image_digest, process_name, pid,
-  command_line, path, labels, payload`;
+  command_line, path, labels, payload, base64Encode(event) AS event`;
 
 /** A row of EVENT_COLUMNS: the stored columns, with times as micros and the payload as text. */
 type EventResultRow = Pick<
@@ -137,7 +162,14 @@ type EventResultRow = Pick<
   | 'command_line'
   | 'path'
   | 'labels'
-> & { observed_micros: number | string; received_micros: number | string; payload: string };
+> & {
+  observed_micros: number | string;
+  received_micros: number | string;
+  /** Schema 1 kept the payload as JSON; empty since schema 2. */
+  payload: string;
+  /** The event's protobuf bytes, base64 (empty in rows stored by schema 1). */
+  event: string;
+};
 
 interface AlertResultRow {
   id: string;
@@ -312,7 +344,7 @@ function toEvent(row: EventResultRow): StoredEvent {
     commandLine: row.command_line,
     path: row.path,
     labels: row.labels,
-    payload: JSON.parse(row.payload) as unknown,
+    payload: row.event === '' ? (JSON.parse(row.payload) as unknown) : storedPayload(row.event),
   };
 }
 
@@ -367,6 +399,40 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
     });
   }
 
+  const staging = options.stagingDir === undefined ? undefined : resolve(options.stagingDir);
+  if (staging !== undefined) {
+    mkdirSync(staging, { recursive: true });
+    // Files of inserts a crash interrupted: their records were not committed and come again.
+    for (const name of readdirSync(staging)) rmSync(join(staging, name), { force: true });
+  }
+  let staged = 0;
+  const codec = createEventCodec();
+
+  async function insertRows(rows: readonly Uint8Array[]): Promise<void> {
+    if (rows.length === 0) return;
+    const body = Buffer.concat(rows);
+    if (staging === undefined) {
+      await client.insert({
+        table: `${db}.events`,
+        columns: [...EVENT_TSV_COLUMNS],
+        values: Readable.from([body], { objectMode: false }),
+        format: 'TabSeparated',
+      });
+      return;
+    }
+    const path = join(staging, `events-${process.pid}-${staged++}.tsv`);
+    await writeFile(path, body);
+    try {
+      await client.command({
+        query: `INSERT INTO ${db}.events (${EVENT_TSV_COLUMNS.join(', ')})
+          SELECT * FROM file({path:String}, 'TabSeparated', {structure:String})`,
+        query_params: { path, structure: EVENT_TSV_STRUCTURE },
+      });
+    } finally {
+      await unlink(path).catch(() => undefined);
+    }
+  }
+
   async function select<R>(query: string, params: Record<string, unknown>): Promise<R[]> {
     const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
     return result.json<R>();
@@ -376,14 +442,13 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
     client,
     database: db,
 
+    insertEventRows: insertRows,
+
     async insertEvents(events) {
       if (events.length === 0) return;
-      await client.insert({
-        table: `${db}.events`,
-        columns: [...EVENT_INSERT_COLUMNS],
-        values: events.map(eventToValues),
-        format: 'JSONCompactEachRow',
-      });
+      const out = createLineBuffer();
+      for (const event of events) encodeEventLine(out, codec.encode(event));
+      await insertRows([out.bytes.subarray(0, out.length)]);
     },
 
     async insertAlerts(alerts) {
@@ -709,7 +774,12 @@ export async function openWarehouse(
       retentionDays: config.retentionDays,
     });
     return {
-      warehouse: createWarehouse({ client, database: config.database, ownsClient: true }),
+      warehouse: createWarehouse({
+        client,
+        database: config.database,
+        ownsClient: true,
+        ...(config.kind === 'embedded' ? { stagingDir: join(config.path, 'mamori-staging') } : {}),
+      }),
       migrations,
     };
   } catch (err) {

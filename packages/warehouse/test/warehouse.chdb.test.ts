@@ -11,6 +11,7 @@ const embedded = (database = 'unused') =>
 
 describe('warehouse on chDB (embedded)', () => {
   warehouseSuite({
+    stagingDir: join(chdbTestDir(), 'mamori-staging'),
     connect: () =>
       Promise.resolve(createWarehouseClient(embedded(), { logger: createSilentLogger() })),
   });
@@ -19,13 +20,13 @@ describe('warehouse on chDB (embedded)', () => {
     const database = testDatabase('open');
     const tenant = testTenant();
     const first = await openWarehouse(embedded(database));
-    expect(first.migrations).toEqual({ applied: [1], version: 1 });
+    expect(first.migrations).toEqual({ applied: [1, 2], version: 2 });
     await first.warehouse.insertEvents([execEvent({ tenant })]);
     await first.warehouse.close();
 
     const second = await openWarehouse(embedded(database));
     try {
-      expect(second.migrations).toEqual({ applied: [], version: 1 });
+      expect(second.migrations).toEqual({ applied: [], version: 2 });
       expect((await second.warehouse.listEvents(tenant)).items).toHaveLength(1);
     } finally {
       await second.warehouse.client.command({ query: `DROP DATABASE ${database}` });

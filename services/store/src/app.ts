@@ -14,7 +14,7 @@ import { eventsStream, type StoreStream } from './streams.js';
 export interface StoreDeps {
   config: Readonly<StoreConfig>;
   bus: Bus;
-  warehouse: Pick<Warehouse, 'insertEvents' | 'insertAlerts'>;
+  warehouse: Pick<Warehouse, 'insertEventRows' | 'insertAlerts'>;
   logger: Logger;
   /** The topics to store. @default the events topic of `config` */
   streams?: readonly StoreStream<unknown>[];

@@ -1,7 +1,5 @@
 import type { BusRecord } from '@mamori/bus';
-import { ErrorCode, MamoriError } from '@mamori/common';
-import { createEventCodec, type Event__Output } from '@mamori/proto';
-import type { Warehouse } from '@mamori/warehouse';
+import { encodeEventRow, type Warehouse } from '@mamori/warehouse';
 
 /**
  * One topic the store copies into the warehouse: how its records decode and how a batch of
@@ -19,30 +17,22 @@ export interface StoreStream<T> {
   decode: (record: BusRecord) => T;
   /** Inserts a batch; must be idempotent (it is retried, and records may be redelivered). */
   insert: (
-    warehouse: Pick<Warehouse, 'insertEvents' | 'insertAlerts'>,
+    warehouse: Pick<Warehouse, 'insertEventRows' | 'insertAlerts'>,
     values: T[],
   ) => Promise<void>;
 }
 
-/** The events topic: protobuf `mamori.v1.Event` records into `events`. */
-export function eventsStream(topic: string, partitions: number): StoreStream<Event__Output> {
-  const codec = createEventCodec();
+/**
+ * The events topic: protobuf `mamori.v1.Event` records into `events`. Each record becomes its
+ * row as it is read, straight from its bytes (no decoding into objects); a malformed event,
+ * or one without the tenant and id ingest stamps, goes to dead letters.
+ */
+export function eventsStream(topic: string, partitions: number): StoreStream<Buffer> {
   return {
     name: 'events',
     topic,
     partitions,
-    decode(record) {
-      const event = codec.decode(record.value);
-      // Ingest stamps both; an event without them could never be queried or deduplicated.
-      for (const field of ['tenant_id', 'id'] as const) {
-        if (event[field] === '') {
-          throw new MamoriError(ErrorCode.BusDecode, `the event has no ${field}`, {
-            context: { field },
-          });
-        }
-      }
-      return event;
-    },
-    insert: (warehouse, events) => warehouse.insertEvents(events),
+    decode: (record) => encodeEventRow(record.value),
+    insert: (warehouse, rows) => warehouse.insertEventRows(rows),
   };
 }

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmbeddedBus, type Bus, type EmbeddedBus } from '@mamori/bus';
 import { createSilentLogger } from '@mamori/common';
-import type { Event__Output } from '@mamori/proto';
 import { openWarehouse, type Warehouse } from '@mamori/warehouse';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { buildApp, readStoreConfig, type StoreApp } from '../src/index.js';
@@ -38,7 +37,7 @@ function busDir(): string {
 function store(
   bus: Bus,
   names: { topic: string; groupId: string },
-  target: Pick<Warehouse, 'insertEvents' | 'insertAlerts'> = warehouse,
+  target: Pick<Warehouse, 'insertEventRows' | 'insertAlerts'> = warehouse,
 ): StoreApp {
   const config = readStoreConfig({
     MAMORI_TOPIC_EVENTS: names.topic,
@@ -91,10 +90,10 @@ describe('store on the embedded bus and chDB', () => {
     const tenant = unique('tenant');
     const events = Array.from({ length: 30 }, () => testEvent(tenant));
     const inserts: number[] = [];
-    const counting: Pick<Warehouse, 'insertEvents' | 'insertAlerts'> = {
-      insertEvents: (batch: readonly Event__Output[]) => {
-        inserts.push(batch.length);
-        return warehouse.insertEvents(batch);
+    const counting: Pick<Warehouse, 'insertEventRows' | 'insertAlerts'> = {
+      insertEventRows: (rows) => {
+        inserts.push(rows.length);
+        return warehouse.insertEventRows(rows);
       },
       insertAlerts: (alerts) => warehouse.insertAlerts(alerts),
     };

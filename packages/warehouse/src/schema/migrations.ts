@@ -143,6 +143,16 @@ export const MIGRATIONS: readonly Migration[] = [
       GROUP BY tenant_id, namespace, pod_name, container_id`,
     ],
   },
+  {
+    version: 2,
+    name: 'events keep their protobuf bytes',
+    statements: ({ database: db }) => [
+      // The whole event as ingest stamped it: reads rebuild any field from it, and the store
+      // writes it without decoding (see event-tsv.ts). Rows of schema 1 keep their JSON
+      // `payload`; new rows leave that column empty.
+      `ALTER TABLE ${db}.events ADD COLUMN IF NOT EXISTS event String CODEC(ZSTD(1))`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations. */

@@ -16,8 +16,11 @@
  * they would: SET is sticky there).
  */
 import { randomUUID } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import { Session } from 'chdb';
@@ -74,14 +77,17 @@ function literal(text: string): string {
   return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   let body = Buffer.concat(chunks);
   const encoding = req.headers['content-encoding'];
   if (encoding === 'gzip' || encoding === 'deflate') body = await unzip[encoding](body);
-  return body.toString('utf8');
+  return body;
 }
+
+/** `INSERT … FORMAT X` with its data in the body, as @clickhouse/client sends inserts. */
+const INSERT_WITH_DATA = /^(INSERT\s+INTO\s.+?)\s+FORMAT\s+(\w+)\s*$/is;
 
 function credentials(req: IncomingMessage, url: URL): { user: string; key: string } {
   const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
@@ -141,7 +147,19 @@ export async function startClickHouseHttpServer(
     }
     const body = await readBody(req);
     const inUrl = url.searchParams.get('query');
-    const query = inUrl === null ? body : body === '' ? inUrl : `${inUrl}\n${body}`;
+    let query: string;
+    let dataFile: string | undefined;
+    const insert = inUrl === null ? null : INSERT_WITH_DATA.exec(inUrl);
+    if (insert && body.length > 0) {
+      // The data as bytes, the way a server reads it: an SQL string would mangle non-UTF-8
+      // bytes (events keep their protobuf bytes). chDB reads a file as clickhouse-local does.
+      dataFile = join(tmpdir(), `clickhouse-http-${randomUUID()}.data`);
+      await writeFile(dataFile, body);
+      query = `${insert[1]} FROM INFILE ${literal(dataFile)} FORMAT ${insert[2]}`;
+    } else {
+      const text = body.toString('utf8');
+      query = inUrl === null ? text : text === '' ? inUrl : `${inUrl}\n${text}`;
+    }
     const prelude: string[] = [];
     const database = url.searchParams.get('database');
     if (database) prelude.push(`USE ${database}`);
@@ -192,6 +210,7 @@ export async function startClickHouseHttpServer(
       sendError(res, 500, Number(code), message);
     } finally {
       session.close();
+      if (dataFile !== undefined) await rm(dataFile, { force: true });
     }
   }
 

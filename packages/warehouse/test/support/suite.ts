@@ -5,8 +5,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { isMamoriError } from '@mamori/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEventCodec } from '@mamori/proto';
 import {
   createWarehouse,
+  encodeEventRow,
   migrate,
   MIGRATIONS_TABLE,
   type AlertInput,
@@ -18,6 +20,8 @@ import { execEvent, fileEvent, httpEvent, SECOND, T0 } from './fixtures.js';
 export interface SuiteTarget {
   /** A client of the target; the suite closes it. */
   connect(): Promise<ClickHouseClient>;
+  /** Where chDB in this process stages inserts (see `CreateWarehouseOptions.stagingDir`). */
+  stagingDir?: string;
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -50,6 +54,8 @@ function alert(tenant: string, overrides: Partial<AlertInput> & { id: string }):
   };
 }
 
+const codec = createEventCodec();
+
 export function warehouseSuite(target: SuiteTarget): void {
   let client: ClickHouseClient;
   let warehouse: Warehouse;
@@ -58,7 +64,7 @@ export function warehouseSuite(target: SuiteTarget): void {
   beforeAll(async () => {
     client = await target.connect();
     await migrate(client, { database, retentionDays: 30 });
-    warehouse = createWarehouse({ client, database });
+    warehouse = createWarehouse({ client, database, stagingDir: target.stagingDir });
   });
   afterAll(async () => {
     await client?.command({ query: `DROP DATABASE IF EXISTS ${database}` });
@@ -68,20 +74,25 @@ export function warehouseSuite(target: SuiteTarget): void {
   describe('migrations', () => {
     it('records each version once and applies nothing on a second run', async () => {
       const again = await migrate(client, { database, retentionDays: 30 });
-      expect(again).toEqual({ applied: [], version: 1 });
+      expect(again).toEqual({ applied: [], version: 2 });
       const rows = await (
         await client.query({
-          query: `SELECT version, count() AS n FROM ${database}.${MIGRATIONS_TABLE} GROUP BY version`,
+          query: `SELECT version, count() AS n FROM ${database}.${MIGRATIONS_TABLE} GROUP BY version ORDER BY version`,
           format: 'JSONEachRow',
         })
       ).json<{ version: number; n: number | string }>();
-      expect(rows.map((r) => [Number(r.version), Number(r.n)])).toEqual([[1, 1]]);
+      expect(rows.map((r) => [Number(r.version), Number(r.n)])).toEqual([
+        [1, 1],
+        [2, 1],
+      ]);
     });
 
     it('applies a changed retention to the TTL of events and workloads at the next start', async () => {
       const db = testDatabase('retention');
       try {
-        expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([1]);
+        expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([
+          1, 2,
+        ]);
         await migrate(client, { database: db, retentionDays: 7 });
         const rows = await (
           await client.query({
@@ -106,7 +117,7 @@ export function warehouseSuite(target: SuiteTarget): void {
       const db = testDatabase('ttl');
       try {
         await migrate(client, { database: db, retentionDays: 2 });
-        const short = createWarehouse({ client, database: db });
+        const short = createWarehouse({ client, database: db, stagingDir: target.stagingDir });
         const tenant = testTenant();
         const day = 24 * 3600 * SECOND;
         await short.insertEvents([
@@ -156,6 +167,37 @@ export function warehouseSuite(target: SuiteTarget): void {
       expect(http?.payload).toMatchObject({
         method: 'POST',
         body: Buffer.from('user=a&pw=b').toString('base64'),
+      });
+    });
+
+    it('keeps tabs, newlines, backslashes and quotes of any column intact', async () => {
+      const tenant = testTenant();
+      const args = ['sh', '-c', "printf 'a\tb\n' | grep \\x", 'new\nline', 'tab\tbed'];
+      const event = execEvent({ tenant, id: "id'with\\odd\tbytes", name: 'we\\ird', args });
+      event.labels = { "it's": 'a\\b\tc\nd', plain: 'x' };
+      await warehouse.insertEventRows([encodeEventRow(codec.encode(event))]);
+      const [stored] = (await warehouse.listEvents(tenant)).items;
+      expect(stored).toMatchObject({
+        id: event.id,
+        processName: 'we\\ird',
+        commandLine: args.join(' '),
+        labels: event.labels,
+        payload: { process: { args } },
+      });
+    });
+
+    it('reads events stored by schema 1 from their JSON payload', async () => {
+      const tenant = testTenant();
+      await client.command({
+        query: `INSERT INTO ${database}.events (tenant_id, observed_at, agent_id, id, kind, payload)
+          SELECT {tenant:String}, fromUnixTimestamp64Micro({at:Int64}, 'UTC'), 'node-1', 'old', 'dns_query', {payload:String}`,
+        query_params: { tenant, at: T0, payload: JSON.stringify({ query: 'example.gov' }) },
+      });
+      const [stored] = (await warehouse.listEvents(tenant)).items;
+      expect(stored).toMatchObject({
+        id: 'old',
+        kind: 'dns_query',
+        payload: { query: 'example.gov' },
       });
     });
 

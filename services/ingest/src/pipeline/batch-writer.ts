@@ -4,8 +4,7 @@ import { EventHeaders, type BatchAck, type Rejection } from '@mamori/proto';
 import type { AgentIdentity } from '../auth/tokens.js';
 import { validateBatch, type ValidationLimits } from '../validation/batch.js';
 import type { WireBatch } from '../wire/agent-message.js';
-import { varintSize, writeVarint } from '../wire/reader.js';
-import { fieldPath, loadEventWireSchema } from '../wire/schema.js';
+import { varintSize, writeVarint, fieldPath, loadEventWireSchema } from '@mamori/proto/wire';
 import type { SequenceTracker } from './sequences.js';
 
 export interface BatchWriterOptions {

@@ -1,7 +1,15 @@
 import type { Rejection } from '@mamori/proto';
 import type { WireBatch } from '../wire/agent-message.js';
-import { checkStructure, createFieldRef, forEachField, lookup } from '../wire/reader.js';
-import { fieldPath, loadEventWireSchema, WireType, type WireMessage } from '../wire/schema.js';
+import {
+  checkStructure,
+  createFieldRef,
+  forEachField,
+  lookup,
+  fieldPath,
+  loadEventWireSchema,
+  WireType,
+  type WireMessage,
+} from '@mamori/proto/wire';
 
 /** Limits a batch and its events are checked against. */
 export interface ValidationLimits {

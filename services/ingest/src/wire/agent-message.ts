@@ -1,6 +1,12 @@
 import { protoType, type CommandResult__Output, type Hello__Output } from '@mamori/proto';
-import { checkStructure, forEachField, type WireProblem } from './reader.js';
-import { WireType, wireMessage, type WireField } from './schema.js';
+import {
+  checkStructure,
+  forEachField,
+  WireType,
+  wireMessage,
+  type WireField,
+  type WireProblem,
+} from '@mamori/proto/wire';
 
 /** A batch as it came off the wire: its sequence and each event's bytes, undecoded. */
 export interface WireBatch {

@@ -50,3 +50,8 @@ export async function committedCount(bus: Bus, groupId: string, topic: string): 
   const offsets = await bus.committed(groupId, topic);
   return offsets.reduce((sum, { offset }) => sum + offset, 0);
 }
+
+/** The event id of a row the store handed to the warehouse (its fourth TabSeparated field). */
+export function rowId(row: Uint8Array): string {
+  return Buffer.from(row).toString('utf8').split('\t')[3]!;
+}

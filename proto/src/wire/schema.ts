@@ -1,5 +1,5 @@
 import type protobuf from 'protobufjs';
-import { protoType } from '@mamori/proto';
+import { protoType } from '../loader.js';
 
 /** Wire types of the protobuf encoding. */
 export const WireType = { varint: 0, fixed64: 1, len: 2, fixed32: 5 } as const;

@@ -1,4 +1,4 @@
-import { DIRECT_FIELDS, WireType, type WireMessage } from './schema.js';
+import { DIRECT_FIELDS, WireType, type WireField, type WireMessage } from './schema.js';
 
 /**
  * Reading protobuf bytes without materialising them: ingest checks an event's structure
@@ -24,7 +24,16 @@ export function createFieldRef(): FieldRef {
 /** Position after the last varint read; -1 when it was truncated or longer than 10 bytes. */
 let varintEnd = 0;
 
-function readVarint(buf: Uint8Array, pos: number, end: number): number {
+/** Where the varint read last by `readVarint` ended; -1 when it was truncated or too long. */
+export function lastVarintEnd(): number {
+  return varintEnd;
+}
+
+/**
+ * The varint at `pos` (exact up to 2^53); `lastVarintEnd()` tells where it ended. Reads
+ * nothing past `end`.
+ */
+export function readVarint(buf: Uint8Array, pos: number, end: number): number {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 10; i++) {
@@ -39,6 +48,11 @@ function readVarint(buf: Uint8Array, pos: number, end: number): number {
   }
   varintEnd = -1;
   return 0;
+}
+
+/** A field's name for a problem report (parents prefix theirs). */
+function nameOf(field: WireField | undefined, number: number): string {
+  return field ? field.name : `[field ${number}]`;
 }
 
 /** A structural problem: the dotted path of the field and what is wrong. */
@@ -79,19 +93,17 @@ export function checkStructure(
     const number = Math.floor(tag / 8);
     const wireType = tag & 7;
     const field = number < DIRECT_FIELDS ? message.direct[number] : message.byNumber.get(number);
-    // The field's name, built only when there is something to report; parents prefix theirs.
-    const at = (): string => (field ? field.name : `[field ${number}]`);
     if (number === 0) return ['', 'has a field number 0'];
     if (field && wireType !== field.wireType && !(field.packable && wireType === WireType.len)) {
       return [
-        at(),
+        nameOf(field, number),
         `has wire type ${WIRE_TYPE_NAMES[wireType]}, expected ${WIRE_TYPE_NAMES[field.wireType]}`,
       ];
     }
     switch (wireType) {
       case WireType.varint:
         readVarint(buf, pos, end);
-        if (varintEnd < 0) return [at(), 'truncated varint'];
+        if (varintEnd < 0) return [nameOf(field, number), 'truncated varint'];
         pos = varintEnd;
         break;
       case WireType.fixed64:
@@ -102,21 +114,29 @@ export function checkStructure(
         break;
       case WireType.len: {
         const length = readVarint(buf, pos, end);
-        if (varintEnd < 0) return [at(), 'truncated length'];
+        if (varintEnd < 0) return [nameOf(field, number), 'truncated length'];
         const contentStart = varintEnd;
         const contentEnd = contentStart + length;
-        if (contentEnd > end) return [at(), `length ${length} runs past the end of the message`];
+        if (contentEnd > end)
+          return [nameOf(field, number), `length ${length} runs past the end of the message`];
         if (field?.message) {
           const problem = checkStructure(buf, contentStart, contentEnd, field.message);
-          if (problem) return [problem[0] ? `${at()}.${problem[0]}` : at(), problem[1]];
+          if (problem)
+            return [
+              problem[0] ? `${nameOf(field, number)}.${problem[0]}` : nameOf(field, number),
+              problem[1],
+            ];
         }
         pos = contentEnd;
         break;
       }
       default:
-        return [at(), `has wire type ${WIRE_TYPE_NAMES[wireType]}, which proto3 does not use`];
+        return [
+          nameOf(field, number),
+          `has wire type ${WIRE_TYPE_NAMES[wireType]}, which proto3 does not use`,
+        ];
     }
-    if (pos > end) return [at(), 'runs past the end of the message'];
+    if (pos > end) return [nameOf(field, number), 'runs past the end of the message'];
   }
   return undefined;
 }

@@ -4,8 +4,9 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths.js';
 
-export interface IngestProcess {
-  address: string;
+export interface MamoriProcess<Ready> {
+  /** What the process logged when it became ready. */
+  ready: Ready;
   pid: number;
   /** CPU time the ingest process used so far, in ms (user + system), from /proc. */
   cpuMs(): number;
@@ -23,19 +24,52 @@ function readCpuMs(pid: number): number {
   }
 }
 
+export interface IngestProcess extends MamoriProcess<unknown> {
+  address: string;
+}
+
 /**
  * Starts ingest as its own process (`mamori ingest`), as it runs in production, and resolves
- * once it logs that it listens. `nodeArgs` go to node itself (e.g. --cpu-prof). `nodeArgs` go to node itself (e.g. --cpu-prof).
+ * once it logs that it listens. `nodeArgs` go to node itself (e.g. --cpu-prof).
  */
-export function startIngestProcess(
+export async function startIngestProcess(
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
 ): Promise<IngestProcess> {
+  const started = await startMamoriProcess({
+    command: 'ingest',
+    env: { MAMORI_INGEST_PORT: '0', ...env },
+    nodeArgs,
+    ready: (entry) =>
+      entry['msg'] === 'ingest listening' && typeof entry['port'] === 'number'
+        ? entry['port']
+        : undefined,
+  });
+  return { ...started, address: `127.0.0.1:${started.ready}` };
+}
+
+export interface StartMamoriOptions<Ready> {
+  /** The `mamori` command: ingest, start, … */
+  command: string;
+  env: Record<string, string>;
+  /** Arguments for node itself (e.g. --cpu-prof). */
+  nodeArgs?: readonly string[];
+  /** Picks what matters out of the log line that says the process is ready. */
+  ready: (entry: Record<string, unknown>) => Ready | undefined;
+}
+
+/**
+ * Starts `mamori <command>` from the build (`services/cli/dist`) as its own process and
+ * resolves once one of its log lines satisfies `ready`.
+ */
+export function startMamoriProcess<Ready>(
+  options: StartMamoriOptions<Ready>,
+): Promise<MamoriProcess<Ready>> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [...nodeArgs, join(REPO_ROOT, 'services/cli/dist/main.js'), 'ingest'],
+    [...(options.nodeArgs ?? []), join(REPO_ROOT, 'services/cli/dist/main.js'), options.command],
     {
-      env: { ...process.env, MAMORI_INGEST_PORT: '0', MAMORI_LOG_LEVEL: 'info', ...env },
+      env: { ...process.env, MAMORI_LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -44,25 +78,27 @@ export function startIngestProcess(
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`ingest did not start within 60 s: ${stderr.join('')}`));
+      reject(new Error(`mamori ${options.command} did not start within 60 s: ${stderr.join('')}`));
     }, 60_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`ingest exited with ${code}: ${stderr.join('')}`));
+      reject(new Error(`mamori ${options.command} exited with ${code}: ${stderr.join('')}`));
     });
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      let entry: { msg?: string; port?: number; host?: string };
+      let entry: Record<string, unknown>;
       try {
-        entry = JSON.parse(line) as typeof entry;
+        entry = JSON.parse(line) as Record<string, unknown>;
       } catch {
         return;
       }
-      if (entry.msg !== 'ingest listening' || !entry.port) return;
+      const ready = options.ready(entry);
+      if (ready === undefined) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
+      lines.removeAllListeners('line');
       resolve({
-        address: `127.0.0.1:${entry.port}`,
+        ready,
         pid: child.pid!,
         cpuMs: () => readCpuMs(child.pid!),
         stop: () =>

@@ -1,0 +1,296 @@
+/**
+ * End to end: simulated agents → ingest → bus → store → ClickHouse → GraphQL, all of it as
+ * `mamori start` runs it. Prints one JSON object on its last line.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runSimulatedAgent } from '../ingest/agent.js';
+import { buildTemplates } from '../ingest/events.js';
+import { summarizeProfiles } from '../support/cpu-profile.js';
+import { kafkaForBenchmark } from '../support/kafka.js';
+import { startMamoriProcess } from '../support/mamori-process.js';
+import { summarize } from '../support/stats.js';
+
+const USAGE = `npm run bench:e2e -- [options]
+
+Starts the platform (\`mamori start\`: ingest, store and the GraphQL API in one process, on
+the embedded log or Kafka, history in chDB), connects N simulated agents and sends events for
+S seconds. Meanwhile a probe agent of its own tenant sends 4 events a second and polls the
+GraphQL API until each one is returned: the visible lag. At the end it waits until every
+acknowledged event is counted through GraphQL.
+
+  --bus embedded|kafka   the bus (default embedded); kafka starts a local broker unless
+                         --brokers is given
+  --agents N             simulated agents (default 8)
+  --seconds S            duration of the run (default 30)
+  --rate R               target events/s over all agents; 0 = as fast as acks allow (default 0)
+  --batch B              events per batch at most (default 500)
+  --window W             unacknowledged batches per agent at most (default 4)
+  --brokers LIST         Kafka brokers to use instead of starting one
+  --profile DIR          write a V8 CPU profile of the platform's main thread to DIR and add
+                         the functions with most self time to the report (chDB's own
+                         threads are not in it; platformCpuCores counts them)
+
+eventsPerSecond: events acknowledged by ingest and counted in ClickHouse at the end, divided
+by the time from the first send until the last of them was counted.
+`;
+
+const TENANTS = 2;
+const PROBE_TENANT = 'bench-probe';
+/** Events per second the probe sends: enough samples for a p99 over a 30 s run. */
+const PROBE_RATE = 4;
+
+interface Platform {
+  ingestPort: number;
+  apiPort: number;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      bus: { type: 'string', default: 'embedded' },
+      agents: { type: 'string', default: '8' },
+      seconds: { type: 'string', default: '30' },
+      rate: { type: 'string', default: '0' },
+      batch: { type: 'string', default: '500' },
+      window: { type: 'string', default: '4' },
+      brokers: { type: 'string' },
+      profile: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const bus = values.bus;
+  if (bus !== 'embedded' && bus !== 'kafka') {
+    throw new Error(`--bus: expected embedded or kafka, got ${bus}`);
+  }
+  const agents = positive('agents', values.agents);
+  const seconds = positive('seconds', values.seconds);
+  const rate = Number(values.rate);
+  if (!Number.isFinite(rate) || rate < 0) {
+    throw new Error(`--rate: expected a number ≥ 0, got ${values.rate}`);
+  }
+  const batch = positive('batch', values.batch);
+  const window = positive('window', values.window);
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let report: Record<string, unknown> = {};
+  try {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mamori-bench-e2e-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const agentToken = (i: number): string => `bench-agent-token-${i}-0123456789`;
+    const probeToken = 'bench-probe-token-0123456789';
+    const apiToken = (tenant: string): string => `bench-api-token-${tenant}-0123456789`;
+    const tenants = [...Array.from({ length: TENANTS }, (_, i) => `bench-tenant-${i}`)];
+    const env: Record<string, string> = {
+      MAMORI_DATA_DIR: dataDir,
+      MAMORI_INGEST_PORT: '0',
+      MAMORI_API_PORT: '0',
+      MAMORI_BUS: bus,
+      MAMORI_INGEST_TOKENS: JSON.stringify([
+        ...Array.from({ length: agents }, (_, i) => ({
+          token: agentToken(i),
+          tenant: tenants[i % TENANTS],
+          agentId: `bench-agent-${i}`,
+        })),
+        { token: probeToken, tenant: PROBE_TENANT, agentId: 'bench-probe' },
+      ]),
+      MAMORI_API_TOKENS: JSON.stringify([
+        ...[...tenants, PROBE_TENANT].map((tenant) => ({
+          token: apiToken(tenant),
+          tenant,
+          role: 'viewer',
+        })),
+      ]),
+    };
+    if (bus === 'kafka') {
+      const kafka = await kafkaForBenchmark(values.brokers);
+      cleanups.push(() => kafka.stop());
+      env['MAMORI_KAFKA_BROKERS'] = kafka.brokers.join(',');
+      const run = Date.now();
+      env['MAMORI_TOPIC_EVENTS'] = `bench.e2e.events.${run}`;
+      env['MAMORI_TOPIC_EVENTS_REJECTED'] = `bench.e2e.rejected.${run}`;
+      env['MAMORI_STORE_GROUP'] = `bench-e2e-store-${run}`;
+    }
+    const platform = await startMamoriProcess<Platform>({
+      command: 'start',
+      env,
+      nodeArgs: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [],
+      ready: (entry) =>
+        entry['msg'] === 'mamori is running'
+          ? { ingestPort: Number(entry['ingestPort']), apiPort: Number(entry['apiPort']) }
+          : undefined,
+    });
+    cleanups.push(() => platform.stop());
+    const address = `127.0.0.1:${platform.ready.ingestPort}`;
+    const graphql = graphqlClient(`http://127.0.0.1:${platform.ready.apiPort}/graphql`);
+
+    const templates = buildTemplates();
+    const cpuBefore = platform.cpuMs();
+    const started = performance.now();
+
+    // The probe: its events' send times, and how long each took to be returned by a query.
+    const probeSent = new Map<string, number>();
+    const lags: number[] = [];
+    let probing = true;
+    const poller = (async () => {
+      while (probing || probeSent.size > 0) {
+        const polledAt = performance.now();
+        const data = await graphql<{ events: { edges: { node: { id: string } }[] } }>(
+          apiToken(PROBE_TENANT),
+          `
+            query {
+              events(first: 50) {
+                edges {
+                  node {
+                    id
+                  }
+                }
+              }
+            }
+          `,
+        );
+        for (const { node } of data.events.edges) {
+          const sentAt = probeSent.get(node.id);
+          if (sentAt === undefined) continue;
+          lags.push(polledAt - sentAt);
+          probeSent.delete(node.id);
+        }
+        // Give up on probes that never show (they are reported as missing).
+        if (!probing && performance.now() - started > (seconds + 120) * 1000) break;
+        await sleep(50);
+      }
+    })();
+    const probe = runSimulatedAgent({
+      address,
+      token: probeToken,
+      agentId: 'bench-probe',
+      rate: PROBE_RATE,
+      batchSize: 1,
+      window: 4,
+      templates,
+      durationMs: seconds * 1000,
+      drainMs: 15_000,
+      onSend: (ids, at) => {
+        for (const id of ids) probeSent.set(id, at);
+      },
+    });
+    const results = await Promise.all(
+      Array.from({ length: agents }, (_, i) =>
+        runSimulatedAgent({
+          address,
+          token: agentToken(i),
+          agentId: `bench-agent-${i}`,
+          rate: rate / agents,
+          batchSize: batch,
+          window,
+          templates,
+          durationMs: seconds * 1000,
+          drainMs: 15_000,
+        }),
+      ),
+    );
+    const sendEnded = performance.now();
+    await probe;
+    probing = false;
+
+    // Wait until everything acknowledged is counted in ClickHouse.
+    const acked = results.reduce((n, r) => n + r.acked, 0);
+    const firstSend = Math.min(...results.map((r) => r.firstSendAt).filter((t) => t > 0));
+    const lastAck = Math.max(...results.map((r) => r.lastAckAt));
+    let stored = 0;
+    let storedAt = 0;
+    const deadline = performance.now() + 300_000;
+    while (performance.now() < deadline) {
+      stored = 0;
+      for (const tenant of tenants) stored += await countEvents(graphql, apiToken(tenant));
+      if (stored >= acked) {
+        storedAt = performance.now();
+        break;
+      }
+      await sleep(200);
+    }
+    await poller;
+    const cpuMs = platform.cpuMs() - cpuBefore;
+    const wallMs = performance.now() - started;
+    const activeSeconds = ((storedAt || performance.now()) - firstSend) / 1000;
+    report = {
+      benchmark: 'e2e',
+      bus,
+      agents,
+      seconds,
+      targetRate: rate,
+      batchSize: batch,
+      window,
+      acked,
+      stored,
+      complete: stored >= acked,
+      eventsPerSecond: Math.round(Math.min(stored, acked) / activeSeconds),
+      ingestEventsPerSecond: Math.round(acked / ((lastAck - firstSend) / 1000)),
+      /** How long the store took, after the last acknowledgement, to make the rest queryable. */
+      catchUpMs: storedAt ? Math.round(storedAt - Math.max(lastAck, sendEnded)) : undefined,
+      visibleLagMs: summarize(lags),
+      probes: lags.length,
+      probesMissing: probeSent.size,
+      errors: results.reduce((n, r) => n + r.errors + r.rejected, 0),
+      platformCpuCores: Math.round((cpuMs / wallMs) * 100) / 100,
+      node: process.version,
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
+  // The platform writes its profile when it exits, that is during cleanup.
+  if (values.profile) report['platformProfiles'] = summarizeProfiles(values.profile);
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+type GraphqlClient = <T>(token: string, query: string) => Promise<T>;
+
+function graphqlClient(url: string): GraphqlClient {
+  return async <T>(token: string, query: string): Promise<T> => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query }),
+    });
+    const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
+    if (!body.data || body.errors) {
+      throw new Error(`GraphQL ${response.status}: ${JSON.stringify(body.errors)}`);
+    }
+    return body.data;
+  };
+}
+
+/** The tenant's events over the last day, through GraphQL's `eventCounts`. */
+async function countEvents(graphql: GraphqlClient, token: string): Promise<number> {
+  const now = Date.now();
+  const from = new Date(now - 24 * 3_600_000).toISOString();
+  const to = new Date(now + 3_600_000).toISOString();
+  const data = await graphql<{ eventCounts: { count: number }[] }>(
+    token,
+    `query { eventCounts(from: "${from}", to: "${to}", bucketSeconds: 86400) { count } }`,
+  );
+  return data.eventCounts.reduce((n, bucket) => n + bucket.count, 0);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function positive(name: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new Error(`--${name}: expected a positive integer, got ${value}`);
+  }
+  return n;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:e2e failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
