@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +70,79 @@ describe('mamori start', () => {
     const page = await warehouse.listEvents('default');
     expect(page.items.map((e) => e.id).sort()).toEqual(sent.map((e) => e.id).sort());
     expect((await warehouse.listEvents('another-tenant')).items).toEqual([]);
+  });
+
+  it("keeps tenants apart: a tenant's API token sees its own agents' events and workloads, none of another tenant's", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mamori-start-'));
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
+    const token = (): string => randomBytes(24).toString('base64url');
+    const tenants = ['city-a', 'city-b'].map((tenant) => ({
+      tenant,
+      agentToken: token(),
+      apiToken: token(),
+      // Both tenants run a pod named shop/web-0, each with its own container.
+      workload: {
+        namespace: 'shop',
+        pod_name: 'web-0',
+        container_id: `${tenant}-web`,
+        image_repository: 'registry.example.gov/shop/web',
+      },
+    }));
+    const platform = await spawnMamori('start', {
+      MAMORI_DATA_DIR: dataDir,
+      MAMORI_INGEST_TOKENS: JSON.stringify(
+        tenants.map((t) => ({ token: t.agentToken, tenant: t.tenant, agentId: 'node-1' })),
+      ),
+      MAMORI_API_TOKENS: JSON.stringify(
+        tenants.map((t) => ({ token: t.apiToken, tenant: t.tenant, role: 'viewer' })),
+      ),
+    });
+    onTestFinished(() => killHard(platform.child));
+
+    const sent = new Map<string, string[]>();
+    for (const t of tenants) {
+      const agent = connectAgent(`127.0.0.1:${platform.port}`, t.agentToken);
+      onTestFinished(() => agent.close());
+      expect((await agent.hello('node-1')).welcome?.tenant_id).toBe(t.tenant);
+      const events = [execEvent({ workload: t.workload }), execEvent({ workload: t.workload })];
+      agent.sendBatch(1, events);
+      expect((await agent.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
+      sent.set(t.tenant, events.map((e) => e.id!).sort());
+    }
+
+    const visible = async (
+      apiToken: string,
+    ): Promise<{ events: string[]; containers: string[] }> => {
+      const response = await fetch(`http://127.0.0.1:${platform.apiPort}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiToken}` },
+        body: JSON.stringify({
+          query: `{ events(first: 100) { edges { node { id } } }
+            workloads(first: 100) { edges { node { containers { containerId } } } } }`,
+        }),
+      });
+      const body = (await response.json()) as {
+        data: {
+          events: { edges: { node: { id: string } }[] };
+          workloads: { edges: { node: { containers: { containerId: string }[] } }[] };
+        };
+      };
+      return {
+        events: body.data.events.edges.map((e) => e.node.id).sort(),
+        containers: body.data.workloads.edges
+          .flatMap((e) => e.node.containers.map((c) => c.containerId))
+          .sort(),
+      };
+    };
+    for (const t of tenants) {
+      await expect
+        .poll(() => visible(t.apiToken), { timeout: 30_000 })
+        .toEqual({ events: sent.get(t.tenant), containers: [t.workload.container_id] });
+    }
+
+    const exited = new Promise<number | null>((resolve) => platform.child.once('exit', resolve));
+    platform.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('reports every configuration problem at once and exits non-zero', async () => {

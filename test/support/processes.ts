@@ -6,6 +6,10 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface MamoriProcess {
   child: ChildProcess;
+  /**
+   * The port it serves on: ingest's for `start` and `ingest`, the API's for `api`; 0 for
+   * `store`, which takes no requests.
+   */
   port: number;
   /** The API's port, for `start`. */
   apiPort?: number;
@@ -13,10 +17,25 @@ export interface MamoriProcess {
   output: string[];
 }
 
+interface LogEntry {
+  msg?: string;
+  port?: number;
+  ingestPort?: number;
+  apiPort?: number;
+}
+
+/** The log line each command writes once it is up, and the port that line names. */
+const READY: Record<string, { msg: string; port(entry: LogEntry): number | undefined }> = {
+  start: { msg: 'mamori is running', port: (entry) => entry.ingestPort },
+  ingest: { msg: 'ingest listening', port: (entry) => entry.port },
+  store: { msg: 'store consuming', port: () => 0 },
+  api: { msg: 'api listening', port: (entry) => entry.port },
+};
+
 /**
  * Runs `mamori <command>` from the TypeScript sources in a child process (as a user would,
  * without a build) and resolves once it is up: for `start` when it logs that mamori is
- * running, otherwise when ingest listens.
+ * running, for `ingest` and `api` when they listen, for `store` when it consumes.
  */
 export function spawnMamori(command: string, env: Record<string, string>): Promise<MamoriProcess> {
   const child = spawn(
@@ -30,7 +49,15 @@ export function spawnMamori(command: string, env: Record<string, string>): Promi
     ],
     {
       cwd: REPO_ROOT,
-      env: { ...process.env, MAMORI_INGEST_PORT: '0', MAMORI_API_PORT: '0', ...env },
+      // Every port ephemeral, so that processes of test files running side by side never meet.
+      env: {
+        ...process.env,
+        MAMORI_INGEST_PORT: '0',
+        MAMORI_INGEST_OPS_PORT: '0',
+        MAMORI_STORE_OPS_PORT: '0',
+        MAMORI_API_PORT: '0',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -48,18 +75,10 @@ export function spawnMamori(command: string, env: Record<string, string>): Promi
     createInterface({ input: child.stdout }).on('line', (line) => {
       output.push(line);
       try {
-        const entry = JSON.parse(line) as {
-          msg?: string;
-          port?: number;
-          ingestPort?: number;
-          apiPort?: number;
-        };
-        // `start` is up once every service is; a single service once ingest listens.
-        const port =
-          command === 'start'
-            ? entry.msg === 'mamori is running' && entry.ingestPort
-            : entry.msg === 'ingest listening' && entry.port;
-        if (port) {
+        const entry = JSON.parse(line) as LogEntry;
+        const ready = READY[command];
+        const port = ready && entry.msg === ready.msg ? ready.port(entry) : undefined;
+        if (port !== undefined) {
           clearTimeout(timer);
           child.removeAllListeners('exit');
           resolve({ child, port, output, ...(entry.apiPort ? { apiPort: entry.apiPort } : {}) });
@@ -68,6 +87,15 @@ export function spawnMamori(command: string, env: Record<string, string>): Promi
         // not a log line
       }
     });
+  });
+}
+
+/** Sends SIGTERM and resolves with the exit code (null when a signal ended the process). */
+export function terminate(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
   });
 }
 

@@ -67,7 +67,8 @@ export function createWarehouseClient(
       url: config.url,
       username: config.username,
       password: config.password,
-      database: config.database,
+      // No `database`: the server would refuse every request, migrations' CREATE DATABASE
+      // included, until that database exists. Statements name it instead.
       application: 'mamori',
     });
   }

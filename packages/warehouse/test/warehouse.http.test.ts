@@ -1,9 +1,9 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseError } from '@clickhouse/client';
 import { createLogger, createSilentLogger } from '@mamori/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWarehouseClient } from '../src/index.js';
-import { chdbTestDir } from './support/chdb.js';
-import { startClickHouseHttpServer, type ClickHouseHttpServer } from './support/clickhouse-http.js';
+import { createWarehouseClient, openWarehouse } from '../src/index.js';
+import { chdbTestDir, testDatabase } from './support/chdb.js';
+import { startClickHouseHttpServer, type ClickHouseHttpServer } from '../src/testing/index.js';
 import { warehouseSuite } from './support/suite.js';
 
 const credentials = { username: 'mamori', password: 's3cret' };
@@ -31,6 +31,20 @@ describe('warehouse over ClickHouse HTTP (chDB behind a stand-in server)', () =>
           { logger: createSilentLogger() },
         ),
       ),
+  });
+
+  it('creates its database on a server where it does not exist yet', async () => {
+    const database = testDatabase('fresh');
+    const { warehouse, migrations } = await openWarehouse(
+      { kind: 'clickhouse', url: server.url, ...credentials, database, retentionDays: 30 },
+      { logger: createSilentLogger() },
+    );
+    try {
+      expect(migrations.applied.length).toBeGreaterThan(0);
+      expect((await warehouse.listEvents('anyone')).items).toEqual([]);
+    } finally {
+      await warehouse.close();
+    }
   });
 
   describe('the stand-in server', () => {

@@ -1,6 +1,6 @@
 /**
  * The warehouse suite: run once on chDB in-process and once over HTTP (see
- * clickhouse-http.ts), so that the same schema and queries are proven on both paths.
+ * src/testing/clickhouse-http.ts), so that the same schema and queries are proven on both paths.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { isMamoriError } from '@mamori/common';

@@ -2,7 +2,10 @@
  * A test-only stand-in for a ClickHouse server: the part of ClickHouse's HTTP interface that
  * @clickhouse/client uses, answered by chDB in this process. No current ClickHouse server can
  * be installed on the build machines, so this is how the warehouse suite exercises the HTTP
- * path (`createClient({ url })`).
+ * path (`createClient({ url })`), and how the end-to-end tests run the store and the API as
+ * separate processes on one warehouse (chDB binds a data directory to one process, so they
+ * reach it over HTTP through the test process). Exported as `@mamori/warehouse/testing`; for
+ * tests only, never for production.
  *
  * Supported: `GET|POST /ping`; `POST /` with the query in the body, or in the `query` URL
  * parameter followed by the body (inserts); `param_*` query parameters; `database`;
