@@ -24,3 +24,13 @@ export {
   type CredentialRegistry,
   type CredentialSpec,
 } from './credentials.js';
+export {
+  allReady,
+  checkReadiness,
+  startOpsServer,
+  type MetricsSource,
+  type OpsServer,
+  type OpsServerOptions,
+  type Readiness,
+  type ReadinessCheck,
+} from './ops-server.js';
