@@ -38,7 +38,7 @@ export async function startIngestProcess(
 ): Promise<IngestProcess> {
   const started = await startMamoriProcess({
     command: 'ingest',
-    env: { MAMORI_INGEST_PORT: '0', ...env },
+    env: { MAMORI_INGEST_PORT: '0', MAMORI_INGEST_OPS_PORT: '0', ...env },
     nodeArgs,
     ready: (entry) =>
       entry['msg'] === 'ingest listening' && typeof entry['port'] === 'number'

@@ -1,10 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Bus } from '@mamori/bus';
-import type { Logger } from '@mamori/common';
+import { checkReadiness, type Logger, type Readiness } from '@mamori/common';
 import { loadMamoriGrpc, type Command, type PolicyUpdate, type ServerMessage } from '@mamori/proto';
 import type { AgentIdentity } from './auth/tokens.js';
 import type { IngestConfig } from './config.js';
+import { createIngestMetrics, instrumentBatchWriter, type IngestMetrics } from './metrics.js';
 import { createBatchWriter } from './pipeline/batch-writer.js';
 import { SequenceTracker } from './pipeline/sequences.js';
 import { createAgentMessageDeserializer } from './wire/agent-message.js';
@@ -26,6 +27,11 @@ export interface IngestDeps {
   logger: Logger;
   /** The policy set each agent should enforce; pushed on hello when the agent's differs. */
   policies?: PolicySource;
+  /**
+   * Whether ingest's registry collects process metrics; off when another service of the same
+   * process already does (`mamori start`). @default true
+   */
+  processMetrics?: boolean;
 }
 
 export interface IngestApp {
@@ -39,13 +45,26 @@ export interface IngestApp {
   pushPolicy(identity: AgentIdentity, update: PolicyUpdate): number;
   /** Sends a command (kill a process, stop a container) to an agent; returns how many got it. */
   sendCommand(identity: AgentIdentity, command: Command): number;
+  /** Prometheus metrics (prefix `mamori_ingest_`). */
+  readonly metrics: IngestMetrics;
+  /** Ready while the gRPC server listens, ingest is not stopping and the bus answers. */
+  readiness(): Promise<Readiness>;
 }
+
+/** 1.5 s: the bus must answer within the ops server's 2 s readiness timeout. */
+const BUS_PING_TIMEOUT_MS = 1500;
 
 /** Builds ingest without binding or connecting anything. */
 export function buildApp(deps: IngestDeps): IngestApp {
   const { config, bus, logger } = deps;
   const sequences = new SequenceTracker();
   const sessions = new Map<string, AgentSession>();
+  const budget = new FlowBudget(config.limits.maxInFlightEvents);
+  const metrics = createIngestMetrics({
+    defaultMetrics: deps.processMetrics ?? true,
+    connectedStreams: () => sessions.size,
+    inFlightEvents: () => budget.inFlight,
+  });
   const writeBatch = createBatchWriter({
     bus,
     sequences,
@@ -56,9 +75,9 @@ export function buildApp(deps: IngestDeps): IngestApp {
   });
   const ctx: SessionContext = {
     tokens: config.tokens,
-    writeBatch,
+    writeBatch: instrumentBatchWriter(writeBatch, metrics),
     sequences,
-    budget: new FlowBudget(config.limits.maxInFlightEvents),
+    budget,
     logger,
     limits: config.limits,
     serverVersion: INGEST_VERSION,
@@ -67,6 +86,8 @@ export function buildApp(deps: IngestDeps): IngestApp {
   };
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   let server: grpc.Server | undefined;
+  /** Set once the server is bound and serving, cleared when stop begins. */
+  let serving = false;
 
   return {
     async start() {
@@ -114,6 +135,7 @@ export function buildApp(deps: IngestDeps): IngestApp {
       });
       health.setStatus('', 'SERVING');
       health.setStatus(SERVICE_NAME, 'SERVING');
+      serving = true;
       logger.info(
         { host: config.host, port, bus: bus.kind, tls: Boolean(config.tls) },
         'ingest listening',
@@ -125,6 +147,7 @@ export function buildApp(deps: IngestDeps): IngestApp {
       if (!server) return;
       const current = server;
       server = undefined;
+      serving = false;
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(SERVICE_NAME, 'NOT_SERVING');
       await new Promise<void>((resolve) => {
@@ -143,6 +166,18 @@ export function buildApp(deps: IngestDeps): IngestApp {
     },
 
     sessions: () => [...sessions.values()],
+    metrics,
+
+    async readiness() {
+      if (!serving) return { ready: false, reason: 'not serving (starting or stopping)' };
+      // Asking for the events topic's offsets is a round trip to the bus (the brokers, or the
+      // embedded log's files) without writing anything.
+      const answer = await checkReadiness(async () => {
+        await bus.offsets(config.topics.events);
+        return { ready: true };
+      }, BUS_PING_TIMEOUT_MS);
+      return answer.ready ? answer : { ready: false, reason: `bus unusable: ${answer.reason}` };
+    },
 
     pushPolicy: (identity, update) => sendTo(identity, { policy: update }),
     sendCommand: (identity, command) => sendTo(identity, { command }),

@@ -9,6 +9,8 @@ export interface IngestConfig {
   host: string;
   port: number;
   tls?: { cert: Buffer; key: Buffer };
+  /** Where /healthz, /readyz and /metrics are served (HTTP). */
+  ops: { host: string; port: number };
   tokens: TokenRegistry;
   bus: BusConfig;
   topics: { events: string; rejected: string };
@@ -71,6 +73,13 @@ export function readIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
   const config: IngestConfig = {
     host,
     port,
+    ops: {
+      // Loopback like the gRPC port: probes and scrapes come from the same host or pod.
+      host: read.string('MAMORI_INGEST_OPS_HOST', '127.0.0.1'),
+      // 9464: the port the Prometheus exporters' port registry gives OpenTelemetry's
+      // exporter, so scrape configs find it; the store takes 9465 beside it.
+      port: read.int('MAMORI_INGEST_OPS_PORT', 9464, { min: 0, max: 65_535 }),
+    },
     ...(tls ? { tls } : {}),
     tokens: tokens!,
     bus,

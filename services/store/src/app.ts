@@ -5,9 +5,10 @@ import {
   type Consumer,
   type DeadLetterDecoder,
 } from '@mamori/bus';
-import type { Logger } from '@mamori/common';
+import type { Logger, Readiness } from '@mamori/common';
 import type { Warehouse } from '@mamori/warehouse';
 import type { StoreConfig } from './config.js';
+import { createStoreMetrics, type StoreMetrics } from './metrics.js';
 import { createBatcher, type Batcher } from './pipeline/batcher.js';
 import { eventsStream, type StoreStream } from './streams.js';
 
@@ -18,6 +19,11 @@ export interface StoreDeps {
   logger: Logger;
   /** The topics to store. @default the events topic of `config` */
   streams?: readonly StoreStream<unknown>[];
+  /**
+   * Whether the store's registry collects process metrics; off when another service of the
+   * same process already does (`mamori start`). @default true
+   */
+  processMetrics?: boolean;
 }
 
 export interface StoreApp {
@@ -31,6 +37,13 @@ export interface StoreApp {
   stop(graceMs?: number): Promise<void>;
   /** Records buffered and not yet inserted. */
   pending(): number;
+  /** Prometheus metrics (prefix `mamori_store_`). */
+  readonly metrics: StoreMetrics;
+  /**
+   * Ready while consuming, unless the last insert of a stream failed (ClickHouse down: the
+   * store retries, but takes in nothing new meanwhile).
+   */
+  readiness(): Readiness;
 }
 
 interface Route {
@@ -53,6 +66,30 @@ export function buildApp(deps: StoreDeps): StoreApp {
     maxBatchRecords: Math.min(config.batch.maxRecords, 5000),
   });
   const routes = new Map<string, Route>();
+  const metrics = createStoreMetrics({
+    defaultMetrics: deps.processMetrics ?? true,
+    pending: () =>
+      new Map([...routes.values()].map((route) => [route.stream.name, route.batcher.pending()])),
+  });
+  /** The error of each stream whose last insert failed; cleared by its next success. */
+  const failingInserts = new Map<string, string>();
+  async function insert(stream: StoreStream<unknown>, values: unknown[]): Promise<void> {
+    const labels = { stream: stream.name };
+    const stop = metrics.insertDuration.startTimer(labels);
+    try {
+      await stream.insert(warehouse, values);
+    } catch (err) {
+      stop();
+      metrics.insertFailures.inc(labels);
+      const message = err instanceof Error ? err.message : String(err);
+      failingInserts.set(stream.name, message.slice(0, 200));
+      throw err;
+    }
+    stop();
+    metrics.insertBatches.inc(labels);
+    metrics.recordsInserted.inc(labels, values.length);
+    failingInserts.delete(stream.name);
+  }
   for (const stream of streams) {
     const log = logger.child({ stream: stream.name, topic: stream.topic });
     routes.set(stream.topic, {
@@ -64,7 +101,7 @@ export function buildApp(deps: StoreDeps): StoreApp {
         logger: log,
       }),
       batcher: createBatcher({
-        insert: (values) => stream.insert(warehouse, values),
+        insert: (values) => insert(stream, values),
         commit: (offsets) => consumer.commit(offsets),
         maxRecords: config.batch.maxRecords,
         maxBytes: config.batch.maxBytes,
@@ -77,6 +114,7 @@ export function buildApp(deps: StoreDeps): StoreApp {
   }
   let stopping = false;
   let started = false;
+  let consuming = false;
   /** The handler running now, so that stop waits for what it adds. */
   let handling: Promise<void> | undefined;
 
@@ -92,6 +130,9 @@ export function buildApp(deps: StoreDeps): StoreApp {
     const route = routes.get(batch.topic);
     if (route === undefined || batch.records.length === 0) return;
     const decoded = await route.decode(batch);
+    if (decoded.length < batch.records.length) {
+      metrics.deadLetters.inc({ stream: route.stream.name }, batch.records.length - decoded.length);
+    }
     let bytes = 0;
     for (const record of batch.records) bytes += record.value.length;
     await route.batcher.add({
@@ -116,6 +157,7 @@ export function buildApp(deps: StoreDeps): StoreApp {
         handling = run;
         return run;
       });
+      consuming = true;
       logger.info(
         {
           groupId: config.groupId,
@@ -130,6 +172,7 @@ export function buildApp(deps: StoreDeps): StoreApp {
     async stop(graceMs = 30_000) {
       if (stopping) return;
       stopping = true;
+      consuming = false;
       const timer = setTimeout(() => aborter.abort(), graceMs);
       // The batch being handled when stop began (read now: later ones are held).
       const running = handling;
@@ -144,5 +187,12 @@ export function buildApp(deps: StoreDeps): StoreApp {
     },
 
     pending: () => [...routes.values()].reduce((sum, route) => sum + route.batcher.pending(), 0),
+    metrics,
+    readiness() {
+      if (!consuming) return { ready: false, reason: 'not consuming (starting or stopping)' };
+      if (failingInserts.size === 0) return { ready: true };
+      const failures = [...failingInserts].map(([name, error]) => `${name}: ${error}`);
+      return { ready: false, reason: `inserts failing, retrying: ${failures.join('; ')}` };
+    },
   };
 }

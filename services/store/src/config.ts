@@ -21,6 +21,8 @@ export interface StoreConfig {
   };
   /** Backoff between failed inserts, in ms (exponential with full jitter). */
   retry: { initialMs: number; maxMs: number };
+  /** Where /healthz, /readyz and /metrics are served (HTTP). */
+  ops: { host: string; port: number };
 }
 
 const MiB = 1024 * 1024;
@@ -57,6 +59,12 @@ export function readStoreConfig(env: NodeJS.ProcessEnv = process.env): Readonly<
       initialMs: read.int('MAMORI_STORE_RETRY_INITIAL_MS', 200, { min: 1, max: 600_000 }),
       // 30 s: a ClickHouse back from an outage is found within half a minute.
       maxMs: read.int('MAMORI_STORE_RETRY_MAX_MS', 30_000, { min: 1, max: 3_600_000 }),
+    },
+    ops: {
+      // Loopback like ingest's and the API's: probes and scrapes come from the same host or pod.
+      host: read.string('MAMORI_STORE_OPS_HOST', '127.0.0.1'),
+      // 9465: beside ingest's 9464, so both run on one host with their defaults.
+      port: read.int('MAMORI_STORE_OPS_PORT', 9465, { min: 0, max: 65_535 }),
     },
   };
   if (config.retry.maxMs < config.retry.initialMs) {

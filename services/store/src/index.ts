@@ -7,4 +7,5 @@ export {
   type BatcherOptions,
 } from './pipeline/batcher.js';
 export { eventsStream, type StoreStream } from './streams.js';
-export { startStore, type RunningStore } from './run.js';
+export { startStore, type RunningStore, type SharedStoreResources } from './run.js';
+export { createStoreMetrics, type StoreMetrics, type StoreMetricsOptions } from './metrics.js';

@@ -1,5 +1,5 @@
 import { createBus, type Bus } from '@mamori/bus';
-import type { Logger } from '@mamori/common';
+import { startOpsServer, type Logger, type OpsServer } from '@mamori/common';
 import { openWarehouse, type Warehouse } from '@mamori/warehouse';
 import { buildApp, type StoreApp } from './app.js';
 import { readStoreConfig } from './config.js';
@@ -7,22 +7,36 @@ import { readStoreConfig } from './config.js';
 export interface RunningStore {
   app: StoreApp;
   warehouse: Warehouse;
+  /** The port of /healthz, /readyz and /metrics; absent when the store serves none of its own. */
+  opsPort?: number;
   /** Stops storing (flushing and committing what is buffered), then closes bus and warehouse. */
   stop(): Promise<void>;
 }
 
+export interface SharedStoreResources {
+  /** The process's bus; the store leaves closing it to its owner. */
+  bus?: Bus;
+  /**
+   * Whether the store serves /healthz, /readyz and /metrics itself (and collects process
+   * metrics). `mamori start` turns it off and serves `app.metrics` and `app.readiness` on the
+   * API instead. @default true
+   */
+  opsServer?: boolean;
+}
+
 /**
- * The composition of the store from the environment: config, bus, warehouse (migrated),
- * consumer. With `shared.bus` (the platform in one process) the store uses that bus and
- * leaves closing it to its owner.
+ * The composition of the store from the environment: config, bus, warehouse (migrated), ops
+ * endpoints, consumer. With `shared.bus` (the platform in one process) the store uses that
+ * bus and leaves closing it to its owner.
  * @throws MamoriError Config when the environment is invalid (every problem listed).
  */
 export async function startStore(
   env: NodeJS.ProcessEnv,
   logger: Logger,
-  shared: { bus?: Bus } = {},
+  shared: SharedStoreResources = {},
 ): Promise<RunningStore> {
   const config = readStoreConfig(env);
+  const withOps = shared.opsServer ?? true;
   const ownsBus = shared.bus === undefined;
   const bus = shared.bus ?? (await createBus(config.bus, logger.child({ component: 'bus' })));
   const closeBus = async (): Promise<void> => {
@@ -37,11 +51,23 @@ export async function startStore(
     await closeBus();
     throw err;
   }
-  const app = buildApp({ config, bus, warehouse, logger });
+  const app = buildApp({ config, bus, warehouse, logger, processMetrics: withOps });
+  let ops: OpsServer | undefined;
   try {
+    // Before consuming: liveness answers while the store starts, readiness says it is not.
+    if (withOps) {
+      ops = await startOpsServer({
+        ...config.ops,
+        ready: () => app.readiness(),
+        metrics: app.metrics.registry,
+        logger,
+      });
+      logger.info({ host: config.ops.host, port: ops.port }, 'store ops endpoints listening');
+    }
     await app.start();
   } catch (err) {
     await app.stop(0);
+    await ops?.close();
     await warehouse.close();
     await closeBus();
     throw err;
@@ -49,8 +75,10 @@ export async function startStore(
   return {
     app,
     warehouse,
+    ...(ops ? { opsPort: ops.port } : {}),
     async stop() {
       await app.stop();
+      await ops?.close();
       await warehouse.close();
       await closeBus();
     },

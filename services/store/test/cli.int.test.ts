@@ -36,7 +36,13 @@ describe('mamori store', () => {
       {
         cwd: REPO_ROOT,
         // A timer that never fires within the test: only the stop can flush.
-        env: { ...process.env, MAMORI_DATA_DIR: dataDir, MAMORI_STORE_FLUSH_MS: '600000' },
+        env: {
+          ...process.env,
+          MAMORI_DATA_DIR: dataDir,
+          MAMORI_STORE_FLUSH_MS: '600000',
+          // A free port: test files run in parallel.
+          MAMORI_STORE_OPS_PORT: '0',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
