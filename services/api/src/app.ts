@@ -1,4 +1,4 @@
-import type { Logger } from '@mamori/common';
+import { checkReadiness, type Logger, type ReadinessCheck } from '@mamori/common';
 import fastify, {
   LogController,
   type FastifyInstance,
@@ -10,6 +10,7 @@ import fastify, {
 } from 'fastify';
 import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
+import { Registry } from 'prom-client';
 import { bearerToken, type Caller } from './auth/tokens.js';
 import type { ApiConfig } from './config.js';
 import { limitRules } from './graphql/limits.js';
@@ -31,6 +32,11 @@ export interface ApiDeps {
   /** Whether the warehouse answers, for `/readyz`. */
   ping(): Promise<boolean>;
   logger: Logger;
+  /**
+   * The other services of the same process (`mamori start`): `/readyz` is ready only when
+   * `ready` also says so, and `/metrics` serves their registries beside the API's.
+   */
+  colocated?: { ready: ReadinessCheck; registries: readonly Registry[] };
 }
 
 export interface ApiApp {
@@ -77,6 +83,10 @@ function unauthenticated(reply: FastifyReply, message: string): FastifyReply {
 export function buildApp(deps: ApiDeps): ApiApp {
   const { config, warehouse, logger } = deps;
   const metrics = createMetrics();
+  // Merged once: the registries share their metric objects, so values stay live.
+  const registry = deps.colocated
+    ? Registry.merge([metrics.registry, ...deps.colocated.registries])
+    : metrics.registry;
   const callers = new WeakMap<FastifyRequest, Caller>();
 
   const server = fastify({
@@ -192,12 +202,17 @@ export function buildApp(deps: ApiDeps): ApiApp {
     } finally {
       clearTimeout(timer);
     }
-    return reply
-      .code(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'warehouse unreachable' });
+    if (!ready) return reply.code(503).send({ status: 'warehouse unreachable' });
+    if (deps.colocated) {
+      const others = await checkReadiness(deps.colocated.ready, READY_TIMEOUT_MS);
+      if (!others.ready) {
+        return reply.code(503).send({ status: 'not ready', reason: others.reason });
+      }
+    }
+    return reply.code(200).send({ status: 'ready' });
   });
   server.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    reply.type(registry.contentType).send(await registry.metrics()),
   );
 
   void server.register((scope, _options, done) => {

@@ -1,6 +1,6 @@
 import type { Logger } from '@mamori/common';
 import { openWarehouse, type Warehouse } from '@mamori/warehouse';
-import { buildApp, type ApiApp } from './app.js';
+import { buildApp, type ApiApp, type ApiDeps } from './app.js';
 import { readApiConfig } from './config.js';
 
 export interface RunningApi {
@@ -13,9 +13,15 @@ export interface RunningApi {
 
 /**
  * The composition of the API from the environment: config, warehouse (migrated), HTTP server.
+ * With `shared.colocated` (the platform in one process) its probes and metrics cover the
+ * other services too.
  * @throws MamoriError Config when the environment is invalid (every problem listed).
  */
-export async function startApi(env: NodeJS.ProcessEnv, logger: Logger): Promise<RunningApi> {
+export async function startApi(
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  shared: Pick<ApiDeps, 'colocated'> = {},
+): Promise<RunningApi> {
   const config = readApiConfig(env);
   const { warehouse } = await openWarehouse(config.warehouse, {
     logger: logger.child({ component: 'warehouse' }),
@@ -25,6 +31,7 @@ export async function startApi(env: NodeJS.ProcessEnv, logger: Logger): Promise<
     warehouse,
     ping: async () => (await warehouse.client.ping()).success,
     logger,
+    ...shared,
   });
   let port: number;
   try {

@@ -1,5 +1,6 @@
-import { createLogger } from '@mamori/common';
+import { createLogger, type Readiness } from '@mamori/common';
 import { auditServer } from 'graphql-http';
+import { Counter, Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import type { ApiWarehouse } from '../src/graphql/resolvers.js';
 import { gql, testApp, token } from './support/fixtures.js';
@@ -224,6 +225,32 @@ describe('probes and metrics', () => {
       ping: () => Promise.reject(new Error('down')),
     });
     expect((await failing.server.inject('/readyz')).statusCode).toBe(503);
+  });
+
+  it('reflects the colocated services in /readyz and serves their metrics at /metrics', async () => {
+    const registry = new Registry();
+    const stored = new Counter({
+      name: 'mamori_store_records_inserted_total',
+      help: 'Records inserted.',
+      registers: [registry],
+    });
+    let store: Readiness = { ready: false, reason: 'store: inserts failing, retrying' };
+    const app = testApp(emptyWarehouse(), [TENANT], {
+      colocated: { ready: () => store, registries: [registry] },
+    });
+    const notReady = await app.server.inject('/readyz');
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.json()).toEqual({
+      status: 'not ready',
+      reason: 'store: inserts failing, retrying',
+    });
+    store = { ready: true };
+    expect((await app.server.inject('/readyz')).statusCode).toBe(200);
+
+    stored.inc(3);
+    const metrics = (await app.server.inject('/metrics')).body;
+    expect(metrics).toContain('mamori_store_records_inserted_total 3');
+    expect(metrics).toContain('mamori_api_process_cpu_user_seconds_total');
   });
 
   it('exposes request counts and latency by operation, and default metrics, at /metrics', async () => {

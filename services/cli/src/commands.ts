@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createBus, readBusConfig } from '@mamori/bus';
-import { createEnvReader, type Logger, type Stoppable } from '@mamori/common';
+import { allReady, createEnvReader, type Logger, type Stoppable } from '@mamori/common';
 import { startIngest } from '@mamori/ingest';
 
 export const USAGE = `Usage: mamori <command>
@@ -66,6 +66,10 @@ export function ensureLocalApiToken(dataDir: string, logger: Logger): string {
  * sharing one embedded log (it belongs to one process), the store writing to chDB and the
  * GraphQL API reading from it. Stops in flow order: ingest stops taking events, the store
  * flushes and commits, the API stops, then the log closes.
+ *
+ * One ops surface for the process: the API's /healthz, /readyz (ready when the warehouse
+ * answers and ingest and the store are ready) and /metrics (the API's, ingest's and the
+ * store's metrics, process metrics once). Ingest and the store open no ops port of their own.
  */
 export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Promise<Stoppable> {
   const platformEnv: NodeJS.ProcessEnv = {
@@ -96,15 +100,27 @@ export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Pro
     await bus.close();
   };
   try {
-    const ingest = await startIngest(platformEnv, logger.child({ service: 'ingest' }), { bus });
+    const ingest = await startIngest(platformEnv, logger.child({ service: 'ingest' }), {
+      bus,
+      opsServer: false,
+    });
     services.push({ name: 'ingest', running: ingest });
     const { startStore } = await import('@mamori/store');
-    services.push({
-      name: 'store',
-      running: await startStore(platformEnv, logger.child({ service: 'store' }), { bus }),
+    const store = await startStore(platformEnv, logger.child({ service: 'store' }), {
+      bus,
+      opsServer: false,
     });
+    services.push({ name: 'store', running: store });
     const { startApi } = await import('@mamori/api');
-    const api = await startApi(platformEnv, logger.child({ service: 'api' }));
+    const api = await startApi(platformEnv, logger.child({ service: 'api' }), {
+      colocated: {
+        ready: allReady({
+          ingest: () => ingest.app.readiness(),
+          store: () => store.app.readiness(),
+        }),
+        registries: [ingest.app.metrics.registry, store.app.metrics.registry],
+      },
+    });
     services.push({ name: 'api', running: api });
     logger.info(
       { ingestPort: ingest.port, apiPort: api.port, dataDir: resolve(dataDir) },

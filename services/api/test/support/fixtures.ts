@@ -118,6 +118,7 @@ export function testApp(
     warehouse,
     ping: overrides.ping ?? (() => Promise.resolve(true)),
     logger: overrides.logger ?? createSilentLogger(),
+    ...(overrides.colocated ? { colocated: overrides.colocated } : {}),
   });
 }
 
