@@ -57,6 +57,15 @@ describe('mamori start', () => {
       .toEqual(expected);
     expect((await query('not-a-token-of-this-platform')).status).toBe(401);
 
+    // One ops surface: the API's /readyz covers ingest and the store, its /metrics all three.
+    const ready = await fetch(`http://127.0.0.1:${platform.apiPort}/readyz`);
+    expect(ready.status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${platform.apiPort}/metrics`)).text();
+    expect(metrics).toMatch(/^mamori_ingest_events_accepted_total 2$/m);
+    expect(metrics).toMatch(/^mamori_store_records_inserted_total\{stream="events"\} 2$/m);
+    expect(metrics).toContain('mamori_api_http_requests_total');
+    expect(metrics).not.toContain('mamori_ingest_process_cpu');
+
     // SIGTERM: ingest stops, the store flushes and commits, the process exits cleanly.
     const exited = new Promise<number | null>((resolve) => platform.child.once('exit', resolve));
     platform.child.kill('SIGTERM');
