@@ -12,6 +12,10 @@ export type {
   AgentMessage,
   AgentMessage__Output,
 } from './generated/mamori/v1/AgentMessage.generated.js';
+export type {
+  AgentStatus,
+  AgentStatus__Output,
+} from './generated/mamori/v1/AgentStatus.generated.js';
 export { AckStatus } from './generated/mamori/v1/AckStatus.generated.js';
 export type { BatchAck, BatchAck__Output } from './generated/mamori/v1/BatchAck.generated.js';
 export type { Command, Command__Output } from './generated/mamori/v1/Command.generated.js';

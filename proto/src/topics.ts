@@ -7,6 +7,8 @@ export const Topics = {
   events: 'mamori.events.v1',
   /** Events ingest refused (invalid), as received, with the reason in headers; kept for audit. */
   eventsRejected: 'mamori.events.rejected.v1',
+  /** Agent status (connected, heartbeat, disconnected), keyed by `<tenant>/<agent>`, protobuf `mamori.v1.AgentStatus`. */
+  agents: 'mamori.agents.v1',
 } as const;
 
 /**

@@ -125,10 +125,14 @@ export interface AgentInput {
   agentVersion: string;
   capabilities: readonly string[];
   policyVersion: string;
+  /** False when the agent's stream ended. @default true */
+  connected?: boolean;
 }
 
-export type StoredAgent = Omit<AgentInput, 'tenantId' | 'capabilities'> & {
+export type StoredAgent = Omit<AgentInput, 'tenantId' | 'capabilities' | 'connected'> & {
   capabilities: string[];
+  /** Whether its latest status said connected (its stream had not ended). */
+  connected: boolean;
 };
 
 /** A container of a workload. */

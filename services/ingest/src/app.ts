@@ -17,6 +17,7 @@ import {
   type PolicySource,
   type SessionContext,
 } from './grpc/session.js';
+import { createAgentStatusReporter } from './pipeline/agent-status.js';
 
 export const SERVICE_NAME = 'mamori.v1.DefenderService';
 export const INGEST_VERSION = '0.1.0';
@@ -73,7 +74,14 @@ export function buildApp(deps: IngestDeps): IngestApp {
     logger,
     retryAfterMs: config.retryAfterMs,
   });
+  const agentStatus = createAgentStatusReporter({
+    bus,
+    topic: config.topics.agents,
+    heartbeatMs: config.agentHeartbeatMs,
+    logger,
+  });
   const ctx: SessionContext = {
+    agentStatus,
     tokens: config.tokens,
     writeBatch: instrumentBatchWriter(writeBatch, metrics),
     sequences,
@@ -94,6 +102,7 @@ export function buildApp(deps: IngestDeps): IngestApp {
       await bus.ensureTopics([
         { topic: config.topics.events, partitions: config.eventPartitions },
         { topic: config.topics.rejected, partitions: 1 },
+        { topic: config.topics.agents, partitions: 1 },
       ]);
       server = new grpc.Server({
         'grpc.max_receive_message_length': config.limits.maxMessageBytes,
@@ -163,6 +172,8 @@ export function buildApp(deps: IngestDeps): IngestApp {
         // batches are acknowledged.
         for (const session of sessions.values()) session.close();
       });
+      // The agents' last statuses (disconnected) reach the bus before it closes.
+      await agentStatus.stop();
     },
 
     sessions: () => [...sessions.values()],

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createEnvReader, ErrorCode, MamoriError } from '@mamori/common';
+import { createEnvReader, DEFAULT_DATA_DIR, ErrorCode, MamoriError } from '@mamori/common';
 import { readBusConfig, type BusConfig } from '@mamori/bus';
 import { Topics } from '@mamori/proto';
 import { createTokenRegistry, loadTokenFile, type TokenRegistry } from './auth/tokens.js';
@@ -13,7 +13,9 @@ export interface IngestConfig {
   ops: { host: string; port: number };
   tokens: TokenRegistry;
   bus: BusConfig;
-  topics: { events: string; rejected: string };
+  topics: { events: string; rejected: string; agents: string };
+  /** Between status records of an agent that stays connected, in ms. */
+  agentHeartbeatMs: number;
   /** Partitions of the events topic when ingest creates it. */
   eventPartitions: number;
   limits: ValidationLimits & {
@@ -35,7 +37,7 @@ const MiB = 1024 * 1024;
  */
 export function readIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly<IngestConfig> {
   const read = createEnvReader(env);
-  const dataDir = read.string('MAMORI_DATA_DIR', '.mamori');
+  const dataDir = read.string('MAMORI_DATA_DIR', DEFAULT_DATA_DIR);
   const host = read.string('MAMORI_INGEST_HOST', '127.0.0.1');
   const port = read.int('MAMORI_INGEST_PORT', 7070, { min: 0, max: 65_535 });
   const certPath = read.optionalString('MAMORI_INGEST_TLS_CERT');
@@ -86,7 +88,14 @@ export function readIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     topics: {
       events: read.string('MAMORI_TOPIC_EVENTS', Topics.events),
       rejected: read.string('MAMORI_TOPIC_EVENTS_REJECTED', Topics.eventsRejected),
+      agents: read.string('MAMORI_TOPIC_AGENTS', Topics.agents),
     },
+    // 30 s: well inside the API's "connected" window (MAMORI_API_AGENT_CONNECTED_SECONDS,
+    // 300 s), and one small record per agent per 30 s is nothing next to its events.
+    agentHeartbeatMs: read.int('MAMORI_INGEST_AGENT_HEARTBEAT_MS', 30_000, {
+      min: 100,
+      max: 3_600_000,
+    }),
     eventPartitions: read.int('MAMORI_EVENTS_PARTITIONS', bus.kind === 'kafka' ? 12 : 4, {
       min: 1,
       max: 10_000,

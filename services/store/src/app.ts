@@ -6,18 +6,17 @@ import {
   type DeadLetterDecoder,
 } from '@mamori/bus';
 import type { Logger, Readiness } from '@mamori/common';
-import type { Warehouse } from '@mamori/warehouse';
 import type { StoreConfig } from './config.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
 import { createBatcher, type Batcher } from './pipeline/batcher.js';
-import { eventsStream, type StoreStream } from './streams.js';
+import { agentsStream, eventsStream, type StoreStream, type StoreWarehouse } from './streams.js';
 
 export interface StoreDeps {
   config: Readonly<StoreConfig>;
   bus: Bus;
-  warehouse: Pick<Warehouse, 'insertEventRows' | 'insertAlerts'>;
+  warehouse: StoreWarehouse;
   logger: Logger;
-  /** The topics to store. @default the events topic of `config` */
+  /** The topics to store. @default the events and agents topics of `config` */
   streams?: readonly StoreStream<unknown>[];
   /**
    * Whether the store's registry collects process metrics; off when another service of the
@@ -57,6 +56,7 @@ export function buildApp(deps: StoreDeps): StoreApp {
   const { config, bus, warehouse, logger } = deps;
   const streams: readonly StoreStream<unknown>[] = deps.streams ?? [
     eventsStream(config.topics.events, config.eventPartitions) as StoreStream<unknown>,
+    agentsStream(config.topics.agents) as StoreStream<unknown>,
   ];
   const aborter = new AbortController();
   const consumer: Consumer = bus.consumer({

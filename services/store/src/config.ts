@@ -1,5 +1,5 @@
 import { readBusConfig, type BusConfig } from '@mamori/bus';
-import { createEnvReader } from '@mamori/common';
+import { createEnvReader, DEFAULT_DATA_DIR } from '@mamori/common';
 import { Topics } from '@mamori/proto';
 import { readWarehouseConfig, type WarehouseConfig } from '@mamori/warehouse';
 
@@ -8,7 +8,7 @@ export interface StoreConfig {
   warehouse: WarehouseConfig;
   /** Consumer group of every store replica. */
   groupId: string;
-  topics: { events: string };
+  topics: { events: string; agents: string };
   /** Partitions of the events topic when the store creates it (same default as ingest). */
   eventPartitions: number;
   batch: {
@@ -34,13 +34,16 @@ const MiB = 1024 * 1024;
  */
 export function readStoreConfig(env: NodeJS.ProcessEnv = process.env): Readonly<StoreConfig> {
   const read = createEnvReader(env);
-  const dataDir = read.string('MAMORI_DATA_DIR', '.mamori');
+  const dataDir = read.string('MAMORI_DATA_DIR', DEFAULT_DATA_DIR);
   const bus = readBusConfig(read, { dataDir, service: 'store' });
   const config: StoreConfig = {
     bus,
     warehouse: readWarehouseConfig(read, { dataDir }),
     groupId: read.string('MAMORI_STORE_GROUP', 'mamori-store'),
-    topics: { events: read.string('MAMORI_TOPIC_EVENTS', Topics.events) },
+    topics: {
+      events: read.string('MAMORI_TOPIC_EVENTS', Topics.events),
+      agents: read.string('MAMORI_TOPIC_AGENTS', Topics.agents),
+    },
     eventPartitions: read.int('MAMORI_EVENTS_PARTITIONS', bus.kind === 'kafka' ? 12 : 4, {
       min: 1,
       max: 10_000,

@@ -6,6 +6,6 @@ export {
   type Batcher,
   type BatcherOptions,
 } from './pipeline/batcher.js';
-export { eventsStream, type StoreStream } from './streams.js';
+export { agentsStream, eventsStream, type StoreStream, type StoreWarehouse } from './streams.js';
 export { startStore, type RunningStore, type SharedStoreResources } from './run.js';
 export { createStoreMetrics, type StoreMetrics, type StoreMetricsOptions } from './metrics.js';

@@ -44,7 +44,11 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
   const app = buildApp({
     config,
     bus,
-    warehouse: { insertEventRows, insertAlerts: () => Promise.resolve() },
+    warehouse: {
+      insertEventRows,
+      insertAlerts: () => Promise.resolve(),
+      upsertAgents: () => Promise.resolve(),
+    },
     logger,
   });
   onTestFinished(() => app.stop(0));

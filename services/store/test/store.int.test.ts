@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmbeddedBus, type Bus, type EmbeddedBus } from '@mamori/bus';
 import { createSilentLogger } from '@mamori/common';
+import { protoType } from '@mamori/proto';
 import { openWarehouse, type Warehouse } from '@mamori/warehouse';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { buildApp, readStoreConfig, type StoreApp } from '../src/index.js';
+import { buildApp, readStoreConfig, type StoreApp, type StoreWarehouse } from '../src/index.js';
 import { chdbTestDir, testDatabase } from './support/chdb.js';
 import { committedCount, produceEvents, testEvent, unique } from './support/events.js';
 
@@ -36,11 +37,12 @@ function busDir(): string {
 
 function store(
   bus: Bus,
-  names: { topic: string; groupId: string },
-  target: Pick<Warehouse, 'insertEventRows' | 'insertAlerts'> = warehouse,
+  names: { topic: string; groupId: string; agentsTopic?: string },
+  target: StoreWarehouse = warehouse,
 ): StoreApp {
   const config = readStoreConfig({
     MAMORI_TOPIC_EVENTS: names.topic,
+    MAMORI_TOPIC_AGENTS: names.agentsTopic ?? unique('agents'),
     MAMORI_STORE_GROUP: names.groupId,
     MAMORI_STORE_FLUSH_MS: '20',
   });
@@ -90,12 +92,13 @@ describe('store on the embedded bus and chDB', () => {
     const tenant = unique('tenant');
     const events = Array.from({ length: 30 }, () => testEvent(tenant));
     const inserts: number[] = [];
-    const counting: Pick<Warehouse, 'insertEventRows' | 'insertAlerts'> = {
+    const counting: StoreWarehouse = {
       insertEventRows: (rows) => {
         inserts.push(rows.length);
         return warehouse.insertEventRows(rows);
       },
       insertAlerts: (alerts) => warehouse.insertAlerts(alerts),
+      upsertAgents: (agents) => warehouse.upsertAgents(agents),
     };
 
     // First life: every insert reaches ClickHouse, no commit ever reaches the bus (the
@@ -147,5 +150,59 @@ describe('store on the embedded bus and chDB', () => {
       86_400 * 365,
     );
     expect(count).toMatchObject({ count: 30 });
+  });
+
+  it("keeps each agent's newest status: connected after its hello, not after its stream ended", async () => {
+    const bus = await createEmbeddedBus({ dir: busDir(), fsync: false });
+    onTestFinished(() => bus.close());
+    const names = {
+      topic: unique('events'),
+      groupId: unique('store'),
+      agentsTopic: unique('agents'),
+    };
+    await bus.ensureTopics([{ topic: names.agentsTopic, partitions: 1 }]);
+    const tenant = unique('tenant');
+    const type = protoType('mamori.v1.AgentStatus');
+    const status = (agentId: string, seen: number, connected: boolean) => ({
+      key: Buffer.from(`${tenant}/${agentId}`),
+      value: Buffer.from(
+        type
+          .encode(
+            type.fromObject({
+              tenant_id: tenant,
+              agent_id: agentId,
+              hostname: `${agentId}.city-a`,
+              agent_version: '1.2.0',
+              capabilities: ['process', 'network'],
+              seen_unix_micros: seen,
+              connected,
+            }),
+          )
+          .finish(),
+      ),
+    });
+    const now = Date.now() * 1000;
+    await bus.produce(names.agentsTopic, [
+      status('node-1', now - 2_000_000, true),
+      status('node-2', now - 2_000_000, true),
+      status('node-2', now - 1_000_000, false),
+    ]);
+    await store(bus, names).start();
+    await vi.waitFor(
+      async () => expect((await warehouse.listAgents(tenant)).items).toHaveLength(2),
+      { timeout: 10_000 },
+    );
+    const agents = (await warehouse.listAgents(tenant)).items;
+    expect(agents).toEqual([
+      expect.objectContaining({
+        agentId: 'node-1',
+        hostname: 'node-1.city-a',
+        agentVersion: '1.2.0',
+        capabilities: ['process', 'network'],
+        connected: true,
+      }),
+      expect.objectContaining({ agentId: 'node-2', connected: false }),
+    ]);
+    expect((await warehouse.listAgents(unique('tenant'))).items).toEqual([]);
   });
 });

@@ -153,6 +153,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE ${db}.events ADD COLUMN IF NOT EXISTS event String CODEC(ZSTD(1))`,
     ],
   },
+  {
+    version: 3,
+    name: 'agents say whether their stream ended',
+    statements: ({ database: db }) => [
+      // Rows of schema 2 were only ever written for connected agents.
+      `ALTER TABLE ${db}.agents ADD COLUMN IF NOT EXISTS connected Bool DEFAULT true`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations. */

@@ -395,7 +395,10 @@ export const resolvers = {
     id: (agent: StoredAgent) => agent.agentId,
     version: (agent: StoredAgent) => agent.agentVersion,
     lastSeenAt: (agent: StoredAgent) => agent.lastSeenUnixMicros,
+    // Its stream had not ended at its latest status, and that status is recent: an ingest that
+    // crashed never said the stream ended, but its heartbeats stopped.
     connected: (agent: StoredAgent, _: unknown, context: ApiContext) =>
+      agent.connected &&
       Date.now() * 1000 - agent.lastSeenUnixMicros <= context.connectedWithinSeconds * 1_000_000,
   },
   Workload: {

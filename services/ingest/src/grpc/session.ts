@@ -6,6 +6,7 @@ import { bearerToken, type AgentIdentity, type TokenRegistry } from '../auth/tok
 import type { BatchWriter } from '../pipeline/batch-writer.js';
 import type { SequenceTracker } from '../pipeline/sequences.js';
 import type { IncomingMessage, WireBatch } from '../wire/agent-message.js';
+import type { AgentStatusReporter } from '../pipeline/agent-status.js';
 
 export type ConnectCall = grpc.ServerDuplexStream<IncomingMessage, ServerMessage>;
 
@@ -74,6 +75,8 @@ export interface SessionContext {
   serverVersion: string;
   policies?: PolicySource;
   sessions: Map<string, AgentSession>;
+  /** Records agents' connections for the API's agent list. */
+  agentStatus?: AgentStatusReporter;
 }
 
 function fail(call: ConnectCall, code: grpc.status, details: string): void {
@@ -226,6 +229,12 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
             server_version: ctx.serverVersion,
           },
         });
+        ctx.agentStatus?.connected(sessionId, identity, {
+          hostname: hello.hostname,
+          agentVersion: hello.agent_version,
+          capabilities: hello.capabilities,
+          policyVersion: hello.policy_version,
+        });
         const policy = ctx.policies?.(identity);
         if (policy && policy.version !== hello.policy_version) session.send({ policy });
         return;
@@ -254,6 +263,7 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
     clearTimeout(helloTimer);
     unwatch();
     ctx.sessions.delete(sessionId);
+    if (greeted) ctx.agentStatus?.disconnected(sessionId);
   };
   call.on('end', () => {
     close();

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSilentLogger, ErrorCode, MamoriError } from '@mamori/common';
-import { createEventCodec, EventHeaders, Topics } from '@mamori/proto';
+import { createEventCodec, EventHeaders, protoType, Topics } from '@mamori/proto';
 import { buildApp, type IngestApp } from '../../src/app.js';
 import { readIngestConfig } from '../../src/config.js';
 import { connectAgent, execEvent, type TestAgent } from '../../src/testing/index.js';
@@ -58,6 +58,38 @@ async function startIngest(
 }
 
 describe('ingest Connect stream', () => {
+  it('records an agent as connected on its hello, by heartbeat, and as disconnected when its stream ends', async () => {
+    const ingest = await startIngest({ MAMORI_INGEST_AGENT_HEARTBEAT_MS: '100' });
+    const type = protoType('mamori.v1.AgentStatus');
+    const statuses = () =>
+      ingest.bus.records(Topics.agents).map((record) => ({
+        key: record.key?.toString(),
+        ...(type.toObject(type.decode(record.value), { longs: Number, defaults: true }) as {
+          tenant_id: string;
+          agent_id: string;
+          agent_version: string;
+          connected: boolean;
+          seen_unix_micros: number;
+        }),
+      }));
+    const agent = ingest.agent();
+    await agent.hello('node-1');
+    await expect.poll(() => statuses().length).toBeGreaterThanOrEqual(2);
+    const [first, heartbeat] = statuses();
+    expect(first).toMatchObject({
+      key: 'city-a/node-1',
+      tenant_id: 'city-a',
+      agent_id: 'node-1',
+      connected: true,
+    });
+    expect(heartbeat).toMatchObject({ agent_id: 'node-1', connected: true });
+    expect(heartbeat!.seen_unix_micros).toBeGreaterThan(first!.seen_unix_micros);
+    agent.close();
+    await expect.poll(() => statuses().at(-1)?.connected).toBe(false);
+    // Nobody else was recorded: the other credential never connected.
+    expect(new Set(statuses().map((s) => s.key))).toEqual(new Set(['city-a/node-1']));
+  });
+
   it('refuses a stream without a known bearer token', async () => {
     const ingest = await startIngest();
     const status = await ingest.agent('not-a-configured-token').status;

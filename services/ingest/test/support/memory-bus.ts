@@ -1,5 +1,6 @@
 import type { Bus, ProduceRecord, ProduceResult, TopicSpec } from '@mamori/bus';
 import { ErrorCode, MamoriError } from '@mamori/common';
+import { Topics } from '@mamori/proto';
 
 /**
  * A Bus double for unit tests of ingest: keeps records in memory and lets a test hold writes
@@ -8,8 +9,13 @@ import { ErrorCode, MamoriError } from '@mamori/common';
 export class MemoryBus implements Bus {
   readonly kind = 'embedded' as const;
   readonly topics = new Map<string, ProduceRecord[]>();
-  /** Produce calls seen, including held ones. */
+  /** Produce calls to the events topic seen, including held ones (agent statuses aside). */
   calls = 0;
+  readonly #countedTopic: string;
+
+  constructor(countedTopic: string = Topics.events) {
+    this.#countedTopic = countedTopic;
+  }
   #gate: Promise<void> | undefined;
   #open: (() => void) | undefined;
   failNext = 0;
@@ -37,7 +43,7 @@ export class MemoryBus implements Bus {
   }
 
   async produce(topic: string, records: readonly ProduceRecord[]): Promise<ProduceResult[]> {
-    this.calls++;
+    if (topic === this.#countedTopic) this.calls++;
     if (this.#gate) await this.#gate;
     if (this.failNext > 0) {
       this.failNext--;
