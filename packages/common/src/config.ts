@@ -90,3 +90,9 @@ export function createEnvReader(env: NodeJS.ProcessEnv): EnvReader {
     },
   };
 }
+
+/**
+ * Where embedded state lives (the log, chDB, generated credentials) unless `MAMORI_DATA_DIR`
+ * says otherwise: `./data`, relative to the directory Mamori is started in.
+ */
+export const DEFAULT_DATA_DIR = 'data';

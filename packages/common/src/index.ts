@@ -14,7 +14,7 @@ export {
   type CreateLoggerOptions,
   type Logger,
 } from './logger.js';
-export { createEnvReader, type EnvReader, type IntOptions } from './config.js';
+export { createEnvReader, DEFAULT_DATA_DIR, type EnvReader, type IntOptions } from './config.js';
 export { runUntilSignalled, type Stoppable } from './process.js';
 export {
   bearerToken,

@@ -1,4 +1,4 @@
-import { createEnvReader, isMamoriError } from '@mamori/common';
+import { createEnvReader, DEFAULT_DATA_DIR, isMamoriError } from '@mamori/common';
 import { readWarehouseConfig, type WarehouseConfig } from '@mamori/warehouse';
 import { createTokenRegistry, loadTokenFile, type TokenRegistry } from './auth/tokens.js';
 
@@ -32,7 +32,7 @@ export interface ApiConfig {
  */
 export function readApiConfig(env: NodeJS.ProcessEnv = process.env): Readonly<ApiConfig> {
   const read = createEnvReader(env);
-  const dataDir = read.string('MAMORI_DATA_DIR', '.mamori');
+  const dataDir = read.string('MAMORI_DATA_DIR', DEFAULT_DATA_DIR);
   const host = read.string('MAMORI_API_HOST', '127.0.0.1');
   const port = read.int('MAMORI_API_PORT', 8080, { min: 0, max: 65_535 });
   const warehouse = readWarehouseConfig(read, { dataDir });

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createBus, readBusConfig } from '@mamori/bus';
-import { allReady, createEnvReader, type Logger, type Stoppable } from '@mamori/common';
+import {
+  allReady,
+  createEnvReader,
+  DEFAULT_DATA_DIR,
+  type Logger,
+  type Stoppable,
+} from '@mamori/common';
 import { startIngest } from '@mamori/ingest';
 
 export const USAGE = `Usage: mamori <command>
@@ -74,7 +80,7 @@ export function ensureLocalApiToken(dataDir: string, logger: Logger): string {
 export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Promise<Stoppable> {
   const platformEnv: NodeJS.ProcessEnv = {
     MAMORI_BUS: 'embedded',
-    MAMORI_DATA_DIR: '.mamori',
+    MAMORI_DATA_DIR: DEFAULT_DATA_DIR,
     ...env,
   };
   const dataDir = platformEnv['MAMORI_DATA_DIR']!;
