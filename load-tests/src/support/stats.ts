@@ -6,10 +6,11 @@ export function percentile(samples: readonly number[], p: number): number {
   return sorted[rank]!;
 }
 
-/** p50, p90, p99 and max of samples, rounded to 0.1. */
+/** p50, p90, p95, p99 and max of samples, rounded to 0.1. */
 export function summarize(samples: readonly number[]): {
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   max: number;
 } {
@@ -17,6 +18,7 @@ export function summarize(samples: readonly number[]): {
   return {
     p50: round(percentile(samples, 50)),
     p90: round(percentile(samples, 90)),
+    p95: round(percentile(samples, 95)),
     p99: round(percentile(samples, 99)),
     max: round(percentile(samples, 100)),
   };

@@ -74,7 +74,7 @@ export function warehouseSuite(target: SuiteTarget): void {
   describe('migrations', () => {
     it('records each version once and applies nothing on a second run', async () => {
       const again = await migrate(client, { database, retentionDays: 30 });
-      expect(again).toEqual({ applied: [], version: 2 });
+      expect(again).toEqual({ applied: [], version: 3 });
       const rows = await (
         await client.query({
           query: `SELECT version, count() AS n FROM ${database}.${MIGRATIONS_TABLE} GROUP BY version ORDER BY version`,
@@ -84,6 +84,7 @@ export function warehouseSuite(target: SuiteTarget): void {
       expect(rows.map((r) => [Number(r.version), Number(r.n)])).toEqual([
         [1, 1],
         [2, 1],
+        [3, 1],
       ]);
     });
 
@@ -91,7 +92,7 @@ export function warehouseSuite(target: SuiteTarget): void {
       const db = testDatabase('retention');
       try {
         expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([
-          1, 2,
+          1, 2, 3,
         ]);
         await migrate(client, { database: db, retentionDays: 7 });
         const rows = await (
@@ -327,6 +328,20 @@ export function warehouseSuite(target: SuiteTarget): void {
       await check();
     });
 
+    it('fills a page and its cursor even when copies of its events outnumber the events', async () => {
+      const tenant = testTenant();
+      const batch = Array.from({ length: 3 }, (_, i) =>
+        execEvent({ tenant, id: `c${i}`, at: T0 + i * SECOND }),
+      );
+      for (let copy = 0; copy < 5; copy++) await warehouse.insertEvents(batch);
+      const first = await warehouse.listEvents(tenant, {}, { limit: 2 });
+      expect(first.items.map((e) => e.id)).toEqual(['c2', 'c1']);
+      expect(first.nextCursor).toBeDefined();
+      const rest = await warehouse.listEvents(tenant, {}, { limit: 2, cursor: first.nextCursor });
+      expect(rest.items.map((e) => e.id)).toEqual(['c0']);
+      expect(rest.nextCursor).toBeUndefined();
+    });
+
     it('counts events in epoch-aligned buckets under the same filters as the list', async () => {
       const tenant = testTenant();
       await warehouse.insertEvents([
@@ -444,6 +459,7 @@ export function warehouseSuite(target: SuiteTarget): void {
           agentVersion: '1.1.0',
           capabilities: ['process', 'file'],
           policyVersion: 'p1',
+          connected: true,
         },
         expect.objectContaining({ agentId: 'node-2' }),
       ]);
@@ -451,6 +467,19 @@ export function warehouseSuite(target: SuiteTarget): void {
       expect(rest.items.map((a) => a.agentId)).toEqual(['node-3']);
       expect(rest.nextCursor).toBeUndefined();
       expect((await warehouse.listAgents(testTenant())).items).toEqual([]);
+
+      // A disconnect is the newest status: the agent stays listed, not connected.
+      await warehouse.upsertAgents([
+        {
+          ...hello,
+          agentId: 'node-2',
+          lastSeenUnixMicros: T0 + 2 * SECOND,
+          agentVersion: '1.0.0',
+          connected: false,
+        },
+      ]);
+      const [, second] = (await warehouse.listAgents(tenant)).items;
+      expect(second).toMatchObject({ agentId: 'node-2', connected: false });
     });
   });
 
