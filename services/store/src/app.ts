@@ -106,6 +106,7 @@ export function buildApp(deps: StoreDeps): StoreApp {
         maxRecords: config.batch.maxRecords,
         maxBytes: config.batch.maxBytes,
         flushMs: config.batch.flushMs,
+        maxInFlight: config.batch.insertsInFlight,
         retry: config.retry,
         signal: aborter.signal,
         logger: log,

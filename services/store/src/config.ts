@@ -18,6 +18,8 @@ export interface StoreConfig {
     maxBytes: number;
     /** Longest a record waits in the buffer, in ms. */
     flushMs: number;
+    /** Inserts running at once per topic. */
+    insertsInFlight: number;
   };
   /** Backoff between failed inserts, in ms (exponential with full jitter). */
   retry: { initialMs: number; maxMs: number };
@@ -57,6 +59,9 @@ export function readStoreConfig(env: NodeJS.ProcessEnv = process.env): Readonly<
       maxBytes: read.int('MAMORI_STORE_BATCH_BYTES', 32 * MiB, { min: 1024, max: 1024 * MiB }),
       // 500 ms: an event is queryable within about half a second when traffic is light.
       flushMs: read.int('MAMORI_STORE_FLUSH_MS', 500, { min: 1, max: 600_000 }),
+      // 2: the next batch's insert starts while ClickHouse still writes the previous one
+      // (chDB parses and writes one insert on one thread; measured in packages/warehouse).
+      insertsInFlight: read.int('MAMORI_STORE_INSERTS_IN_FLIGHT', 2, { min: 1, max: 16 }),
     },
     retry: {
       initialMs: read.int('MAMORI_STORE_RETRY_INITIAL_MS', 200, { min: 1, max: 600_000 }),

@@ -26,6 +26,11 @@ export interface BatcherOptions<T> {
   flushMs: number;
   /** Backoff between failed inserts. */
   retry: BackoffOptions;
+  /**
+   * Inserts running at once. Two let the next batch's insert start while ClickHouse still
+   * writes the previous one; commits stay in batch order either way. @default 2
+   */
+  maxInFlight?: number;
   /** Aborting stops retrying: what is not inserted yet is never committed. */
   signal?: AbortSignal;
   logger: Logger;
@@ -37,8 +42,9 @@ export interface BatcherOptions<T> {
  */
 export interface Batcher<T> {
   /**
-   * Adds a consumed batch. Resolves at once, or — when the buffer is full — once it has been
-   * inserted and committed, so that a consumer awaiting it fetches nothing more meanwhile.
+   * Adds a consumed batch. Resolves at once, or — when the buffer is full — once its insert
+   * has started, which waits while `maxInFlight` inserts run: a consumer awaiting it fetches
+   * nothing more meanwhile.
    */
   add(chunk: BatchChunk<T>): Promise<void>;
   /** Inserts and commits what is buffered (after any flush already running). */
@@ -57,16 +63,34 @@ const emptyBuffer = <T>(): Pending<T> => ({ values: [], offsets: new Map(), byte
 
 /**
  * A Batcher. An insert that fails is retried forever with exponential backoff and jitter,
- * holding its offsets uncommitted, until it succeeds or `signal` aborts. Flushes run one at a
- * time in order, so commits of a partition only move forward. Memory holds at most three
- * batches: one being inserted, one queued behind it (by the timer), one filling.
+ * holding its offsets uncommitted, until it succeeds or `signal` aborts. Up to `maxInFlight`
+ * inserts run at once, but a batch commits only after every batch flushed before it has, so
+ * commits of a partition only move forward. Memory holds at most `maxInFlight` batches being
+ * inserted, one queued (by the timer) and one filling.
  */
 export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
   const { logger: log, signal } = options;
   let buffer = emptyBuffer<T>();
   let timer: NodeJS.Timeout | undefined;
+  /** The last flush: it resolves once it and every flush before it committed. */
   let inFlight: Promise<void> | undefined;
   let inFlightValues = 0;
+  const maxInFlight = options.maxInFlight ?? 2;
+  let inserting = 0;
+  /** Flushes waiting for an insert slot, in order. */
+  const waiting: (() => void)[] = [];
+  const acquire = (): Promise<void> => {
+    if (inserting < maxInFlight) {
+      inserting++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else inserting--;
+  };
   /**
    * Set when a batch was given up uninserted (stop while ClickHouse is down): no later batch
    * may commit, or its offsets would skip the records given up.
@@ -76,8 +100,8 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
   const full = (): boolean =>
     buffer.values.length >= options.maxRecords || buffer.bytes >= options.maxBytes;
 
-  async function write(taken: Pending<T>): Promise<void> {
-    const offsets = [...taken.offsets.values()];
+  /** Inserts (retrying); resolves whether it was inserted. */
+  async function insert(taken: Pending<T>): Promise<boolean> {
     for (let attempt = 1; !abandoned; attempt++) {
       try {
         if (taken.values.length > 0) await options.insert(taken.values);
@@ -101,12 +125,12 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
     }
     if (abandoned) {
       log.warn(
-        { records: taken.values.length, offsets },
+        { records: taken.values.length, offsets: [...taken.offsets.values()] },
         'stopped before the insert succeeded; these records stay uncommitted and are delivered again',
       );
-      return;
+      return false;
     }
-    await commit(offsets);
+    return true;
   }
 
   async function commit(offsets: TopicPartitionOffset[]): Promise<void> {
@@ -124,18 +148,33 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
     }
   }
 
-  function flush(): Promise<void> {
+  function startFlush(): { run: Promise<void>; insertStarted: Promise<void> } {
     clearTimeout(timer);
     timer = undefined;
-    if (buffer.offsets.size === 0) return inFlight ?? Promise.resolve();
+    if (buffer.offsets.size === 0) {
+      const run = inFlight ?? Promise.resolve();
+      return { run, insertStarted: Promise.resolve() };
+    }
     const taken = buffer;
     buffer = emptyBuffer();
     const previous = inFlight;
     inFlightValues += taken.values.length;
+    let started: () => void = () => undefined;
+    const insertStarted = new Promise<void>((resolve) => (started = resolve));
     const run = (async () => {
+      let inserted = false;
       try {
+        await acquire();
+        started();
+        try {
+          inserted = await insert(taken);
+        } finally {
+          release();
+        }
+        // Commits in flush order: a later batch's offsets must never pass an earlier batch
+        // that is still inserting (or was given up).
         if (previous) await previous;
-        await write(taken);
+        if (inserted && !abandoned) await commit([...taken.offsets.values()]);
       } finally {
         inFlightValues -= taken.values.length;
       }
@@ -144,7 +183,11 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
     void run.finally(() => {
       if (inFlight === run) inFlight = undefined;
     });
-    return run;
+    return { run, insertStarted };
+  }
+
+  function flush(): Promise<void> {
+    return startFlush().run;
   }
 
   return {
@@ -161,11 +204,14 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
         });
       }
       if (full()) {
-        await flush();
+        const { run, insertStarted } = startFlush();
+        // insert() and commit() handle their own failures; anything else is a bug worth a log line.
+        run.catch((err: unknown) => log.error({ err }, 'flush failed'));
+        await insertStarted;
       } else if (timer === undefined) {
         timer = setTimeout(() => {
           timer = undefined;
-          // write() handles its own failures; anything else is a bug worth a log line.
+          // insert() and commit() handle their own failures; anything else is a bug worth a log line.
           flush().catch((err: unknown) => log.error({ err }, 'timed flush failed'));
         }, options.flushMs);
       }

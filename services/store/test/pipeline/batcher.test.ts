@@ -61,15 +61,13 @@ describe('batcher', () => {
         return Promise.resolve();
       },
     });
-    let added = false;
-    const adding = batcher.add(chunk(0, 8, ['a', 'b'])).then(() => (added = true));
+    await batcher.add(chunk(0, 8, ['a', 'b']));
     await new Promise((resolve) => setTimeout(resolve, 20));
-    // The full buffer holds the consumer (add has not resolved) and nothing is committed.
+    // The insert runs; nothing is committed while ClickHouse has not acknowledged it.
     expect(events).toEqual(['insert']);
     expect(committed).toEqual([]);
-    expect(added).toBe(false);
     ack.resolve();
-    await adding;
+    await batcher.flush();
     expect(events).toEqual(['insert', 'acknowledged', 'commit']);
     expect(committed).toEqual([[{ topic: TOPIC, partition: 0, offset: 8 }]]);
   });
@@ -87,6 +85,7 @@ describe('batcher', () => {
       },
     });
     await batcher.add(chunk(3, 42, ['a']));
+    await batcher.flush();
     expect(calls).toBe(4);
     expect(commitsDuringFailures).toEqual([0, 0, 0, 0]);
     expect(committed).toEqual([[{ topic: TOPIC, partition: 3, offset: 42 }]]);
@@ -106,8 +105,37 @@ describe('batcher', () => {
     expect(batcher.pending()).toBe(2);
     await batcher.add(chunk(0, 3, ['c']));
     expect(inserted).toEqual([['a', 'b', 'c']]);
+    await batcher.flush();
     expect(committed).toEqual([[{ topic: TOPIC, partition: 0, offset: 3 }]]);
     expect(batcher.pending()).toBe(0);
+  });
+
+  it('holds the consumer while maxInFlight inserts run, and commits in flush order', async () => {
+    const acks = [deferred(), deferred(), deferred()];
+    let call = 0;
+    const { batcher, committed } = setup({
+      maxRecords: 1,
+      maxInFlight: 2,
+      insert: () => acks[call++]!.promise,
+    });
+    await batcher.add(chunk(0, 1, ['a']));
+    await batcher.add(chunk(0, 2, ['b']));
+    // Two inserts run: the third full batch waits for a slot, and so does its consumer.
+    let third = false;
+    const adding = batcher.add(chunk(0, 3, ['c'])).then(() => (third = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(call).toBe(2);
+    expect(third).toBe(false);
+    // The second insert finishes first: it takes no commit past the first, still running.
+    acks[1]!.resolve();
+    await adding;
+    expect(call).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(committed).toEqual([]);
+    acks[0]!.resolve();
+    acks[2]!.resolve();
+    await batcher.flush();
+    expect(committed.map((offsets) => offsets[0]!.offset)).toEqual([1, 2, 3]);
   });
 
   it('flushes when the byte bound is reached', async () => {
