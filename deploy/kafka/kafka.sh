@@ -22,7 +22,7 @@ LIBS="$INSTALL_DIR/libs"
 STAMP="$INSTALL_DIR/.complete"
 
 DEFAULT_PORT=19092
-DEFAULT_DATA=./.mamori/kafka
+DEFAULT_DATA=./data/kafka
 # 768 MiB is plenty for a test broker and leaves room on a shared 2-core, 24 GiB machine.
 DEFAULT_HEAP="${MAMORI_KAFKA_HEAP:-768m}"
 DEFAULT_WAIT=60
