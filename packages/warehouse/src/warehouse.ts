@@ -301,9 +301,11 @@ function eventWhere(tenantId: string, filter: EventFilter): Where {
   if (filter.processName !== undefined)
     where.add('process_name = ?v', { v: { type: 'String', value: filter.processName } });
   if (filter.text !== undefined && filter.text !== '') {
+    // LIKE on the lower-cased columns, as the trigram indexes are built (migration 4); the
+    // text is matched literally: LIKE's own characters are escaped.
     where.add(
-      '(positionCaseInsensitiveUTF8(command_line, ?v) > 0 OR positionCaseInsensitiveUTF8(path, ?v) > 0)',
-      { v: { type: 'String', value: filter.text } },
+      "(lowerUTF8(command_line) LIKE concat('%', lowerUTF8(?v), '%') OR lowerUTF8(path) LIKE concat('%', lowerUTF8(?v), '%'))",
+      { v: { type: 'String', value: filter.text.replace(/[\\%_]/g, (c) => `\\${c}`) } },
     );
   }
   return where;

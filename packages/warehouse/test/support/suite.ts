@@ -74,7 +74,7 @@ export function warehouseSuite(target: SuiteTarget): void {
   describe('migrations', () => {
     it('records each version once and applies nothing on a second run', async () => {
       const again = await migrate(client, { database, retentionDays: 30 });
-      expect(again).toEqual({ applied: [], version: 3 });
+      expect(again).toEqual({ applied: [], version: 4 });
       const rows = await (
         await client.query({
           query: `SELECT version, count() AS n FROM ${database}.${MIGRATIONS_TABLE} GROUP BY version ORDER BY version`,
@@ -85,6 +85,7 @@ export function warehouseSuite(target: SuiteTarget): void {
         [1, 1],
         [2, 1],
         [3, 1],
+        [4, 1],
       ]);
     });
 
@@ -92,7 +93,7 @@ export function warehouseSuite(target: SuiteTarget): void {
       const db = testDatabase('retention');
       try {
         expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([
-          1, 2, 3,
+          1, 2, 3, 4,
         ]);
         await migrate(client, { database: db, retentionDays: 7 });
         const rows = await (
@@ -297,6 +298,22 @@ export function warehouseSuite(target: SuiteTarget): void {
       expect(await ids({ text: 'evil.EXAMPLE' })).toEqual(['curl']);
       expect(await ids({ text: '/etc/shadow' })).toEqual(['shadow']);
       expect(await ids({ text: 'bin/sh', namespace: 'citizens' })).toEqual([]);
+    });
+
+    it('matches search text literally, LIKE wildcards and non-ASCII letters included', async () => {
+      const tenant = testTenant();
+      await warehouse.insertEvents([
+        execEvent({ tenant, id: 'pct', args: ['printf', '100%_done'] }),
+        execEvent({ tenant, id: 'plain', args: ['printf', '1000 done'] }),
+        fileEvent({ tenant, id: 'kana', path: '/srv/ÉTAT/守り.txt' }),
+      ]);
+      const ids = async (text: string) =>
+        (await warehouse.listEvents(tenant, { text })).items.map((e) => e.id).sort();
+      expect(await ids('0%_d')).toEqual(['pct']);
+      expect(await ids('%')).toEqual(['pct']);
+      expect(await ids('_')).toEqual(['pct']);
+      expect(await ids('état/守り')).toEqual(['kana']);
+      expect(await ids('\\')).toEqual([]);
     });
 
     it('passes hostile values as parameters, never as SQL', async () => {
