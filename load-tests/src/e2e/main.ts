@@ -12,6 +12,7 @@ import { summarizeProfiles } from '../support/cpu-profile.js';
 import { kafkaForBenchmark } from '../support/kafka.js';
 import { startMamoriProcess } from '../support/mamori-process.js';
 import { summarize } from '../support/stats.js';
+import { positive, runMain } from '../support/args.js';
 
 const USAGE = `npm run bench:e2e -- [options]
 
@@ -282,15 +283,4 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function positive(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new Error(`--${name}: expected a positive integer, got ${value}`);
-  }
-  return n;
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:e2e failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain('bench:e2e', main);

@@ -8,6 +8,7 @@ import { summarizeProfiles } from '../support/cpu-profile.js';
 import { summarize } from '../support/stats.js';
 import { buildTemplates } from './events.js';
 import { runSimulatedAgent } from './agent.js';
+import { positive, runMain } from '../support/args.js';
 
 const USAGE = `npm run bench:ingest -- [options]
 
@@ -171,16 +172,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(output)}\n`);
 }
 
-function positive(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`--${name}: expected a positive integer, got ${value}`);
-  return n;
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(
-    `bench:ingest failed: ${err instanceof Error ? err.message : String(err)}\n`,
-  );
-  process.exitCode = 1;
-});
+runMain('bench:ingest', main);

@@ -19,6 +19,7 @@ import {
 import { buildTemplates } from '../ingest/events.js';
 import { startMamoriProcess } from '../support/mamori-process.js';
 import { summarize } from '../support/stats.js';
+import { positive, runMain } from '../support/args.js';
 
 const USAGE = `npm run bench:query -- [options]
 
@@ -238,15 +239,4 @@ async function graphql(url: string, token: string, query: string): Promise<unkno
   return body.data;
 }
 
-function positive(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new Error(`--${name}: expected a positive integer, got ${value}`);
-  }
-  return n;
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:query failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runMain('bench:query', main);
