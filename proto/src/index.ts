@@ -12,6 +12,7 @@ export type {
   AgentMessage,
   AgentMessage__Output,
 } from './generated/mamori/v1/AgentMessage.generated.js';
+export type { Alert, Alert__Output } from './generated/mamori/v1/Alert.generated.js';
 export type {
   AgentStatus,
   AgentStatus__Output,

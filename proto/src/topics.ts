@@ -9,6 +9,8 @@ export const Topics = {
   eventsRejected: 'mamori.events.rejected.v1',
   /** Agent status (connected, heartbeat, disconnected), keyed by `<tenant>/<agent>`, protobuf `mamori.v1.AgentStatus`. */
   agents: 'mamori.agents.v1',
+  /** Alerts raised by detectors, keyed by `<tenant>/<agent>`, protobuf `mamori.v1.Alert`. */
+  alerts: 'mamori.alerts.v1',
 } as const;
 
 /**

@@ -3,6 +3,7 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { AgentMessage as _mamori_v1_AgentMessage, AgentMessage__Output as _mamori_v1_AgentMessage__Output } from './mamori/v1/AgentMessage.generated.js';
 import type { AgentStatus as _mamori_v1_AgentStatus, AgentStatus__Output as _mamori_v1_AgentStatus__Output } from './mamori/v1/AgentStatus.generated.js';
+import type { Alert as _mamori_v1_Alert, Alert__Output as _mamori_v1_Alert__Output } from './mamori/v1/Alert.generated.js';
 import type { BatchAck as _mamori_v1_BatchAck, BatchAck__Output as _mamori_v1_BatchAck__Output } from './mamori/v1/BatchAck.generated.js';
 import type { Command as _mamori_v1_Command, Command__Output as _mamori_v1_Command__Output } from './mamori/v1/Command.generated.js';
 import type { CommandResult as _mamori_v1_CommandResult, CommandResult__Output as _mamori_v1_CommandResult__Output } from './mamori/v1/CommandResult.generated.js';
@@ -47,6 +48,7 @@ export interface ProtoGrpcType {
       AckStatus: EnumTypeDefinition
       AgentMessage: MessageTypeDefinition<_mamori_v1_AgentMessage, _mamori_v1_AgentMessage__Output>
       AgentStatus: MessageTypeDefinition<_mamori_v1_AgentStatus, _mamori_v1_AgentStatus__Output>
+      Alert: MessageTypeDefinition<_mamori_v1_Alert, _mamori_v1_Alert__Output>
       BatchAck: MessageTypeDefinition<_mamori_v1_BatchAck, _mamori_v1_BatchAck__Output>
       Command: MessageTypeDefinition<_mamori_v1_Command, _mamori_v1_Command__Output>
       CommandResult: MessageTypeDefinition<_mamori_v1_CommandResult, _mamori_v1_CommandResult__Output>

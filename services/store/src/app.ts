@@ -9,14 +9,20 @@ import type { Logger, Readiness } from '@mamori/common';
 import type { StoreConfig } from './config.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
 import { createBatcher, type Batcher } from './pipeline/batcher.js';
-import { agentsStream, eventsStream, type StoreStream, type StoreWarehouse } from './streams.js';
+import {
+  agentsStream,
+  alertsStream,
+  eventsStream,
+  type StoreStream,
+  type StoreWarehouse,
+} from './streams.js';
 
 export interface StoreDeps {
   config: Readonly<StoreConfig>;
   bus: Bus;
   warehouse: StoreWarehouse;
   logger: Logger;
-  /** The topics to store. @default the events and agents topics of `config` */
+  /** The topics to store. @default the events, agents and alerts topics of `config` */
   streams?: readonly StoreStream<unknown>[];
   /**
    * Whether the store's registry collects process metrics; off when another service of the
@@ -57,6 +63,7 @@ export function buildApp(deps: StoreDeps): StoreApp {
   const streams: readonly StoreStream<unknown>[] = deps.streams ?? [
     eventsStream(config.topics.events, config.eventPartitions) as StoreStream<unknown>,
     agentsStream(config.topics.agents) as StoreStream<unknown>,
+    alertsStream(config.topics.alerts, config.eventPartitions) as StoreStream<unknown>,
   ];
   const aborter = new AbortController();
   const consumer: Consumer = bus.consumer({

@@ -8,7 +8,7 @@ export interface StoreConfig {
   warehouse: WarehouseConfig;
   /** Consumer group of every store replica. */
   groupId: string;
-  topics: { events: string; agents: string };
+  topics: { events: string; agents: string; alerts: string };
   /** Partitions of the events topic when the store creates it (same default as ingest). */
   eventPartitions: number;
   batch: {
@@ -45,6 +45,7 @@ export function readStoreConfig(env: NodeJS.ProcessEnv = process.env): Readonly<
     topics: {
       events: read.string('MAMORI_TOPIC_EVENTS', Topics.events),
       agents: read.string('MAMORI_TOPIC_AGENTS', Topics.agents),
+      alerts: read.string('MAMORI_TOPIC_ALERTS', Topics.alerts),
     },
     eventPartitions: read.int('MAMORI_EVENTS_PARTITIONS', bus.kind === 'kafka' ? 12 : 4, {
       min: 1,

@@ -6,6 +6,12 @@ export {
   type Batcher,
   type BatcherOptions,
 } from './pipeline/batcher.js';
-export { agentsStream, eventsStream, type StoreStream, type StoreWarehouse } from './streams.js';
+export {
+  agentsStream,
+  alertsStream,
+  eventsStream,
+  type StoreStream,
+  type StoreWarehouse,
+} from './streams.js';
 export { startStore, type RunningStore, type SharedStoreResources } from './run.js';
 export { createStoreMetrics, type StoreMetrics, type StoreMetricsOptions } from './metrics.js';

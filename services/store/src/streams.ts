@@ -1,16 +1,20 @@
 import type { BusRecord } from '@mamori/bus';
 import { ErrorCode, MamoriError } from '@mamori/common';
-import { protoType, type AgentStatus__Output } from '@mamori/proto';
-import { encodeEventRow, type AgentInput, type Warehouse } from '@mamori/warehouse';
+import { protoType, type AgentStatus__Output, type Alert__Output } from '@mamori/proto';
+import {
+  encodeEventRow,
+  type AgentInput,
+  type AlertInput,
+  type AlertSeverity,
+  type Warehouse,
+} from '@mamori/warehouse';
 
 /** What of the warehouse the store writes with. */
 export type StoreWarehouse = Pick<Warehouse, 'insertEventRows' | 'insertAlerts' | 'upsertAgents'>;
 
 /**
  * One topic the store copies into the warehouse: how its records decode and how a batch of
- * them is inserted. Storing another topic (alerts, once they have a wire format) is one more
- * definition:
- * `{ name: 'alerts', topic, partitions, decode, insert: (w, alerts) => w.insertAlerts(alerts) }`.
+ * them is inserted. Storing another topic is one more definition.
  */
 export interface StoreStream<T> {
   /** Short name for logs. */
@@ -74,5 +78,70 @@ export function agentsStream(topic: string): StoreStream<AgentInput> {
       };
     },
     insert: (warehouse, agents) => warehouse.upsertAgents(agents),
+  };
+}
+
+/** `mamori.v1.Severity` names → the warehouse's severities. */
+const SEVERITIES: Record<string, AlertSeverity> = {
+  SEVERITY_INFO: 'info',
+  SEVERITY_LOW: 'low',
+  SEVERITY_MEDIUM: 'medium',
+  SEVERITY_HIGH: 'high',
+  SEVERITY_CRITICAL: 'critical',
+};
+
+/**
+ * The alerts topic: detectors' `mamori.v1.Alert` records into `alerts`. An alert keeps the
+ * status an analyst gave it when a replay inserts it again (see the warehouse). An alert
+ * without id, tenant, rule or severity goes to dead letters.
+ */
+export function alertsStream(topic: string, partitions: number): StoreStream<AlertInput> {
+  const type = protoType('mamori.v1.Alert');
+  return {
+    name: 'alerts',
+    topic,
+    partitions,
+    decode(record) {
+      const alert = type.toObject(type.decode(record.value), {
+        longs: Number,
+        enums: String,
+        defaults: true,
+        arrays: true,
+        objects: true,
+      }) as Alert__Output;
+      for (const field of ['id', 'tenant_id', 'rule_id'] as const) {
+        if (alert[field] === '') {
+          throw new MamoriError(ErrorCode.BusDecode, `the alert has no ${field}`, {
+            context: { field },
+          });
+        }
+      }
+      const severity = SEVERITIES[alert.severity];
+      if (severity === undefined) {
+        throw new MamoriError(ErrorCode.BusDecode, 'the alert has no severity', {
+          context: { field: 'severity' },
+        });
+      }
+      const workload = alert.workload;
+      return {
+        id: alert.id,
+        tenantId: alert.tenant_id,
+        observedUnixMicros: alert.observed_unix_micros,
+        ruleId: alert.rule_id,
+        ruleName: alert.rule_name,
+        severity,
+        title: alert.title,
+        agentId: alert.agent_id,
+        eventId: alert.event_id,
+        hostname: alert.hostname,
+        namespace: workload?.namespace ?? '',
+        podName: workload?.pod_name ?? '',
+        containerId: workload?.container_id ?? '',
+        imageRepository: workload?.image_repository ?? '',
+        tags: alert.tags,
+        details: alert.details,
+      };
+    },
+    insert: (warehouse, alerts) => warehouse.insertAlerts(alerts),
   };
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEmbeddedBus, type Bus, type EmbeddedBus } from '@mamori/bus';
+import { createEmbeddedBus, DEAD_LETTER_HEADERS, type Bus, type EmbeddedBus } from '@mamori/bus';
 import { createSilentLogger } from '@mamori/common';
 import { protoType } from '@mamori/proto';
 import { openWarehouse, type Warehouse } from '@mamori/warehouse';
@@ -37,12 +37,13 @@ function busDir(): string {
 
 function store(
   bus: Bus,
-  names: { topic: string; groupId: string; agentsTopic?: string },
+  names: { topic: string; groupId: string; agentsTopic?: string; alertsTopic?: string },
   target: StoreWarehouse = warehouse,
 ): StoreApp {
   const config = readStoreConfig({
     MAMORI_TOPIC_EVENTS: names.topic,
     MAMORI_TOPIC_AGENTS: names.agentsTopic ?? unique('agents'),
+    MAMORI_TOPIC_ALERTS: names.alertsTopic ?? unique('alerts'),
     MAMORI_STORE_GROUP: names.groupId,
     MAMORI_STORE_FLUSH_MS: '20',
   });
@@ -204,5 +205,84 @@ describe('store on the embedded bus and chDB', () => {
       expect.objectContaining({ agentId: 'node-2', connected: false }),
     ]);
     expect((await warehouse.listAgents(unique('tenant'))).items).toEqual([]);
+  });
+
+  it("stores detectors' alerts for their tenant, keeps an analyst's status on replay, and dead-letters one without severity", async () => {
+    const bus = await createEmbeddedBus({ dir: busDir(), fsync: false });
+    onTestFinished(() => bus.close());
+    const names = {
+      topic: unique('events'),
+      groupId: unique('store'),
+      alertsTopic: unique('alerts'),
+    };
+    await bus.ensureTopics([{ topic: names.alertsTopic, partitions: 2 }]);
+    const tenant = unique('tenant');
+    const type = protoType('mamori.v1.Alert');
+    const now = Date.now() * 1000;
+    const alert = (id: string, overrides: Record<string, unknown> = {}) => ({
+      key: Buffer.from(`${tenant}/node-1`),
+      value: Buffer.from(
+        type
+          .encode(
+            type.fromObject({
+              id,
+              tenant_id: tenant,
+              observed_unix_micros: now,
+              rule_id: 'shell-in-container',
+              rule_name: 'Terminal shell in container',
+              severity: 'SEVERITY_HIGH',
+              title: 'A shell was spawned in a container',
+              agent_id: 'node-1',
+              event_id: 'ev-1',
+              hostname: 'node-1.city-a',
+              workload: { namespace: 'citizens', pod_name: 'portal-1', container_id: 'c1' },
+              tags: ['T1059'],
+              details: { 'proc.cmdline': 'sh -i' },
+              ...overrides,
+            }),
+          )
+          .finish(),
+      ),
+    });
+    await bus.produce(names.alertsTopic, [
+      alert('a1'),
+      alert('a2', { severity: 'SEVERITY_CRITICAL' }),
+      alert('no-severity', { severity: 'SEVERITY_UNSPECIFIED' }),
+    ]);
+    const app = store(bus, names);
+    await app.start();
+    await vi.waitFor(
+      async () => expect((await warehouse.listAlerts(tenant)).items).toHaveLength(2),
+      { timeout: 10_000 },
+    );
+    const [a2, a1] = (await warehouse.listAlerts(tenant)).items;
+    expect(a1).toMatchObject({
+      id: 'a1',
+      severity: 'high',
+      status: 'open',
+      namespace: 'citizens',
+      podName: 'portal-1',
+      tags: ['T1059'],
+      details: { 'proc.cmdline': 'sh -i' },
+    });
+    expect(a2).toMatchObject({ id: 'a2', severity: 'critical' });
+    const deadLetters = async () => {
+      const dlq = `${names.alertsTopic}.dlq`;
+      const partitions = await bus.offsets(dlq).catch(() => []);
+      return (await Promise.all(partitions.map((p) => bus.read(dlq, p.partition, 0)))).flat();
+    };
+    await vi.waitFor(async () => expect(await deadLetters()).toHaveLength(1), { timeout: 10_000 });
+    expect((await deadLetters())[0]!.headers[DEAD_LETTER_HEADERS.errorCode]).toBe(
+      'MAMORI_BUS_DECODE',
+    );
+
+    // An analyst resolves a1; the detector replays it: it stays resolved.
+    await warehouse.setAlertStatus(tenant, ['a1'], 'resolved');
+    await bus.produce(names.alertsTopic, [alert('a1')]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await app.stop();
+    const again = (await warehouse.listAlerts(tenant)).items.find((a) => a.id === 'a1');
+    expect(again?.status).toBe('resolved');
+    expect((await warehouse.listAlerts(unique('tenant'))).items).toEqual([]);
   });
 });
