@@ -12,7 +12,7 @@ import { summarizeProfiles } from '../support/cpu-profile.js';
 import { kafkaForBenchmark } from '../support/kafka.js';
 import { startMamoriProcess } from '../support/mamori-process.js';
 import { summarize } from '../support/stats.js';
-import { positive, runMain } from '../support/args.js';
+import { agentLoadOptions, readAgentLoad, runMain } from '../support/args.js';
 
 const USAGE = `npm run bench:e2e -- [options]
 
@@ -49,35 +49,12 @@ interface Platform {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      bus: { type: 'string', default: 'embedded' },
-      agents: { type: 'string', default: '8' },
-      seconds: { type: 'string', default: '30' },
-      rate: { type: 'string', default: '0' },
-      batch: { type: 'string', default: '500' },
-      window: { type: 'string', default: '4' },
-      brokers: { type: 'string' },
-      profile: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  });
+  const { values } = parseArgs({ options: agentLoadOptions(30) });
   if (values.help) {
     process.stdout.write(USAGE);
     return;
   }
-  const bus = values.bus;
-  if (bus !== 'embedded' && bus !== 'kafka') {
-    throw new Error(`--bus: expected embedded or kafka, got ${bus}`);
-  }
-  const agents = positive('agents', values.agents);
-  const seconds = positive('seconds', values.seconds);
-  const rate = Number(values.rate);
-  if (!Number.isFinite(rate) || rate < 0) {
-    throw new Error(`--rate: expected a number ≥ 0, got ${values.rate}`);
-  }
-  const batch = positive('batch', values.batch);
-  const window = positive('window', values.window);
+  const { bus, agents, seconds, rate, batch, window } = readAgentLoad(values);
 
   const cleanups: (() => Promise<void> | void)[] = [];
   let report: Record<string, unknown> = {};

@@ -8,7 +8,7 @@ import { summarizeProfiles } from '../support/cpu-profile.js';
 import { summarize } from '../support/stats.js';
 import { buildTemplates } from './events.js';
 import { runSimulatedAgent } from './agent.js';
-import { positive, runMain } from '../support/args.js';
+import { agentLoadOptions, positive, readAgentLoad, runMain } from '../support/args.js';
 
 const USAGE = `npm run bench:ingest -- [options]
 
@@ -33,34 +33,17 @@ prints one JSON object on its last line.
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      bus: { type: 'string', default: 'embedded' },
-      agents: { type: 'string', default: '8' },
-      seconds: { type: 'string', default: '20' },
-      rate: { type: 'string', default: '0' },
-      batch: { type: 'string', default: '500' },
-      window: { type: 'string', default: '4' },
-      brokers: { type: 'string' },
+      ...agentLoadOptions(20),
       address: { type: 'string' },
       token: { type: 'string' },
-      profile: { type: 'string' },
       replicas: { type: 'string', default: '1' },
-      help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(USAGE);
     return;
   }
-  const bus = values.bus;
-  if (bus !== 'embedded' && bus !== 'kafka')
-    throw new Error(`--bus: expected embedded or kafka, got ${bus}`);
-  const agents = positive('agents', values.agents);
-  const seconds = positive('seconds', values.seconds);
-  const rate = Number(values.rate);
-  if (!Number.isFinite(rate) || rate < 0)
-    throw new Error(`--rate: expected a number ≥ 0, got ${values.rate}`);
-  const batch = positive('batch', values.batch);
-  const window = positive('window', values.window);
+  const { bus, agents, seconds, rate, batch, window } = readAgentLoad(values);
   const replicas = positive('replicas', values.replicas);
   if (replicas > 1 && bus !== 'kafka') {
     throw new Error('--replicas: the embedded log belongs to one process; use --bus kafka');
