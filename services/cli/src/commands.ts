@@ -122,7 +122,7 @@ export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Pro
       colocated: {
         ready: allReady({
           ingest: () => ingest.app.readiness(),
-          store: () => store.app.readiness(),
+          store: store.ready,
         }),
         registries: [ingest.app.metrics.registry, store.app.metrics.registry],
       },

@@ -1,5 +1,11 @@
 import { createBus, type Bus } from '@mamori/bus';
-import { startOpsServer, type Logger, type OpsServer } from '@mamori/common';
+import {
+  allReady,
+  startOpsServer,
+  type Logger,
+  type OpsServer,
+  type ReadinessCheck,
+} from '@mamori/common';
 import { openWarehouse, type Warehouse } from '@mamori/warehouse';
 import { buildApp, type StoreApp } from './app.js';
 import { readStoreConfig } from './config.js';
@@ -9,6 +15,11 @@ export interface RunningStore {
   warehouse: Warehouse;
   /** The port of /healthz, /readyz and /metrics; absent when the store serves none of its own. */
   opsPort?: number;
+  /**
+   * Ready when the store consumes, its last inserts did not fail, and ClickHouse answers a
+   * ping (an idle store would otherwise say ready with ClickHouse down).
+   */
+  ready: ReadinessCheck;
   /** Stops storing (flushing and committing what is buffered), then closes bus and warehouse. */
   stop(): Promise<void>;
 }
@@ -52,13 +63,20 @@ export async function startStore(
     throw err;
   }
   const app = buildApp({ config, bus, warehouse, logger, processMetrics: withOps });
+  const ready = allReady({
+    consumer: () => app.readiness(),
+    warehouse: async () =>
+      (await warehouse.client.ping()).success
+        ? { ready: true }
+        : { ready: false, reason: 'ClickHouse does not answer' },
+  });
   let ops: OpsServer | undefined;
   try {
     // Before consuming: liveness answers while the store starts, readiness says it is not.
     if (withOps) {
       ops = await startOpsServer({
         ...config.ops,
-        ready: () => app.readiness(),
+        ready,
         metrics: app.metrics.registry,
         logger,
       });
@@ -75,6 +93,7 @@ export async function startStore(
   return {
     app,
     warehouse,
+    ready,
     ...(ops ? { opsPort: ops.port } : {}),
     async stop() {
       await app.stop();
