@@ -48,8 +48,9 @@ export function readApiConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Ap
     // 30 s: longer than any query on a tenant's retention window takes when ClickHouse is healthy.
     queryTimeoutMs: read.int('MAMORI_API_QUERY_TIMEOUT_MS', 30_000, { min: 1, max: 600_000 }),
   };
-  // 5 min: a connected agent says hello or sends events more often than that.
-  const connectedWithinSeconds = read.int('MAMORI_API_AGENT_CONNECTED_SECONDS', 300, {
+  // 90 s: three of ingest's agent heartbeats (MAMORI_INGEST_AGENT_HEARTBEAT_MS, 30 s), so an
+  // agent whose ingest crashed (and never said its stream ended) shows disconnected soon.
+  const connectedWithinSeconds = read.int('MAMORI_API_AGENT_CONNECTED_SECONDS', 90, {
     min: 1,
     max: 86_400,
   });
