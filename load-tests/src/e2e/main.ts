@@ -110,6 +110,7 @@ async function main(): Promise<void> {
 
     const templates = buildTemplates();
     const cpuBefore = platform.cpuMs();
+    const ownCpuBefore = process.cpuUsage();
     const started = performance.now();
 
     // The probe: its events' send times, and how long each took to be returned by a query.
@@ -217,6 +218,8 @@ async function main(): Promise<void> {
       probesMissing: probeSent.size,
       errors: results.reduce((n, r) => n + r.errors + r.rejected, 0),
       platformCpuCores: Math.round((cpuMs / wallMs) * 100) / 100,
+      // The simulated agents and the probe: what the measurement itself costs on this machine.
+      generatorCpuCores: Math.round((cpuMsOf(process.cpuUsage(ownCpuBefore)) / wallMs) * 100) / 100,
       node: process.version,
     };
   } finally {
@@ -254,6 +257,11 @@ async function countEvents(graphql: GraphqlClient, token: string): Promise<numbe
     `query { eventCounts(from: "${from}", to: "${to}", bucketSeconds: 86400) { count } }`,
   );
   return data.eventCounts.reduce((n, bucket) => n + bucket.count, 0);
+}
+
+/** CPU time of a `process.cpuUsage()` delta, in ms. */
+function cpuMsOf(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
 }
 
 function sleep(ms: number): Promise<void> {
