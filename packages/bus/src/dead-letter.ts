@@ -28,11 +28,20 @@ export interface DecodedRecord<T> {
   value: T;
 }
 
+/** What decoding one record gave: its value, or why it is undecodable. */
+export type DecodeOutcome<T> = { value: T } | { error: unknown };
+
 export interface DeadLetterDecoderOptions<T> {
   /** The bus dead letters are produced to (usually the one the records came from). */
   bus: Pick<Bus, 'produce' | 'ensureTopics'>;
   /** Decodes one record; a throw marks the record undecodable. Must be synchronous. */
   decode: (record: BusRecord) => T;
+  /**
+   * Decodes a whole batch at once instead of `decode` (elsewhere, e.g. in a worker thread):
+   * one outcome per record, in order; an `error` marks that record undecodable. A rejection
+   * fails the batch (it is delivered again).
+   */
+  decodeBatch?: (records: readonly BusRecord[]) => Promise<DecodeOutcome<T>[]>;
   /** Consumer group of the caller, recorded on each dead letter. */
   groupId: string;
   /**
@@ -63,7 +72,7 @@ export type DeadLetterDecoder<T> = (batch: ConsumedBatch) => Promise<DecodedReco
 export function createDeadLetterDecoder<T>(
   options: DeadLetterDecoderOptions<T>,
 ): DeadLetterDecoder<T> {
-  const { bus, decode, groupId } = options;
+  const { bus, decode, decodeBatch, groupId } = options;
   const log = options.logger ?? createSilentLogger();
   const naming = options.deadLetterTopic ?? ((topic: string) => `${topic}.dlq`);
   const topicFor = typeof naming === 'string' ? () => naming : naming;
@@ -85,9 +94,18 @@ export function createDeadLetterDecoder<T>(
     const decoded: DecodedRecord<T>[] = [];
     const letters: ProduceRecord[] = [];
     const deadLetterTopic = topicFor(batch.topic);
-    for (const record of batch.records) {
+    const outcomes = decodeBatch ? await decodeBatch(batch.records) : undefined;
+    for (let i = 0; i < batch.records.length; i++) {
+      const record = batch.records[i]!;
       try {
-        decoded.push({ record, value: decode(record) });
+        const outcome = outcomes?.[i];
+        if (outcome === undefined) {
+          decoded.push({ record, value: decode(record) });
+        } else if ('error' in outcome) {
+          throw outcome.error;
+        } else {
+          decoded.push({ record, value: outcome.value });
+        }
       } catch (err) {
         log.warn(
           {

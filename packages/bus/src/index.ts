@@ -28,5 +28,6 @@ export {
   type DeadLetterDecoder,
   type DeadLetterDecoderOptions,
   type DecodedRecord,
+  type DecodeOutcome,
 } from './dead-letter.js';
 export { createBus } from './create-bus.js';

@@ -74,6 +74,42 @@ describe('dead-letter decoder', () => {
     expect(letter!.timestamp).toBeUndefined();
   });
 
+  it('takes the outcomes of a batch decoder, sending the records it refused to dead letters', async () => {
+    const { bus, produced } = fakeBus();
+    const seen: number[] = [];
+    const decode = createDeadLetterDecoder<number>({
+      bus,
+      decode: () => {
+        throw new Error('the per-record decoder is not used when a batch decoder is given');
+      },
+      decodeBatch: (records) => {
+        seen.push(records.length);
+        return Promise.resolve(
+          records.map((record) =>
+            record.value.toString() === 'bad'
+              ? {
+                  error: new MamoriError(ErrorCode.BusDecode, 'refused', {
+                    context: { field: 'id' },
+                  }),
+                }
+              : { value: Number(record.value.toString()) },
+          ),
+        );
+      },
+      groupId: 'store',
+    });
+    const decoded = await decode(batchOf(['1', 'bad', '3']));
+    expect(seen).toEqual([3]);
+    expect(decoded.map((d) => [d.record.offset, d.value])).toEqual([
+      [40, 1],
+      [42, 3],
+    ]);
+    expect(produced[0]!.records).toHaveLength(1);
+    expect(produced[0]!.records[0]!.headers![DEAD_LETTER_HEADERS.errorCode]).toBe(
+      'MAMORI_BUS_DECODE',
+    );
+  });
+
   it('sends nothing and creates no topic when every record decodes', async () => {
     const { bus, produced, ensured } = fakeBus();
     const decode = createDeadLetterDecoder({ bus, decode: decodeJson, groupId: 'g' });

@@ -18,6 +18,12 @@ export {
   type LineBuffer,
 } from './event-tsv.js';
 export {
+  createEventRowEncoder,
+  encodeRowsHere,
+  type EventRowEncoder,
+  type RowOutcome,
+} from './row-encoder.js';
+export {
   createWarehouse,
   openWarehouse,
   type CreateWarehouseOptions,

@@ -16,6 +16,7 @@ import {
   type StoreStream,
   type StoreWarehouse,
 } from './streams.js';
+import { createEventRowEncoder } from '@mamori/warehouse';
 
 export interface StoreDeps {
   config: Readonly<StoreConfig>;
@@ -60,8 +61,11 @@ interface Route {
 /** Builds the store without connecting or consuming anything. */
 export function buildApp(deps: StoreDeps): StoreApp {
   const { config, bus, warehouse, logger } = deps;
+  // Rows of events are made on a thread of their own unless configured otherwise.
+  const encoder =
+    deps.streams === undefined && config.encoderThread ? createEventRowEncoder() : undefined;
   const streams: readonly StoreStream<unknown>[] = deps.streams ?? [
-    eventsStream(config.topics.events, config.eventPartitions) as StoreStream<unknown>,
+    eventsStream(config.topics.events, config.eventPartitions, encoder) as StoreStream<unknown>,
     agentsStream(config.topics.agents) as StoreStream<unknown>,
     alertsStream(config.topics.alerts, config.eventPartitions) as StoreStream<unknown>,
   ];
@@ -104,6 +108,7 @@ export function buildApp(deps: StoreDeps): StoreApp {
       decode: createDeadLetterDecoder({
         bus,
         decode: stream.decode,
+        ...(stream.decodeBatch ? { decodeBatch: stream.decodeBatch } : {}),
         groupId: config.groupId,
         logger: log,
       }),
@@ -191,6 +196,7 @@ export function buildApp(deps: StoreDeps): StoreApp {
         clearTimeout(timer);
         releaseHeld();
         if (started) await consumer.close();
+        await encoder?.close();
       }
     },
 

@@ -1,9 +1,10 @@
-import type { BusRecord } from '@mamori/bus';
+import type { BusRecord, DecodeOutcome } from '@mamori/bus';
 import { ErrorCode, MamoriError } from '@mamori/common';
 import { protoType, type AgentStatus__Output, type Alert__Output } from '@mamori/proto';
 import {
   encodeEventRow,
   type AgentInput,
+  type EventRowEncoder,
   type AlertInput,
   type AlertSeverity,
   type Warehouse,
@@ -24,6 +25,8 @@ export interface StoreStream<T> {
   partitions: number;
   /** Decodes one record; a throw sends it to the topic's dead letters. Synchronous. */
   decode: (record: BusRecord) => T;
+  /** Decodes a whole batch elsewhere (a worker thread) instead; an `error` dead-letters. */
+  decodeBatch?: (records: readonly BusRecord[]) => Promise<DecodeOutcome<T>[]>;
   /** Inserts a batch; must be idempotent (it is retried, and records may be redelivered). */
   insert: (warehouse: StoreWarehouse, values: T[]) => Promise<void>;
 }
@@ -33,12 +36,21 @@ export interface StoreStream<T> {
  * row as it is read, straight from its bytes (no decoding into objects); a malformed event,
  * or one without the tenant and id ingest stamps, goes to dead letters.
  */
-export function eventsStream(topic: string, partitions: number): StoreStream<Buffer> {
+export function eventsStream(
+  topic: string,
+  partitions: number,
+  encoder?: EventRowEncoder,
+): StoreStream<Buffer> {
   return {
     name: 'events',
     topic,
     partitions,
     decode: (record) => encodeEventRow(record.value),
+    // With an encoder the rows are made on its thread, off the thread that also runs ingest
+    // and the API in `mamori start`.
+    ...(encoder
+      ? { decodeBatch: (records) => encoder.encode(records.map((record) => record.value)) }
+      : {}),
     insert: (warehouse, rows) => warehouse.insertEventRows(rows),
   };
 }

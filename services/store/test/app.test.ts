@@ -56,42 +56,51 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
 }
 
 describe('store app', () => {
-  it('sends undecodable records to dead letters and stores and commits the rest', async () => {
-    const h = await harness({ MAMORI_STORE_FLUSH_MS: '20' });
-    const good = [testEvent('t1'), testEvent('t1')];
-    await produceEvents(h.bus, h.topic, [good[0]!]);
-    await h.bus.produce(h.topic, [
-      { key: Buffer.from('t1/node-1'), value: Buffer.from([0xff, 0xff, 0xff]) },
-    ]);
-    // Decodes, but ingest would never have let it through without a tenant.
-    await produceEvents(h.bus, h.topic, [testEvent('', { id: 'no-tenant' })]);
-    await produceEvents(h.bus, h.topic, [good[1]!]);
-    await h.app.start();
+  it.each(['false', 'true'])(
+    'sends undecodable records to dead letters and stores and commits the rest (encoder thread: %s)',
+    async (encoderThread) => {
+      const h = await harness({
+        MAMORI_STORE_FLUSH_MS: '20',
+        MAMORI_STORE_ENCODER_THREAD: encoderThread,
+      });
+      const good = [testEvent('t1'), testEvent('t1')];
+      await produceEvents(h.bus, h.topic, [good[0]!]);
+      await h.bus.produce(h.topic, [
+        { key: Buffer.from('t1/node-1'), value: Buffer.from([0xff, 0xff, 0xff]) },
+      ]);
+      // Decodes, but ingest would never have let it through without a tenant.
+      await produceEvents(h.bus, h.topic, [testEvent('', { id: 'no-tenant' })]);
+      await produceEvents(h.bus, h.topic, [good[1]!]);
+      await h.app.start();
 
-    await vi.waitFor(() => expect(h.inserted.flat()).toHaveLength(2), { timeout: 5000 });
-    expect(h.inserted.flat()).toEqual(good.map((event) => event.id));
-    await vi.waitFor(async () => expect(await committedCount(h.bus, h.groupId, h.topic)).toBe(4), {
-      timeout: 5000,
-    });
-    const partitions = await h.bus.offsets(`${h.topic}.dlq`);
-    const letters = (
-      await Promise.all(partitions.map((p) => h.bus.read(`${h.topic}.dlq`, p.partition, 0)))
-    ).flat();
-    expect(letters).toHaveLength(2);
-    expect(letters.map((letter) => letter.headers[DEAD_LETTER_HEADERS.topic])).toEqual([
-      h.topic,
-      h.topic,
-    ]);
-    expect(letters.map((letter) => letter.headers[DEAD_LETTER_HEADERS.groupId])).toEqual([
-      h.groupId,
-      h.groupId,
-    ]);
-    expect(
-      letters.some(
-        (letter) => letter.headers[DEAD_LETTER_HEADERS.errorCode] === 'MAMORI_BUS_DECODE',
-      ),
-    ).toBe(true);
-  });
+      await vi.waitFor(() => expect(h.inserted.flat()).toHaveLength(2), { timeout: 5000 });
+      expect(h.inserted.flat()).toEqual(good.map((event) => event.id));
+      await vi.waitFor(
+        async () => expect(await committedCount(h.bus, h.groupId, h.topic)).toBe(4),
+        {
+          timeout: 5000,
+        },
+      );
+      const partitions = await h.bus.offsets(`${h.topic}.dlq`);
+      const letters = (
+        await Promise.all(partitions.map((p) => h.bus.read(`${h.topic}.dlq`, p.partition, 0)))
+      ).flat();
+      expect(letters).toHaveLength(2);
+      expect(letters.map((letter) => letter.headers[DEAD_LETTER_HEADERS.topic])).toEqual([
+        h.topic,
+        h.topic,
+      ]);
+      expect(letters.map((letter) => letter.headers[DEAD_LETTER_HEADERS.groupId])).toEqual([
+        h.groupId,
+        h.groupId,
+      ]);
+      expect(
+        letters.some(
+          (letter) => letter.headers[DEAD_LETTER_HEADERS.errorCode] === 'MAMORI_BUS_DECODE',
+        ),
+      ).toBe(true);
+    },
+  );
 
   it('commits nothing while the warehouse fails, and stores everything once it is back', async () => {
     const h = await harness({ MAMORI_STORE_FLUSH_MS: '10' });
