@@ -74,7 +74,7 @@ export function warehouseSuite(target: SuiteTarget): void {
   describe('migrations', () => {
     it('records each version once and applies nothing on a second run', async () => {
       const again = await migrate(client, { database, retentionDays: 30 });
-      expect(again).toEqual({ applied: [], version: 4 });
+      expect(again).toEqual({ applied: [], version: 5 });
       const rows = await (
         await client.query({
           query: `SELECT version, count() AS n FROM ${database}.${MIGRATIONS_TABLE} GROUP BY version ORDER BY version`,
@@ -86,6 +86,7 @@ export function warehouseSuite(target: SuiteTarget): void {
         [2, 1],
         [3, 1],
         [4, 1],
+        [5, 1],
       ]);
     });
 
@@ -93,7 +94,7 @@ export function warehouseSuite(target: SuiteTarget): void {
       const db = testDatabase('retention');
       try {
         expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([
-          1, 2, 3, 4,
+          1, 2, 3, 4, 5,
         ]);
         await migrate(client, { database: db, retentionDays: 7 });
         const rows = await (
@@ -129,6 +130,36 @@ export function warehouseSuite(target: SuiteTarget): void {
         // TTL is applied by merges; FINAL forces one rather than waiting for the background.
         await client.command({ query: `OPTIMIZE TABLE ${db}.events FINAL` });
         expect((await short.listEvents(tenant)).items.map((e) => e.id)).toEqual(['fresh']);
+      } finally {
+        await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+      }
+    });
+
+    it('writes fresh events with LZ4 and events over a day old with ZSTD', async () => {
+      const db = testDatabase('codec');
+      try {
+        await migrate(client, { database: db, retentionDays: 30 });
+        const w = createWarehouse({ client, database: db, stagingDir: target.stagingDir });
+        const tenant = testTenant();
+        const day = 24 * 3600 * SECOND;
+        const now = Date.now() * 1000;
+        await w.insertEvents([execEvent({ tenant, id: 'old', at: now - 3 * day })]);
+        await w.insertEvents([execEvent({ tenant, id: 'new', at: now - 60 * SECOND })]);
+        const codecs = async () =>
+          (
+            await (
+              await client.query({
+                query: `SELECT partition, default_compression_codec AS codec FROM system.parts
+                  WHERE database = {db:String} AND table = 'events' AND active ORDER BY partition`,
+                query_params: { db },
+                format: 'JSONEachRow',
+              })
+            ).json<{ partition: string; codec: string }>()
+          ).map((row) => row.codec);
+        // A part already past the recompression TTL is written with ZSTD at once; fresh parts
+        // are recompressed by TTL merges in the background once they are a day old.
+        expect(await codecs()).toEqual(['ZSTD(1)', 'LZ4']);
+        expect((await w.listEvents(tenant)).items.map((e) => e.id)).toEqual(['new', 'old']);
       } finally {
         await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
       }
