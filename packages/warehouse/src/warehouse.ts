@@ -127,6 +127,9 @@ export interface CreateWarehouseOptions {
   stagingDir?: string;
 }
 
+/** Inserts staged by this process so far, over all its warehouses: unique file names. */
+let stagedInProcess = 0;
+
 /** 50 items: one screen of a list in the API. */
 const DEFAULT_LIMIT = 50;
 /** Larger pages would make one GraphQL response megabytes of JSON. */
@@ -404,10 +407,14 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
   const staging = options.stagingDir === undefined ? undefined : resolve(options.stagingDir);
   if (staging !== undefined) {
     mkdirSync(staging, { recursive: true });
-    // Files of inserts a crash interrupted: their records were not committed and come again.
-    for (const name of readdirSync(staging)) rmSync(join(staging, name), { force: true });
+    // Files of inserts a crash interrupted (of other processes: this one may already have
+    // inserts staged by another warehouse, as the store and the API share chDB in
+    // `mamori start`). Their records were not committed and come again.
+    const mine = `events-${process.pid}-`;
+    for (const name of readdirSync(staging)) {
+      if (!name.startsWith(mine)) rmSync(join(staging, name), { force: true });
+    }
   }
-  let staged = 0;
   const codec = createEventCodec();
 
   async function insertRows(rows: readonly Uint8Array[]): Promise<void> {
@@ -422,7 +429,7 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
       });
       return;
     }
-    const path = join(staging, `events-${process.pid}-${staged++}.tsv`);
+    const path = join(staging, `events-${process.pid}-${stagedInProcess++}.tsv`);
     await writeFile(path, body);
     try {
       await client.command({

@@ -1,7 +1,8 @@
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSilentLogger, isMamoriError } from '@mamori/common';
 import { describe, expect, it } from 'vitest';
-import { createWarehouseClient, openWarehouse } from '../src/index.js';
+import { createWarehouse, createWarehouseClient, openWarehouse } from '../src/index.js';
 import { chdbTestDir, testDatabase, testTenant } from './support/chdb.js';
 import { execEvent } from './support/fixtures.js';
 import { warehouseSuite } from './support/suite.js';
@@ -31,6 +32,24 @@ describe('warehouse on chDB (embedded)', () => {
     } finally {
       await second.warehouse.client.command({ query: `DROP DATABASE ${database}` });
       await second.warehouse.close();
+    }
+  });
+
+  it("clears staged inserts a crashed process left, never this process's own", async () => {
+    const staging = join(chdbTestDir(), `staging-${process.pid}-${Date.now()}`);
+    mkdirSync(staging, { recursive: true });
+    const stray = join(staging, 'events-999999999-3.tsv');
+    const own = join(staging, `events-${process.pid}-0.tsv`);
+    writeFileSync(stray, 'left by a crash');
+    writeFileSync(own, 'being inserted by another warehouse of this process');
+    const client = createWarehouseClient(embedded());
+    try {
+      createWarehouse({ client, database: 'unused', stagingDir: staging });
+      expect(existsSync(stray)).toBe(false);
+      expect(existsSync(own)).toBe(true);
+    } finally {
+      await client.close();
+      rmSync(staging, { recursive: true, force: true });
     }
   });
 
