@@ -135,24 +135,51 @@ const found = {
   labels: [] as number[],
 };
 
+/**
+ * Where each string field of a message is recorded, indexed by field number: a visitor looks
+ * its field up instead of comparing it with every name.
+ * @throws Error at load when a name is not a field (the schema changed).
+ */
+function stringFields(
+  numbers: Record<string, number>,
+  targets: Record<string, Range>,
+): (Range | undefined)[] {
+  const table: (Range | undefined)[] = [];
+  for (const [name, range] of Object.entries(targets)) {
+    const number = numbers[name];
+    if (number === undefined) throw new Error(`event-tsv: no field ${name} in the schema`);
+    table[number] = range;
+  }
+  return table;
+}
+
+const EVENT_STRINGS = stringFields(EVENT, {
+  id: found.id,
+  tenant_id: found.tenant,
+  agent_id: found.agent,
+});
+const HOST_STRINGS = stringFields(HOST, { hostname: found.hostname });
+const WORKLOAD_STRINGS = stringFields(WORKLOAD, {
+  container_id: found.containerId,
+  container_name: found.containerName,
+  runtime: found.runtime,
+  pod_name: found.pod,
+  namespace: found.namespace,
+  image_repository: found.repository,
+  image_tag: found.tag,
+  image_digest: found.digest,
+});
+const PROCESS_STRINGS = stringFields(PROCESS, { name: found.processName, exe: found.exe });
+/** Every range of `found`, cleared before each event. */
+const RANGES = [
+  ...[EVENT_STRINGS, HOST_STRINGS, WORKLOAD_STRINGS, PROCESS_STRINGS].flatMap((table) =>
+    table.filter((range) => range !== undefined),
+  ),
+  found.path,
+];
+
 function reset(): void {
-  for (const range of [
-    found.id,
-    found.tenant,
-    found.agent,
-    found.hostname,
-    found.namespace,
-    found.pod,
-    found.containerId,
-    found.containerName,
-    found.runtime,
-    found.repository,
-    found.tag,
-    found.digest,
-    found.processName,
-    found.exe,
-    found.path,
-  ]) {
+  for (const range of RANGES) {
     range.start = -1;
     range.end = -1;
   }
@@ -214,7 +241,8 @@ function int32At(buf: Uint8Array, start: number, end: number): number {
 let currentBuf: Uint8Array = new Uint8Array(0);
 
 function visitHost(number: number, wireType: number, _v: number, from: number, to: number): void {
-  if (number === HOST['hostname'] && wireType === WireType.len) set(found.hostname, from, to);
+  const range = HOST_STRINGS[number];
+  if (range !== undefined && wireType === WireType.len) set(range, from, to);
 }
 
 function visitWorkload(
@@ -228,25 +256,8 @@ function visitWorkload(
     if (number === WORKLOAD['privileged']) found.privileged = value !== 0;
     return;
   }
-  if (wireType !== WireType.len) return;
-  switch (number) {
-    case WORKLOAD['container_id']:
-      return set(found.containerId, from, to);
-    case WORKLOAD['container_name']:
-      return set(found.containerName, from, to);
-    case WORKLOAD['runtime']:
-      return set(found.runtime, from, to);
-    case WORKLOAD['pod_name']:
-      return set(found.pod, from, to);
-    case WORKLOAD['namespace']:
-      return set(found.namespace, from, to);
-    case WORKLOAD['image_repository']:
-      return set(found.repository, from, to);
-    case WORKLOAD['image_tag']:
-      return set(found.tag, from, to);
-    case WORKLOAD['image_digest']:
-      return set(found.digest, from, to);
-  }
+  const range = WORKLOAD_STRINGS[number];
+  if (range !== undefined && wireType === WireType.len) set(range, from, to);
 }
 
 /** Occurrences of `process` merge, as protobuf parsers merge them: args concatenate. */
@@ -262,8 +273,8 @@ function visitProcess(
     return;
   }
   if (wireType !== WireType.len) return;
-  if (number === PROCESS['name']) set(found.processName, from, to);
-  else if (number === PROCESS['exe']) set(found.exe, from, to);
+  const range = PROCESS_STRINGS[number];
+  if (range !== undefined) set(range, from, to);
   else if (number === PROCESS['args']) found.args.push(from, to);
 }
 
@@ -307,13 +318,9 @@ function visitEvent(
     return;
   }
   if (wireType !== WireType.len) return;
+  const range = EVENT_STRINGS[number];
+  if (range !== undefined) return set(range, from, to);
   switch (number) {
-    case EVENT['id']:
-      return set(found.id, from, to);
-    case EVENT['tenant_id']:
-      return set(found.tenant, from, to);
-    case EVENT['agent_id']:
-      return set(found.agent, from, to);
     case EVENT['host']:
       return eachField(buf, from, to, visitHost);
     case EVENT['workload']:

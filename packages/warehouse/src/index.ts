@@ -17,12 +17,7 @@ export {
   encodeEventRow,
   type LineBuffer,
 } from './event-tsv.js';
-export {
-  createEventRowEncoder,
-  encodeRowsHere,
-  type EventRowEncoder,
-  type RowOutcome,
-} from './row-encoder.js';
+export { createEventRowEncoder, type EventRowEncoder, type RowOutcome } from './row-encoder.js';
 export {
   createWarehouse,
   openWarehouse,

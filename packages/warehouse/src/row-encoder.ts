@@ -1,6 +1,5 @@
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, MamoriError, type ErrorContext } from '@mamori/common';
-import { encodeEventRow } from './event-tsv.js';
 
 /** A request to the worker: events' bytes, concatenated; event i is [offsets[i], offsets[i+1]). */
 export interface EncodeRequest {
@@ -140,15 +139,4 @@ function startWorker(): Worker {
     return new Worker(code, { eval: true, execArgv: ['--conditions=@mamori/source'] });
   }
   return new Worker(new URL('./row-encoder-worker.js', here));
-}
-
-/** Encodes on the calling thread: the same outcomes as the encoder, without a thread. */
-export function encodeRowsHere(events: readonly Uint8Array[]): RowOutcome[] {
-  return events.map((event) => {
-    try {
-      return { value: encodeEventRow(event) };
-    } catch (error) {
-      return { error };
-    }
-  });
 }
