@@ -3,7 +3,7 @@ import { createEventCodec, type Event__Output } from '@mamori/proto';
 import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../src/cursor.js';
 import { EVENT_TSV_COLUMNS, encodeEventRow, storedPayload } from '../src/index.js';
-import { execEvent, fileEvent, httpEvent, T0 } from './support/fixtures.js';
+import { execEvent, fileEvent, httpEvent, T0 } from '../src/testing/index.js';
 
 const codec = createEventCodec();
 

@@ -2,7 +2,7 @@ import { isMamoriError } from '@mamori/common';
 import { createEventCodec } from '@mamori/proto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createEventRowEncoder, encodeEventRow } from '../src/index.js';
-import { execEvent, fileEvent } from './support/fixtures.js';
+import { execEvent, fileEvent } from '../src/testing/index.js';
 
 const codec = createEventCodec();
 

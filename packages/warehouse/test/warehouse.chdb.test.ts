@@ -4,7 +4,7 @@ import { createSilentLogger, isMamoriError } from '@mamori/common';
 import { describe, expect, it } from 'vitest';
 import { createWarehouse, createWarehouseClient, openWarehouse } from '../src/index.js';
 import { chdbTestDir, testDatabase, testTenant } from './support/chdb.js';
-import { execEvent } from './support/fixtures.js';
+import { execEvent } from '../src/testing/index.js';
 import { warehouseSuite } from './support/suite.js';
 
 const embedded = (database = 'unused') =>

@@ -15,7 +15,7 @@ import {
   type Warehouse,
 } from '../../src/index.js';
 import { testDatabase, testTenant } from './chdb.js';
-import { execEvent, fileEvent, httpEvent, SECOND, T0 } from './fixtures.js';
+import { execEvent, fileEvent, httpEvent, SECOND, T0 } from '../../src/testing/index.js';
 
 export interface SuiteTarget {
   /** A client of the target; the suite closes it. */

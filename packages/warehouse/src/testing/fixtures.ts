@@ -1,3 +1,4 @@
+/** Events for tests of what stores or serves them: realistic, and different on each call. */
 import type { Event__Output } from '@mamori/proto';
 
 let sequence = 0;
