@@ -13,6 +13,8 @@ export interface WireBatch {
   sequence: number;
   /** Views into the received message; each is one encoded `mamori.v1.Event`. */
   events: Buffer[];
+  /** Size of the batch as received (its events and their framing), in bytes. */
+  bytes: number;
 }
 
 /** An agent message after ingest's own deserializer. */
@@ -118,7 +120,7 @@ function readBatch(bytes: Buffer, start: number, end: number): IncomingMessage {
       message: 'invalid',
       reason: `batch${problem[0] ? `.${problem[0]}` : ''}: ${problem[1]}`,
     };
-  const batch: WireBatch = { sequence: 0, events: [] };
+  const batch: WireBatch = { sequence: 0, events: [], bytes: end - start };
   forEachField(bytes, start, end, (number, wireType, value, contentStart, contentEnd) => {
     if (number === SEQUENCE && wireType === WireType.varint) batch.sequence = value;
     else if (number === EVENTS && wireType === WireType.len)

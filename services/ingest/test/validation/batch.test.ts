@@ -23,10 +23,10 @@ function exec(id: string, overrides: Partial<Event> = {}): Event {
   };
 }
 
-const batch = (events: (Event | Buffer)[], sequence = 1): WireBatch => ({
-  sequence,
-  events: events.map((e) => (Buffer.isBuffer(e) ? e : codec.encode(e))),
-});
+const batch = (events: (Event | Buffer)[], sequence = 1): WireBatch => {
+  const encoded = events.map((e) => (Buffer.isBuffer(e) ? e : codec.encode(e)));
+  return { sequence, events: encoded, bytes: encoded.reduce((n, e) => n + e.length, 0) };
+};
 
 describe('validateBatch', () => {
   it('accepts a well-formed batch and tells each event kind', () => {

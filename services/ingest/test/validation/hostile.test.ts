@@ -76,7 +76,11 @@ describe('ingest on hostile bytes', () => {
         else bytes[at] = 0xff;
       }
       const cut = next() < 0.2 ? Math.floor(next() * bytes.length) : bytes.length;
-      const verdict = validateBatch({ sequence: 1, events: [bytes.subarray(0, cut)] }, limits, NOW);
+      const verdict = validateBatch(
+        { sequence: 1, events: [bytes.subarray(0, cut)], bytes: cut },
+        limits,
+        NOW,
+      );
       expect(verdict.valid.length + verdict.rejections.length).toBe(1);
       for (const rejection of verdict.rejections) {
         expect(rejection.field).toMatch(/^events\[0\]/);
