@@ -278,8 +278,6 @@ function visitProcess(
   else if (number === PROCESS['args']) found.args.push(from, to);
 }
 
-let payloadKind = 0;
-
 function visitPayload(
   number: number,
   wireType: number,
@@ -288,9 +286,9 @@ function visitPayload(
   to: number,
 ): void {
   if (wireType !== WireType.len) return;
-  if (number === PROCESS_FIELD && WITH_PROCESS.has(payloadKind)) {
+  if (number === PROCESS_FIELD && WITH_PROCESS.has(found.kind)) {
     eachField(currentBuf, from, to, visitProcess);
-  } else if (number === PATH_FIELD.get(payloadKind)) {
+  } else if (number === PATH_FIELD.get(found.kind)) {
     set(found.path, from, to);
   }
 }
@@ -338,6 +336,15 @@ function visitEvent(
         found.kind = number;
         found.payloads.push(from, to);
       }
+  }
+}
+
+/** @throws MamoriError BusDecode when an event lacks a field ingest always stamps. */
+function required(field: string, range: Range): void {
+  if (range.end - range.start <= 0) {
+    throw new MamoriError(ErrorCode.BusDecode, `the event has no ${field}`, {
+      context: { field },
+    });
   }
 }
 
@@ -480,22 +487,13 @@ export function encodeEventLine(out: LineBuffer, buf: Uint8Array): void {
   reset();
   currentBuf = buf;
   eachField(buf, 0, buf.length, visitEvent);
-  for (const [field, range] of [
-    ['tenant_id', found.tenant],
-    ['id', found.id],
-  ] as const) {
-    if (range.end - range.start <= 0) {
-      throw new MamoriError(ErrorCode.BusDecode, `the event has no ${field}`, {
-        context: { field },
-      });
-    }
-  }
-  payloadKind = found.kind;
+  required('tenant_id', found.tenant);
+  required('id', found.id);
   const payloads = found.payloads;
   for (let i = 0; i < payloads.length; i += 2) {
     eachField(buf, payloads[i]!, payloads[i + 1]!, visitPayload);
   }
-  if (payloadKind === PROCESS_EXEC) set(found.path, found.exe.start, found.exe.end);
+  if (found.kind === PROCESS_EXEC) set(found.path, found.exe.start, found.exe.end);
 
   writeField(out, buf, found.tenant);
   writeMicros(out, found.observed);
