@@ -6,6 +6,7 @@ import {
   type DeadLetterDecoder,
 } from '@mamori/bus';
 import type { Logger, Readiness } from '@mamori/common';
+import { createEventRowEncoder } from '@mamori/warehouse';
 import type { StoreConfig } from './config.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
 import { createBatcher, type Batcher } from './pipeline/batcher.js';
@@ -16,7 +17,6 @@ import {
   type StoreStream,
   type StoreWarehouse,
 } from './streams.js';
-import { createEventRowEncoder } from '@mamori/warehouse';
 
 export interface StoreDeps {
   config: Readonly<StoreConfig>;
