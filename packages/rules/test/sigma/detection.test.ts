@@ -80,7 +80,7 @@ describe('Sigma detection', () => {
 
   it('counts with a number other than one', () => {
     const sels =
-      'a:\n  User: root\nb:\n  Image|endswith: /curl\nc:\n  CommandLine|contains: http\n';
+      'a:\n  User: root\nb:\n  Image|endswith:\n    - /curl\n    - /wget\nc:\n  CommandLine|contains: http\n';
     expect(firesOn(compile(`${sels}condition: 2 of them`), procs)).toEqual(['curl', 'wget']);
   });
 

@@ -133,7 +133,7 @@ describe('loadSigmaRules on broken and unsupported files', () => {
       ['agg.yml', 'aggregations in conditions (`| count() …`) are not supported'],
       ['time.yml', "'timeframe' (correlation over time) is not supported"],
     ]);
-    expect(set.skipped[0]).toMatchObject({ field: 'Image', line: 6 });
+    expect(set.skipped[0]).toMatchObject({ field: 'Image', line: 7 });
   });
 
   it('loads the first of two rules with one id and reports the second', () => {
