@@ -85,6 +85,7 @@ export function parseCondition(condition: string): ConditionNode {
       return inner;
     }
     const lower = token.toLowerCase();
+    if (lower === 'near') throw unsupported("'near' (temporal proximity) is not supported");
     if (tokens[pos + 1]?.toLowerCase() === 'of') {
       const quantity =
         lower === 'all' ? 'all' : /^[1-9][0-9]*$/.test(lower) ? Number(lower) : undefined;

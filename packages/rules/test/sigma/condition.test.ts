@@ -69,7 +69,8 @@ describe('parseCondition', () => {
     }
   });
 
-  it('reports aggregations as unsupported', () => {
+  it('reports aggregations and near as unsupported', () => {
     expect(fault('selection | count() by User > 5')).toBe('unsupported');
+    expect(fault('selection and near other')).toBe('unsupported');
   });
 });
