@@ -1,0 +1,1031 @@
+import { posix } from 'node:path';
+import type { Event__Output, Process__Output, Connection__Output } from '@mamori/proto';
+import type { EventKind } from '../rule.js';
+
+/**
+ * Falco's syscall fields, answered from Mamori's events.
+ *
+ * Each Mamori payload kind stands for one Falco syscall event (`process_exec` is the exit of
+ * `execve`, `file_open` of `openat`, …). For a given kind every field resolves, once, at
+ * compile time, to one of:
+ * - `absent`: the Falco event has no such value (no `fd.sip` on an `execve`); like a field
+ *   Falco cannot extract, every comparison on it is false;
+ * - `const`: the same for every event of the kind (`evt.type`, `evt.dir`, `fd.typechar`);
+ * - `atLeast`: a number Mamori knows only a bound of (the descriptor of a successful open is
+ *   some `fd.num >= 0`): comparisons the bound decides fold, the others are unsupported;
+ * - `get` / `any`: read from the event (`any`: several values, a comparison holds when it holds
+ *   for one of them, as for `proc.aname` and `fd.ip`);
+ * - `unsupported`: Falco has the value but Mamori's events do not carry it. A rule that still
+ *   needs such a field after folding is skipped with the field named, never run half-blind.
+ */
+
+/** The Mamori payload kinds that correspond to a Falco syscall event. */
+export const FALCO_EVENT_KINDS = [
+  'process_exec',
+  'process_exit',
+  'file_open',
+  'file_write',
+  'file_rename',
+  'file_delete',
+  'network_connect',
+  'network_accept',
+  'network_listen',
+] as const satisfies readonly EventKind[];
+export type FalcoEventKind = (typeof FALCO_EVENT_KINDS)[number];
+
+/** The Falco `evt.type` each kind is seen as. `file_write` is an open for writing (README). */
+export const EVT_TYPE_OF_KIND: Readonly<Record<FalcoEventKind, string>> = {
+  process_exec: 'execve',
+  process_exit: 'procexit',
+  file_open: 'openat',
+  file_write: 'openat',
+  file_rename: 'renameat2',
+  file_delete: 'unlinkat',
+  network_connect: 'connect',
+  network_accept: 'accept',
+  network_listen: 'listen',
+};
+
+const CATEGORY_OF_KIND: Readonly<Record<FalcoEventKind, string>> = {
+  process_exec: 'process',
+  process_exit: 'process',
+  file_open: 'file',
+  file_write: 'file',
+  file_rename: 'file',
+  file_delete: 'file',
+  network_connect: 'net',
+  network_accept: 'net',
+  network_listen: 'net',
+};
+
+export type ValueType = 'string' | 'number' | 'bool' | 'ip' | 'net' | 'flags' | 'time';
+export type Scalar = string | number | boolean;
+export type Getter = (event: Event__Output) => Scalar | undefined;
+export type MultiGetter = (event: Event__Output) => readonly Scalar[] | undefined;
+
+export type FieldAccess =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'unsupported'; readonly reason: string }
+  | { readonly kind: 'const'; readonly type: ValueType; readonly value: Scalar }
+  | { readonly kind: 'atLeast'; readonly min: number; readonly reason: string }
+  | { readonly kind: 'get'; readonly type: ValueType; readonly get: Getter }
+  | {
+      readonly kind: 'any';
+      readonly type: ValueType;
+      readonly get: MultiGetter;
+      /** The single value shown in outputs. */
+      readonly render: Getter;
+    };
+
+/** A name that is no Falco field at all (a typo, or a plugin's field). */
+export interface UnknownField {
+  readonly kind: 'unknown';
+}
+
+const ABSENT: FieldAccess = { kind: 'absent' };
+
+// Field classes of Falco's syscall source. A name in one of them that Mamori does not map is a
+// real Falco field Mamori cannot answer; a name outside them is unknown.
+const FALCO_CLASSES = new Set([
+  'evt',
+  'proc',
+  'thread',
+  'user',
+  'group',
+  'fd',
+  'fdlist',
+  'fs',
+  'container',
+  'k8s',
+  'k8smeta',
+  'mesos',
+  'span',
+  'syslog',
+]);
+
+function unsupported(name: string, why?: string): FieldAccess {
+  return {
+    kind: 'unsupported',
+    reason: why ?? `Mamori's events do not carry ${name}`,
+  };
+}
+
+/** Memoizes a getter on the identity of the event: computed at most once per evaluation. */
+function memo<T>(get: (event: Event__Output) => T): (event: Event__Output) => T {
+  let last: Event__Output | undefined;
+  let value: T;
+  return (event) => {
+    if (event !== last) {
+      value = get(event);
+      last = event;
+    }
+    return value;
+  };
+}
+
+const nonEmpty = (s: string | undefined): string | undefined =>
+  s === undefined || s === '' ? undefined : s;
+
+type ProcessOf = (event: Event__Output) => Process__Output | undefined;
+
+function processOf(kind: FalcoEventKind): ProcessOf {
+  switch (kind) {
+    case 'process_exec':
+      return (e) => e.process_exec?.process ?? undefined;
+    case 'process_exit':
+      return (e) => e.process_exit?.process ?? undefined;
+    case 'file_open':
+      return (e) => e.file_open?.process ?? undefined;
+    case 'file_write':
+      return (e) => e.file_write?.process ?? undefined;
+    case 'file_rename':
+      return (e) => e.file_rename?.process ?? undefined;
+    case 'file_delete':
+      return (e) => e.file_delete?.process ?? undefined;
+    case 'network_connect':
+      return (e) => e.network_connect?.process ?? undefined;
+    case 'network_accept':
+      return (e) => e.network_accept?.process ?? undefined;
+    case 'network_listen':
+      return (e) => e.network_listen?.process ?? undefined;
+  }
+}
+
+/** argv[0] as Falco's proc.exe, or the executable's path when the sensor sent no argv. */
+function exeOf(p: { args: string[]; exe: string }): string | undefined {
+  return nonEmpty(p.args[0]) ?? nonEmpty(p.exe);
+}
+
+/** Falco's command line: the process name followed by argv[1…]. */
+function cmdlineOf(p: { name: string; args: string[] }): string | undefined {
+  if (p.name === '') return undefined;
+  return p.args.length > 1 ? `${p.name} ${p.args.slice(1).join(' ')}` : p.name;
+}
+
+/**
+ * The kernel's number of a controlling terminal, as Falco's proc.tty shows it (0: none), from
+ * the name Mamori reports (`pts/3`, `/dev/tty1`). Names of other devices are not guessed.
+ */
+export function ttyNumber(tty: string): number | undefined {
+  if (tty === '') return 0;
+  const t = tty.startsWith('/dev/') ? tty.slice(5) : tty;
+  let major: number;
+  let minorText: string;
+  if (t.startsWith('pts/')) {
+    major = 136;
+    minorText = t.slice(4);
+  } else if (t.startsWith('ttyS')) {
+    major = 4;
+    minorText = t.slice(4);
+  } else if (t.startsWith('tty')) {
+    major = 4;
+    minorText = t.slice(3);
+  } else if (t === 'console') {
+    return (5 << 8) | 1;
+  } else {
+    return undefined;
+  }
+  if (!/^[0-9]{1,7}$/.test(minorText)) return undefined;
+  const minor = Number(minorText) + (t.startsWith('ttyS') ? 64 : 0);
+  // new_encode_dev(): how /proc/<pid>/stat and Falco's driver encode a device number.
+  return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
+}
+
+/** Falco's fd.name of a file: absolute (against the cwd) with `.`, `..` and `//` resolved. */
+export function resolvePath(path: string, cwd: string): string {
+  let p = path;
+  if (!p.startsWith('/')) {
+    if (cwd === '') return p;
+    p = `${cwd.endsWith('/') ? cwd : `${cwd}/`}${p}`;
+  }
+  // Most paths are already clean; normalize only when a segment needs it.
+  if (p.includes('//') || p.includes('/./') || p.includes('/../') || /\/\.{1,2}$/.test(p)) {
+    return posix.normalize(p);
+  }
+  return p;
+}
+
+function dirnameOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  if (slash < 0) return path;
+  return slash === 0 ? '/' : path.slice(0, slash);
+}
+
+function basenameOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash < 0 ? path : path.slice(slash + 1);
+}
+
+// Linux x86-64/arm64 open(2) flag bits, named as Falco prints evt.arg.flags.
+const OPEN_FLAGS: readonly (readonly [string, number])[] = [
+  ['O_CREAT', 0o100],
+  ['O_EXCL', 0o200],
+  ['O_NOCTTY', 0o400],
+  ['O_TRUNC', 0o1000],
+  ['O_APPEND', 0o2000],
+  ['O_NONBLOCK', 0o4000],
+  ['O_DSYNC', 0o10000],
+  ['O_ASYNC', 0o20000],
+  ['O_DIRECT', 0o40000],
+  ['O_LARGEFILE', 0o100000],
+  ['O_DIRECTORY', 0o200000],
+  ['O_NOFOLLOW', 0o400000],
+  ['O_NOATIME', 0o1000000],
+  ['O_CLOEXEC', 0o2000000],
+  ['O_SYNC', 0o4010000],
+  ['O_PATH', 0o10000000],
+  ['O_TMPFILE', 0o20200000],
+];
+const ACCESS_MODES = ['O_RDONLY', 'O_WRONLY', 'O_RDWR'] as const;
+
+/** open(2) flags as Falco writes them: `O_WRONLY|O_CREAT|O_TRUNC`. */
+export function formatOpenFlags(flags: number): string {
+  const names: string[] = [ACCESS_MODES[flags & 3] ?? 'O_RDWR'];
+  for (const [name, bits] of OPEN_FLAGS) if ((flags & bits) === bits) names.push(name);
+  return names.join('|');
+}
+
+/** True when `flags` has the flag named `name` set; undefined when `name` is no open flag. */
+export function hasOpenFlag(flags: number, name: string): boolean | undefined {
+  const mode = ACCESS_MODES.indexOf(name as (typeof ACCESS_MODES)[number]);
+  if (mode >= 0) return (flags & 3) === mode;
+  for (const [flag, bits] of OPEN_FLAGS) if (flag === name) return (flags & bits) === bits;
+  return undefined;
+}
+
+/** `HH:MM:SS.nnnnnnnnn` (UTC), as Falco prints evt.time. */
+export function formatEventTime(nanos: number): string {
+  const ms = Math.floor(nanos / 1e6);
+  const iso = new Date(ms).toISOString();
+  const frac = Math.round(nanos - ms * 1e6) + (ms % 1000) * 1e6;
+  return `${iso.slice(11, 19)}.${String(frac).padStart(9, '0')}`;
+}
+
+interface Endpoints {
+  client?: (e: Event__Output) => { ip: string; port: number } | undefined;
+  server: (e: Event__Output) => { ip: string; port: number } | undefined;
+}
+
+function connectionOf(
+  kind: FalcoEventKind,
+): ((e: Event__Output) => Connection__Output | undefined) | undefined {
+  switch (kind) {
+    case 'network_connect':
+      return (e) => e.network_connect?.connection ?? undefined;
+    case 'network_accept':
+      return (e) => e.network_accept?.connection ?? undefined;
+    case 'network_listen':
+      return (e) => e.network_listen?.connection ?? undefined;
+    default:
+      return undefined;
+  }
+}
+
+const local = (c: Connection__Output | undefined) =>
+  c === undefined || c.local_address === ''
+    ? undefined
+    : { ip: c.local_address, port: c.local_port };
+const remote = (c: Connection__Output | undefined) =>
+  c === undefined || c.remote_address === ''
+    ? undefined
+    : { ip: c.remote_address, port: c.remote_port };
+
+/** Which side is client and which is server: the connecting side is the client. */
+function endpointsOf(kind: FalcoEventKind): Endpoints | undefined {
+  const conn = connectionOf(kind);
+  if (conn === undefined) return undefined;
+  if (kind === 'network_connect') {
+    return { client: (e) => local(conn(e)), server: (e) => remote(conn(e)) };
+  }
+  if (kind === 'network_accept') {
+    return { client: (e) => remote(conn(e)), server: (e) => local(conn(e)) };
+  }
+  return { server: (e) => local(conn(e)) };
+}
+
+/** The path fields of file events, raw as the sensor reported them. */
+function filePathOf(kind: FalcoEventKind): ((e: Event__Output) => string | undefined) | undefined {
+  switch (kind) {
+    case 'file_open':
+      return (e) => nonEmpty(e.file_open?.path);
+    case 'file_write':
+      return (e) => nonEmpty(e.file_write?.path);
+    case 'file_delete':
+      return (e) => nonEmpty(e.file_delete?.path);
+    default:
+      return undefined;
+  }
+}
+
+const FILE_FD_KINDS = new Set<FalcoEventKind>(['file_open', 'file_write']);
+const NET_KINDS = new Set<FalcoEventKind>(['network_connect', 'network_accept', 'network_listen']);
+
+/** Resolves fields for one rule set; getters are shared, so values are cached across rules. */
+export interface FieldResolver {
+  resolve(name: string, arg: string | undefined, kind: FalcoEventKind): FieldAccess | UnknownField;
+}
+
+/** A resolver whose answers (and their per-event caches) are shared by all rules it compiles. */
+export function createFieldResolver(): FieldResolver {
+  const cache = new Map<string, FieldAccess | UnknownField>();
+  return {
+    resolve(name, arg, kind) {
+      const key = `${kind}\u0000${name}\u0000${arg ?? '\u0001'}`;
+      let access = cache.get(key);
+      if (access === undefined) {
+        access = resolveField(name, arg, kind);
+        cache.set(key, access);
+      }
+      return access;
+    },
+  };
+}
+
+function get(type: ValueType, getter: Getter): FieldAccess {
+  return { kind: 'get', type, get: getter };
+}
+
+/** Resolves one field for one kind of event (see the module comment). */
+export function resolveField(
+  name: string,
+  arg: string | undefined,
+  kind: FalcoEventKind,
+): FieldAccess | UnknownField {
+  const dot = name.indexOf('.');
+  const cls = dot < 0 ? name : name.slice(0, dot);
+  if (!FALCO_CLASSES.has(cls)) return { kind: 'unknown' };
+  const access =
+    cls === 'evt'
+      ? evtField(name, arg, kind)
+      : cls === 'proc' || cls === 'user' || cls === 'group'
+        ? processField(name, arg, kind)
+        : cls === 'fd'
+          ? fdField(name, kind)
+          : cls === 'fs'
+            ? fsField(name, kind)
+            : cls === 'container' || cls === 'k8s'
+              ? workloadField(name, arg)
+              : undefined;
+  return access ?? unsupported(arg === undefined ? name : `${name}[${arg}]`);
+}
+
+// ---------------------------------------------------------------------------------- evt.*
+
+// The parameters of the exit event of each syscall, in Falco's order (for evt.arg[N]), and
+// which of them Mamori's payload carries.
+type ArgSpec = readonly (readonly [string, (kind: FalcoEventKind) => FieldAccess | undefined])[];
+
+function evtArgs(kind: FalcoEventKind): ArgSpec {
+  const P = processOf(kind);
+  const zero = (): FieldAccess => ({ kind: 'const', type: 'number', value: 0 });
+  const fd = (): FieldAccess => ({
+    kind: 'atLeast',
+    min: 0,
+    reason: 'Mamori reports successful calls but not the descriptor number',
+  });
+  const path = filePathOf(kind);
+  switch (kind) {
+    case 'process_exec':
+      return [
+        ['res', zero],
+        [
+          'exe',
+          () =>
+            get('string', (e) => {
+              const p = P(e);
+              return p && exeOf(p);
+            }),
+        ],
+        ['args', () => processField('proc.args', undefined, kind)],
+        ['tid', () => processField('proc.pid', undefined, kind)],
+        ['pid', () => processField('proc.pid', undefined, kind)],
+        ['ptid', () => processField('proc.ppid', undefined, kind)],
+        ['cwd', () => processField('proc.cwd', undefined, kind)],
+        ['fdlimit', () => undefined],
+        ['pgft_maj', () => undefined],
+        ['pgft_min', () => undefined],
+        ['vm_size', () => undefined],
+        ['vm_rss', () => undefined],
+        ['vm_swap', () => undefined],
+        ['comm', () => processField('proc.name', undefined, kind)],
+        ['cgroups', () => undefined],
+        ['env', () => undefined],
+        ['tty', () => processField('proc.tty', undefined, kind)],
+        ['vpgid', () => undefined],
+        ['loginuid', () => processField('user.loginuid', undefined, kind)],
+        ['flags', () => undefined],
+        ['cap_inheritable', () => undefined],
+        ['cap_permitted', () => undefined],
+        ['cap_effective', () => undefined],
+        ['exe_ino', () => undefined],
+        ['exe_ino_ctime', () => undefined],
+        ['exe_ino_mtime', () => undefined],
+        ['uid', () => processField('user.uid', undefined, kind)],
+        ['trusted_exepath', () => processField('proc.exepath', undefined, kind)],
+        ['pgid', () => undefined],
+        ['gid', () => processField('group.gid', undefined, kind)],
+      ];
+    case 'process_exit':
+      return [
+        ['status', () => undefined],
+        ['ret', () => get('number', (e) => e.process_exit?.exit_code)],
+        ['sig', () => get('number', (e) => e.process_exit?.signal)],
+        ['core', () => undefined],
+        ['reaper_tid', () => undefined],
+      ];
+    case 'file_open':
+      return [
+        ['fd', fd],
+        ['dirfd', () => undefined],
+        ['name', () => (path ? get('string', path) : undefined)],
+        ['flags', () => get('flags', (e) => e.file_open?.flags)],
+        ['mode', () => undefined],
+        ['dev', () => undefined],
+        ['ino', () => undefined],
+      ];
+    case 'file_write':
+      // A write is seen as an open for writing whose flags are not known: `flags` is absent,
+      // so `evt.arg.flags contains O_TRUNC` asks for evidence a file_write cannot give.
+      return [
+        ['fd', fd],
+        ['dirfd', () => undefined],
+        ['name', () => (path ? get('string', path) : undefined)],
+        ['flags', () => ABSENT],
+        ['mode', () => undefined],
+        ['dev', () => undefined],
+        ['ino', () => undefined],
+      ];
+    case 'file_rename':
+      return [
+        ['res', zero],
+        ['olddirfd', () => undefined],
+        ['oldpath', () => get('string', (e) => nonEmpty(e.file_rename?.old_path))],
+        ['newdirfd', () => undefined],
+        ['newpath', () => get('string', (e) => nonEmpty(e.file_rename?.new_path))],
+        ['flags', () => undefined],
+      ];
+    case 'file_delete':
+      return [
+        ['res', zero],
+        ['dirfd', () => undefined],
+        ['name', () => (path ? get('string', path) : undefined)],
+        ['flags', () => undefined],
+      ];
+    case 'network_connect':
+      return [
+        ['res', zero],
+        ['tuple', () => fdField('fd.name', kind)],
+        ['fd', fd],
+      ];
+    case 'network_accept':
+      return [
+        ['fd', fd],
+        ['tuple', () => fdField('fd.name', kind)],
+        ['queuepct', () => undefined],
+        ['queuelen', () => undefined],
+        ['queuemax', () => undefined],
+      ];
+    case 'network_listen':
+      return [
+        ['res', zero],
+        ['fd', fd],
+        ['backlog', () => undefined],
+      ];
+  }
+}
+
+function evtArg(argName: string, kind: FalcoEventKind, display: string): FieldAccess {
+  const spec = evtArgs(kind);
+  const index = /^[0-9]+$/.test(argName) ? Number(argName) : -1;
+  const entry = index >= 0 ? spec[index] : spec.find(([n]) => n === argName);
+  // A parameter the syscall does not have is absent, like Falco's extraction failing.
+  if (entry === undefined) return ABSENT;
+  return entry[1](kind) ?? unsupported(display, `Mamori's ${kind} events do not carry ${display}`);
+}
+
+function evtField(
+  name: string,
+  arg: string | undefined,
+  kind: FalcoEventKind,
+): FieldAccess | undefined {
+  switch (name) {
+    case 'evt.type':
+      return { kind: 'const', type: 'string', value: EVT_TYPE_OF_KIND[kind] };
+    case 'evt.dir':
+      // Mamori reports completed calls: every event is an exit event.
+      return { kind: 'const', type: 'string', value: '<' };
+    case 'evt.category':
+      return { kind: 'const', type: 'string', value: CATEGORY_OF_KIND[kind] };
+    case 'evt.source':
+      return { kind: 'const', type: 'string', value: 'syscall' };
+    case 'evt.num':
+      return {
+        kind: 'atLeast',
+        min: 1,
+        reason: 'Mamori events have no sequence number (evt.num)',
+      };
+    case 'evt.time':
+      return get('time', (e) =>
+        e.observed_unix_micros > 0 ? e.observed_unix_micros * 1000 : undefined,
+      );
+    case 'evt.rawtime':
+      return get('number', (e) =>
+        e.observed_unix_micros > 0 ? e.observed_unix_micros * 1000 : undefined,
+      );
+    case 'evt.hostname':
+      return get('string', (e) => nonEmpty(e.host?.hostname));
+    case 'evt.res':
+      return kind === 'process_exit' ? ABSENT : { kind: 'const', type: 'string', value: 'SUCCESS' };
+    case 'evt.failed':
+      return kind === 'process_exit' ? ABSENT : { kind: 'const', type: 'bool', value: false };
+    case 'evt.rawres':
+      if (kind === 'process_exit') return ABSENT;
+      if (kind === 'file_open' || kind === 'file_write' || kind === 'network_accept') {
+        return {
+          kind: 'atLeast',
+          min: 0,
+          reason: `Mamori reports successful ${EVT_TYPE_OF_KIND[kind]} calls but not the descriptor they returned`,
+        };
+      }
+      return { kind: 'const', type: 'number', value: 0 };
+    case 'evt.is_open_read':
+    case 'evt.is_open_write': {
+      const write = name === 'evt.is_open_write';
+      if (kind === 'file_write') return { kind: 'const', type: 'bool', value: write };
+      if (kind !== 'file_open') return ABSENT;
+      return get('bool', (e) => {
+        const o = e.file_open;
+        if (!o) return undefined;
+        const mode = o.flags & 3;
+        // `write` stands in for flags a sensor did not report (flags 0 with write set).
+        return write ? o.write || mode !== 0 : mode === 2 || (mode === 0 && !o.write);
+      });
+    }
+    case 'evt.is_open_exec':
+      return kind === 'file_open' || kind === 'file_write'
+        ? unsupported(name, 'Mamori does not report the mode a file was created with')
+        : ABSENT;
+    case 'evt.arg':
+    case 'evt.rawarg':
+      return arg === undefined ? undefined : evtArg(arg, kind, `${name}[${arg}]`);
+    default:
+      if (name.startsWith('evt.arg.') || name.startsWith('evt.rawarg.')) {
+        const argName = name.slice(name.indexOf('arg.') + 4);
+        const access = evtArg(argName, kind, name);
+        // Falco's raw flags use its own bit encoding, which is not Linux's.
+        if (name.startsWith('evt.rawarg.') && access.kind === 'get' && access.type === 'flags') {
+          return unsupported(name, `${name} is in Falco's own flag encoding; use evt.arg.flags`);
+        }
+        return access;
+      }
+      return undefined;
+  }
+}
+
+// ------------------------------------------------------------------- proc.*, user.*, group.*
+
+function ancestorIndex(arg: string | undefined): number | undefined {
+  if (arg === undefined) return undefined;
+  return /^[0-9]{1,4}$/.test(arg) ? Number(arg) : -1;
+}
+
+function processField(
+  name: string,
+  arg: string | undefined,
+  kind: FalcoEventKind,
+): FieldAccess | undefined {
+  const P = processOf(kind);
+  const parent = (e: Event__Output) => P(e)?.ancestors[0];
+  switch (name) {
+    case 'proc.name':
+      return get('string', (e) => nonEmpty(P(e)?.name));
+    case 'proc.exe':
+      return get('string', (e) => {
+        const p = P(e);
+        return p && exeOf(p);
+      });
+    case 'proc.exepath':
+      return get('string', (e) => nonEmpty(P(e)?.exe));
+    case 'proc.cmdline':
+      return get(
+        'string',
+        memo((e) => {
+          const p = P(e);
+          return p && cmdlineOf(p);
+        }),
+      );
+    case 'proc.args':
+      return get(
+        'string',
+        memo((e) => {
+          const p = P(e);
+          return p === undefined || p.args.length === 0 ? undefined : p.args.slice(1).join(' ');
+        }),
+      );
+    case 'proc.pid':
+    case 'thread.tid':
+      return get('number', (e) => P(e)?.pid || undefined);
+    case 'proc.ppid':
+      return get('number', (e) => {
+        const p = P(e);
+        return p === undefined ? undefined : p.ppid || p.ancestors[0]?.pid || undefined;
+      });
+    case 'proc.pname':
+      return get('string', (e) => nonEmpty(parent(e)?.name));
+    case 'proc.pexe':
+      return get('string', (e) => {
+        const a = parent(e);
+        return a && exeOf(a);
+      });
+    case 'proc.pexepath':
+      return get('string', (e) => nonEmpty(parent(e)?.exe));
+    case 'proc.pcmdline':
+      return get(
+        'string',
+        memo((e) => {
+          const a = parent(e);
+          return a && cmdlineOf(a);
+        }),
+      );
+    case 'proc.aname':
+    case 'proc.apid':
+    case 'proc.aexe':
+    case 'proc.aexepath':
+    case 'proc.acmdline':
+      return ancestorField(name, arg, P);
+    case 'proc.cwd':
+      // Falco keeps the working directory with a trailing slash (`/dev/shm/`).
+      return get('string', (e) => {
+        const cwd = P(e)?.cwd;
+        if (cwd === undefined || cwd === '') return undefined;
+        return cwd.endsWith('/') ? cwd : `${cwd}/`;
+      });
+    case 'proc.tty':
+      return get('number', (e) => {
+        const p = P(e);
+        return p === undefined ? undefined : ttyNumber(p.tty);
+      });
+    case 'proc.duration':
+      return get('number', (e) => {
+        const start = P(e)?.start_unix_micros ?? 0;
+        if (start <= 0 || e.observed_unix_micros <= 0) return undefined;
+        return (e.observed_unix_micros - start) * 1000;
+      });
+    case 'proc.is_exe_from_memfd':
+      // The kernel shows a memfd executable as `/memfd:<name> (deleted)`.
+      return get('bool', (e) => {
+        const exe = P(e)?.exe;
+        if (exe === undefined || exe === '') return undefined;
+        return exe.startsWith('memfd:') || exe.startsWith('/memfd:');
+      });
+    case 'user.name':
+      return get('string', (e) => nonEmpty(P(e)?.user));
+    case 'user.uid':
+      return get('number', (e) => P(e)?.uid);
+    case 'user.loginuid':
+      return get('number', (e) => P(e)?.login_uid);
+    case 'group.gid':
+      return get('number', (e) => P(e)?.gid);
+    default:
+      return undefined;
+  }
+}
+
+type AncestorLike = { pid: number; name: string; exe: string; args: string[] };
+
+function ancestorValue(name: string, a: AncestorLike): Scalar | undefined {
+  switch (name) {
+    case 'proc.aname':
+      return nonEmpty(a.name);
+    case 'proc.apid':
+      return a.pid || undefined;
+    case 'proc.aexe':
+      return exeOf(a);
+    case 'proc.aexepath':
+      return nonEmpty(a.exe);
+    default:
+      return cmdlineOf(a);
+  }
+}
+
+/** `proc.aname[N]` (0: the process itself, 1: its parent, …) or, without N, any ancestor. */
+function ancestorField(name: string, arg: string | undefined, P: ProcessOf): FieldAccess {
+  const type: ValueType = name === 'proc.apid' ? 'number' : 'string';
+  const index = ancestorIndex(arg);
+  if (index === -1)
+    return unsupported(`${name}[${arg}]`, `${name}[${arg}]: the index must be a number`);
+  if (index === 0) {
+    return get(type, (e) => {
+      const p = P(e);
+      return p && ancestorValue(name, p);
+    });
+  }
+  if (index !== undefined) {
+    return get(type, (e) => {
+      const a = P(e)?.ancestors[index - 1];
+      return a && ancestorValue(name, a);
+    });
+  }
+  return {
+    kind: 'any',
+    type,
+    get: memo((e) => {
+      const p = P(e);
+      if (p === undefined) return undefined;
+      const values: Scalar[] = [];
+      for (const a of p.ancestors) {
+        const v = ancestorValue(name, a);
+        if (v !== undefined) values.push(v);
+      }
+      return values;
+    }),
+    render: (e) => {
+      const a = P(e)?.ancestors[0];
+      return a && ancestorValue(name, a);
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------ fd.*
+
+function fdField(name: string, kind: FalcoEventKind): FieldAccess | undefined {
+  if (FILE_FD_KINDS.has(kind)) return fileFdField(name, kind);
+  if (NET_KINDS.has(kind)) return netFdField(name, kind);
+  // renameat2, unlinkat, execve and procexit have no file descriptor.
+  return ABSENT;
+}
+
+function fileFdField(name: string, kind: FalcoEventKind): FieldAccess | undefined {
+  const path = filePathOf(kind);
+  if (path === undefined) return ABSENT;
+  const P = processOf(kind);
+  const resolved = memo((e: Event__Output) => {
+    const raw = path(e);
+    return raw === undefined ? undefined : resolvePath(raw, P(e)?.cwd ?? '');
+  });
+  switch (name) {
+    case 'fd.name':
+      return get('string', resolved);
+    case 'fd.nameraw':
+      return get('string', path);
+    case 'fd.directory':
+      return get('string', (e) => {
+        const p = resolved(e);
+        return p && dirnameOf(p);
+      });
+    case 'fd.filename':
+      return get('string', (e) => {
+        const p = resolved(e);
+        return p && basenameOf(p);
+      });
+    case 'fd.typechar':
+      return { kind: 'const', type: 'string', value: 'f' };
+    case 'fd.type':
+      return { kind: 'const', type: 'string', value: 'file' };
+    case 'fd.num':
+      return {
+        kind: 'atLeast',
+        min: 0,
+        reason: 'Mamori reports files that were opened but not the descriptor number',
+      };
+    case 'fd.sockfamily':
+    case 'fd.l4proto':
+    case 'fd.ip':
+    case 'fd.cip':
+    case 'fd.sip':
+    case 'fd.lip':
+    case 'fd.rip':
+    case 'fd.port':
+    case 'fd.cport':
+    case 'fd.sport':
+    case 'fd.lport':
+    case 'fd.rport':
+    case 'fd.net':
+    case 'fd.cnet':
+    case 'fd.snet':
+    case 'fd.lnet':
+    case 'fd.rnet':
+    case 'fd.is_server':
+    case 'fd.sip.name':
+    case 'fd.cip.name':
+    case 'fd.lip.name':
+    case 'fd.rip.name':
+      return ABSENT;
+    default:
+      return undefined;
+  }
+}
+
+function netFdField(name: string, kind: FalcoEventKind): FieldAccess | undefined {
+  const ends = endpointsOf(kind);
+  const conn = connectionOf(kind);
+  if (ends === undefined || conn === undefined) return ABSENT;
+  const { client, server } = ends;
+  const localEnd = (e: Event__Output) => local(conn(e));
+  const remoteEnd = kind === 'network_listen' ? undefined : (e: Event__Output) => remote(conn(e));
+  const ip = (end: typeof client): FieldAccess =>
+    end === undefined ? ABSENT : get('ip', (e) => end(e)?.ip);
+  const net = (end: typeof client): FieldAccess =>
+    end === undefined ? ABSENT : get('net', (e) => end(e)?.ip);
+  const port = (end: typeof client): FieldAccess =>
+    end === undefined ? ABSENT : get('number', (e) => end(e)?.port);
+  const both = (
+    type: ValueType,
+    pick: (x: { ip: string; port: number }) => Scalar,
+  ): FieldAccess => ({
+    kind: 'any',
+    type,
+    get: (e) => {
+      const c = client?.(e);
+      const s = server(e);
+      if (c === undefined) return s === undefined ? undefined : [pick(s)];
+      return s === undefined ? [pick(c)] : [pick(c), pick(s)];
+    },
+    render: (e) => {
+      const s = server(e) ?? client?.(e);
+      return s && pick(s);
+    },
+  });
+  const family = (e: Event__Output) => {
+    const a = localEnd(e)?.ip ?? remoteEnd?.(e)?.ip;
+    return a === undefined ? undefined : a.includes(':') && !a.startsWith('::ffff:') ? 6 : 4;
+  };
+  switch (name) {
+    case 'fd.name':
+      return get(
+        'string',
+        memo((e) => {
+          const s = server(e);
+          if (s === undefined) return undefined;
+          const c = client?.(e);
+          return c === undefined ? `${s.ip}:${s.port}` : `${c.ip}:${c.port}->${s.ip}:${s.port}`;
+        }),
+      );
+    case 'fd.typechar':
+      return get('string', (e) => {
+        const f = family(e);
+        return f === undefined ? undefined : String(f);
+      });
+    case 'fd.type':
+      return get('string', (e) => {
+        const f = family(e);
+        return f === undefined ? undefined : `ipv${f}`;
+      });
+    case 'fd.sockfamily':
+      return { kind: 'const', type: 'string', value: 'ip' };
+    case 'fd.l4proto':
+      return get('string', (e) => {
+        const p = conn(e)?.protocol;
+        return p === 'L4_PROTOCOL_TCP' ? 'tcp' : p === 'L4_PROTOCOL_UDP' ? 'udp' : undefined;
+      });
+    case 'fd.num':
+      return {
+        kind: 'atLeast',
+        min: 0,
+        reason: 'Mamori reports sockets but not their descriptor number',
+      };
+    case 'fd.is_server':
+      return { kind: 'const', type: 'bool', value: kind !== 'network_connect' };
+    case 'fd.cip':
+      return ip(client);
+    case 'fd.sip':
+      return ip(server);
+    case 'fd.lip':
+      return ip(localEnd);
+    case 'fd.rip':
+      return ip(remoteEnd);
+    case 'fd.cport':
+      return port(client);
+    case 'fd.sport':
+      return port(server);
+    case 'fd.lport':
+      return port(localEnd);
+    case 'fd.rport':
+      return port(remoteEnd);
+    case 'fd.cnet':
+      return net(client);
+    case 'fd.snet':
+      return net(server);
+    case 'fd.lnet':
+      return net(localEnd);
+    case 'fd.rnet':
+      return net(remoteEnd);
+    case 'fd.ip':
+      return both('ip', (x) => x.ip);
+    case 'fd.port':
+      return both('number', (x) => x.port);
+    case 'fd.net':
+      return both('net', (x) => x.ip);
+    case 'fd.directory':
+    case 'fd.filename':
+    case 'fd.nameraw':
+      return ABSENT;
+    default:
+      return undefined;
+  }
+}
+
+// ------------------------------------------------------------------------------------ fs.*
+
+function fsField(name: string, kind: FalcoEventKind): FieldAccess | undefined {
+  const P = processOf(kind);
+  const resolved = (raw: (e: Event__Output) => string | undefined): Getter =>
+    memo((e) => {
+      const r = raw(e);
+      return r === undefined ? undefined : resolvePath(r, P(e)?.cwd ?? '');
+    });
+  const path = filePathOf(kind);
+  const oldPath = (e: Event__Output) => nonEmpty(e.file_rename?.old_path);
+  const newPath = (e: Event__Output) => nonEmpty(e.file_rename?.new_path);
+  switch (name) {
+    case 'fs.path.name':
+      return path === undefined ? ABSENT : get('string', resolved(path));
+    case 'fs.path.nameraw':
+      return path === undefined ? ABSENT : get('string', path);
+    case 'fs.path.source':
+      return kind === 'file_rename' ? get('string', resolved(oldPath)) : ABSENT;
+    case 'fs.path.sourceraw':
+      return kind === 'file_rename' ? get('string', oldPath) : ABSENT;
+    case 'fs.path.target':
+      return kind === 'file_rename' ? get('string', resolved(newPath)) : ABSENT;
+    case 'fs.path.targetraw':
+      return kind === 'file_rename' ? get('string', newPath) : ABSENT;
+    default:
+      return undefined;
+  }
+}
+
+// ------------------------------------------------------------------- container.*, k8s.*
+
+const inContainer = (e: Event__Output) => {
+  const w = e.workload;
+  return w !== null && w.container_id !== '' ? w : undefined;
+};
+
+function workloadField(name: string, arg: string | undefined): FieldAccess | undefined {
+  switch (name) {
+    case 'container.id':
+      // Falco shows the 12-character short id, and `host` for processes outside containers.
+      return get('string', (e) => inContainer(e)?.container_id.slice(0, 12) ?? 'host');
+    case 'container.full_id':
+      return get('string', (e) => inContainer(e)?.container_id ?? 'host');
+    case 'container.name':
+      return get('string', (e) => {
+        const w = inContainer(e);
+        return w === undefined ? 'host' : nonEmpty(w.container_name);
+      });
+    case 'container.type':
+      return get('string', (e) => {
+        const w = inContainer(e);
+        return w === undefined ? 'host' : nonEmpty(w.runtime);
+      });
+    case 'container.image':
+      return get('string', (e) => {
+        const w = inContainer(e);
+        if (w === undefined || w.image_repository === '') return undefined;
+        return w.image_tag === '' ? w.image_repository : `${w.image_repository}:${w.image_tag}`;
+      });
+    case 'container.image.repository':
+      return get('string', (e) => nonEmpty(inContainer(e)?.image_repository));
+    case 'container.image.tag':
+      return get('string', (e) => nonEmpty(inContainer(e)?.image_tag));
+    case 'container.image.digest':
+      return get('string', (e) => nonEmpty(inContainer(e)?.image_digest));
+    case 'container.privileged':
+      return get('bool', (e) => inContainer(e)?.privileged);
+    case 'k8s.ns.name':
+      return get('string', (e) => nonEmpty(e.workload?.namespace));
+    case 'k8s.pod.name':
+      return get('string', (e) => nonEmpty(e.workload?.pod_name));
+    case 'k8s.pod.uid':
+    case 'k8s.pod.id':
+      return get('string', (e) => nonEmpty(e.workload?.pod_uid));
+    case 'k8s.pod.label':
+      if (arg === undefined) return undefined;
+      return get('string', (e) => e.workload?.pod_labels[arg]);
+    case 'k8s.pod.labels':
+      return {
+        kind: 'any',
+        type: 'string',
+        get: memo((e) => {
+          const labels = e.workload?.pod_labels;
+          return labels === undefined
+            ? undefined
+            : Object.entries(labels).map(([k, v]) => `${k}:${v}`);
+        }),
+        render: (e) => {
+          const labels = e.workload?.pod_labels;
+          if (labels === undefined) return undefined;
+          const all = Object.entries(labels).map(([k, v]) => `${k}:${v}`);
+          return all.length === 0 ? undefined : `(${all.join(',')})`;
+        },
+      };
+    default:
+      // The legacy spelling k8s.pod.label.KEY.
+      if (name.startsWith('k8s.pod.label.') && arg === undefined) {
+        const key = name.slice('k8s.pod.label.'.length);
+        return get('string', (e) => e.workload?.pod_labels[key]);
+      }
+      return undefined;
+  }
+}
