@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Event__Output } from '@mamori/proto';
+import type { Event__Output, Process } from '@mamori/proto';
 import { loadSigmaRules } from '../../src/sigma/load-sigma-rules.js';
 import type { CompiledRule } from '../../src/rule.js';
 import { buildEvent } from '../support/events.js';
@@ -21,7 +21,7 @@ function only(text: string, path = 'rule.yml'): CompiledRule {
 }
 
 const bash = { pid: 4242, exe: '/bin/bash', args: ['bash', '-i'], user: 'www-data' };
-const connect = (remote: string, process = bash): Event__Output =>
+const connect = (remote: string, process: Process = bash): Event__Output =>
   buildEvent({
     network_connect: {
       process,
