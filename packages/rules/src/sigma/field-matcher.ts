@@ -203,14 +203,49 @@ function scalarText(value: unknown, field: string): string {
   throw invalid('a value must be a string, a number, a boolean or null', field);
 }
 
-interface StringTests {
-  tests: ValueTest[];
+/** What one item's values ask for, grouped so that literal lists are scanned in one loop. */
+interface Tests {
   /** Lower-cased values compared whole, answered by one Set lookup. */
   exact: string[];
+  /** Lower-cased literals for contains, startswith and endswith. */
+  contains: string[];
+  startsWith: string[];
+  endsWith: string[];
+  /** Everything else: wildcards, case-sensitive values, regular expressions, networks. */
+  tests: ValueTest[];
 }
 
-function compileStringValue(value: string, mods: Modifiers, field: string): StringTests {
-  const out: StringTests = { tests: [], exact: [] };
+const noTests = (): Tests => ({ exact: [], contains: [], startsWith: [], endsWith: [], tests: [] });
+
+function addTests(into: Tests, from: Tests): void {
+  into.exact.push(...from.exact);
+  into.contains.push(...from.contains);
+  into.startsWith.push(...from.startsWith);
+  into.endsWith.push(...from.endsWith);
+  into.tests.push(...from.tests);
+}
+
+/** True when any of `tests` holds for a present value. */
+function anyOf(tests: Tests): ValueTest {
+  const exact = new Set(tests.exact);
+  const { contains, startsWith, endsWith, tests: others } = tests;
+  const lowered = exact.size + contains.length + startsWith.length + endsWith.length > 0;
+  if (!lowered && others.length === 1 && others[0] !== undefined) return others[0];
+  return (v) => {
+    if (lowered) {
+      const lower = v.lower;
+      if (exact.has(lower)) return true;
+      for (const literal of contains) if (lower.includes(literal)) return true;
+      for (const literal of startsWith) if (lower.startsWith(literal)) return true;
+      for (const literal of endsWith) if (lower.endsWith(literal)) return true;
+    }
+    for (const test of others) if (test(v)) return true;
+    return false;
+  };
+}
+
+function compileStringValue(value: string, mods: Modifiers): Tests {
+  const out = noTests();
   const variants: { text: string; literal: boolean }[] = [];
   const texts = mods.windash ? windashVariants(value) : [value];
   for (const text of texts) {
@@ -235,9 +270,15 @@ function compileStringValue(value: string, mods: Modifiers, field: string): Stri
       : parseSigmaPattern(variant.text, caseSensitive);
     const literal = literalOf(parsed);
     const pick = caseSensitive ? (v: FieldText) => v.raw : (v: FieldText) => v.lower;
+    if (literal !== undefined && !caseSensitive) {
+      if (mods.match === 'equals') out.exact.push(literal);
+      else if (mods.match === 'contains') out.contains.push(literal);
+      else if (mods.match === 'startswith') out.startsWith.push(literal);
+      else out.endsWith.push(literal);
+      continue;
+    }
     if (literal !== undefined) {
-      if (mods.match === 'equals' && !caseSensitive) out.exact.push(literal);
-      else if (mods.match === 'equals') out.tests.push((v) => v.raw === literal);
+      if (mods.match === 'equals') out.tests.push((v) => v.raw === literal);
       else if (mods.match === 'contains') out.tests.push((v) => pick(v).includes(literal));
       else if (mods.match === 'startswith') out.tests.push((v) => pick(v).startsWith(literal));
       else out.tests.push((v) => pick(v).endsWith(literal));
@@ -245,9 +286,6 @@ function compileStringValue(value: string, mods: Modifiers, field: string): Stri
     }
     const test = compilePattern(widenPattern(parsed, where));
     out.tests.push((v) => test(pick(v)));
-  }
-  if (out.tests.length === 0 && out.exact.length === 0) {
-    throw invalid(`value '${value}' gives nothing to match`, field);
   }
   return out;
 }
@@ -317,41 +355,33 @@ export function compileFieldMatcher(
   const nullish = (value: unknown): boolean =>
     value === null || (value === '' && mods.match === 'equals');
   const hasNull = values.some(nullish);
-  const tests: ValueTest[] = [];
-  const exact: string[] = [];
+  const tests = noTests();
   const perValue: ValueTest[] = [];
   for (const value of values) {
     if (nullish(value)) continue;
     if (Array.isArray(value) || (typeof value === 'object' && value !== null)) {
       throw invalid('a value must be a string, a number, a boolean or null', field);
     }
-    let valueTests: ValueTest[];
-    let valueExact: string[] = [];
-    if (mods.match === 're') valueTests = [compileRegex(scalarText(value, field), mods, field)];
+    const valueTests = noTests();
+    if (mods.match === 're')
+      valueTests.tests.push(compileRegex(scalarText(value, field), mods, field));
     else if (mods.match === 'cidr') {
       const text = scalarText(value, field);
       const inNetwork = compileCidr(text);
       if (inNetwork === undefined) throw invalid(`'${text}' is not an IP network`, field);
-      valueTests = [(v) => inNetwork(v.raw)];
+      valueTests.tests.push((v) => inNetwork(v.raw));
     } else if (
       mods.match === 'lt' ||
       mods.match === 'lte' ||
       mods.match === 'gt' ||
       mods.match === 'gte'
     ) {
-      valueTests = [compileNumberTest(value, mods.match, field)];
+      valueTests.tests.push(compileNumberTest(value, mods.match, field));
     } else {
-      const compiled = compileStringValue(scalarText(value, field), mods, field);
-      valueTests = compiled.tests;
-      valueExact = compiled.exact;
+      addTests(valueTests, compileStringValue(scalarText(value, field), mods));
     }
-    if (mods.all) {
-      const set = new Set(valueExact);
-      perValue.push((v) => set.has(v.lower) || valueTests.some((t) => t(v)));
-    } else {
-      tests.push(...valueTests);
-      exact.push(...valueExact);
-    }
+    if (mods.all) perValue.push(anyOf(valueTests));
+    else addTests(tests, valueTests);
   }
 
   if (mods.all) {
@@ -359,16 +389,6 @@ export function compileFieldMatcher(
     return (v) =>
       v === undefined ? perValue.length === 0 && hasNull : !hasNull && perValue.every((t) => t(v));
   }
-  const set = new Set(exact);
-  const [single] = tests;
-  if (set.size === 0 && tests.length === 1 && single !== undefined) {
-    return (v) => (v === undefined ? hasNull : single(v));
-  }
-  if (tests.length === 0) return (v) => (v === undefined ? hasNull : set.has(v.lower));
-  return (v) => {
-    if (v === undefined) return hasNull;
-    if (set.has(v.lower)) return true;
-    for (const test of tests) if (test(v)) return true;
-    return false;
-  };
+  const any = anyOf(tests);
+  return (v) => (v === undefined ? hasNull : any(v));
 }
