@@ -48,6 +48,29 @@ export interface CompileScope {
   /** The raw items of a list, or undefined when no list has that name. */
   list(name: string): readonly string[] | undefined;
   readonly fields: FieldResolver;
+  /** Shared by every rule of a load: folded macros, so that rules share their results. */
+  readonly cache?: CompileCache;
+}
+
+/** Folded macros per kind; created once per load with {@link createCompileCache}. */
+export interface CompileCache {
+  readonly macros: Map<string, { folded: Folded; eventTypes: readonly string[] }>;
+}
+
+export function createCompileCache(): CompileCache {
+  return { macros: new Map() };
+}
+
+function memoMatcher(m: Matcher): Matcher {
+  let last: Event__Output | undefined;
+  let value = false;
+  return (e) => {
+    if (e !== last) {
+      value = m(e);
+      last = e;
+    }
+    return value;
+  };
 }
 
 // The condition after folding for one kind: constants decided, unanswerable checks marked.
@@ -57,7 +80,7 @@ type Folded =
   // A comparison that cannot be compiled (wrong type of value): an error only if it survives
   // folding, since Falco's files compare e.g. evt.arg.uid of setuid, which Mamori folds away.
   | { readonly t: 'error'; readonly error: CompileError }
-  | { readonly t: 'pred'; readonly fn: Matcher }
+  | { readonly t: 'pred'; readonly fn: Matcher; readonly negated?: Matcher }
   | { readonly t: 'and' | 'or'; readonly children: readonly Folded[] }
   | { readonly t: 'not'; readonly child: Folded };
 
@@ -104,6 +127,81 @@ export function compileCondition(condition: ConditionNode, scope: CompileScope):
     matchers[kind] = toMatcher(folded);
   }
   return { matchers, kinds, unavailable, eventTypes };
+}
+
+/**
+ * The most common checks as one closure each, without a separate predicate call: most of an
+ * evaluation is spent in these (`proc.name in (…)`, `container.id != host`, …).
+ */
+function directCheck(
+  type: ValueType,
+  op: Operator,
+  texts: readonly string[],
+  get: Getter,
+): [Matcher, Matcher] | undefined {
+  if (type !== 'string' && type !== 'number') return undefined;
+  const c = texts[0];
+  if (op === 'exists') return [(e) => get(e) !== undefined, (e) => get(e) === undefined];
+  if (c === undefined) return undefined;
+  const value = type === 'number' ? Number(c) : c;
+  switch (op) {
+    case '=':
+      return [(e) => get(e) === value, (e) => get(e) !== value];
+    case '!=':
+      return [
+        (e) => {
+          const v = get(e);
+          return v !== undefined && v !== value;
+        },
+        (e) => {
+          const v = get(e);
+          return v === undefined || v === value;
+        },
+      ];
+    case 'in':
+    case 'intersects': {
+      if (type !== 'string') return undefined;
+      const set = new Set<Scalar>(texts);
+      return [
+        (e) => {
+          const v = get(e);
+          return v !== undefined && set.has(v);
+        },
+        (e) => {
+          const v = get(e);
+          return v === undefined || !set.has(v);
+        },
+      ];
+    }
+    case 'startswith':
+      if (type !== 'string') return undefined;
+      return [
+        (e) => (get(e) as string | undefined)?.startsWith(c) === true,
+        (e) => (get(e) as string | undefined)?.startsWith(c) !== true,
+      ];
+    case 'endswith':
+      if (type !== 'string') return undefined;
+      return [
+        (e) => (get(e) as string | undefined)?.endsWith(c) === true,
+        (e) => (get(e) as string | undefined)?.endsWith(c) !== true,
+      ];
+    case 'contains':
+      if (type !== 'string') return undefined;
+      return [
+        (e) => (get(e) as string | undefined)?.includes(c) === true,
+        (e) => (get(e) as string | undefined)?.includes(c) !== true,
+      ];
+    case 'icontains': {
+      if (type !== 'string') return undefined;
+      const lc = c.toLowerCase();
+      return [
+        (e) => (get(e) as string | undefined)?.includes(lc) === true,
+        (e) => (get(e) as string | undefined)?.includes(lc) !== true,
+      ];
+    }
+    default:
+      return undefined;
+  }
 }
 
 function findError(f: Folded): CompileError | undefined {
@@ -189,7 +287,7 @@ class Folder {
   private readonly scope: CompileScope;
   private readonly kind: FalcoEventKind;
   private readonly listCache: Map<string, readonly string[]>;
-  private readonly eventTypes: Set<string>;
+  private eventTypes: Set<string>;
 
   constructor(
     scope: CompileScope,
@@ -211,6 +309,9 @@ class Folder {
       case 'not': {
         const child = this.fold(node.child, depth);
         if (child.t === 'const') return child.v ? FALSE : TRUE;
+        // `not <check>` is the most common shape (`and not proc.name in (…)`): one closure.
+        if (child.t === 'pred' && child.negated !== undefined)
+          return { t: 'pred', fn: child.negated, negated: child.fn };
         return { t: 'not', child };
       }
       case 'macro':
@@ -251,6 +352,35 @@ class Folder {
   }
 
   private foldMacro(name: string, depth: number): Folded {
+    const key = `${this.kind}\u0000${name}`;
+    const cached = this.scope.cache?.macros.get(key);
+    if (cached !== undefined && !this.macroStack.includes(name)) {
+      for (const t of cached.eventTypes) this.eventTypes.add(t);
+      return cached.folded;
+    }
+    const outer = this.eventTypes;
+    const mine = new Set<string>();
+    this.eventTypes = mine;
+    let folded: Folded;
+    try {
+      folded = this.foldMacroBody(name, depth);
+    } finally {
+      this.eventTypes = outer;
+      for (const t of mine) outer.add(t);
+    }
+    // A macro's result is the same in every rule that uses it: evaluated once per event,
+    // shared by all of them (`container`, `spawned_process`, `shell_procs`, …).
+    if (folded.t === 'and' || folded.t === 'or' || folded.t === 'not') {
+      if (findError(folded) === undefined && findUnknown(folded) === undefined) {
+        const fn = memoMatcher(toMatcher(folded));
+        folded = { t: 'pred', fn, negated: (e) => !fn(e) };
+      }
+    }
+    this.scope.cache?.macros.set(key, { folded, eventTypes: [...mine] });
+    return folded;
+  }
+
+  private foldMacroBody(name: string, depth: number): Folded {
     if (this.macroStack.includes(name)) {
       throw new CompileError(
         `macro ${name} refers to itself (${[...this.macroStack, name].join(' -> ')})`,
@@ -337,16 +467,26 @@ class Folder {
     if (access.kind === 'get') {
       const get =
         op === 'icontains' && access.type === 'string' ? this.lowered(field, access) : access.get;
+      const direct = directCheck(access.type, op, texts, get);
+      if (direct !== undefined) return { t: 'pred', fn: direct[0], negated: direct[1] };
       return {
         t: 'pred',
         fn: (e) => {
           const v = get(e);
           return v !== undefined && pred(v);
         },
+        negated: (e) => {
+          const v = get(e);
+          return v === undefined || !pred(v);
+        },
       };
     }
-    const many = access.get;
     const lower = op === 'icontains' && access.type === 'string';
+    const some = access.some;
+    if (some !== undefined && !lower) {
+      return { t: 'pred', fn: (e) => some(e, pred), negated: (e) => !some(e, pred) };
+    }
+    const many = access.get;
     return {
       t: 'pred',
       fn: (e) => {

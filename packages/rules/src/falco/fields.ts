@@ -73,6 +73,8 @@ export type FieldAccess =
       readonly kind: 'any';
       readonly type: ValueType;
       readonly get: MultiGetter;
+      /** True when `pred` holds for one of the values; without building an array. */
+      readonly some?: (event: Event__Output, pred: (v: Scalar) => boolean) => boolean;
       /** The single value shown in outputs. */
       readonly render: Getter;
     };
@@ -128,27 +130,37 @@ const nonEmpty = (s: string | undefined): string | undefined =>
 
 type ProcessOf = (event: Event__Output) => Process__Output | undefined;
 
-function processOf(kind: FalcoEventKind): ProcessOf {
-  switch (kind) {
+/**
+ * The process of any syscall kind. One function for every kind (not one closure per kind), so
+ * that the engine inlines it into every field getter.
+ */
+export function processOfEvent(e: Event__Output): Process__Output | undefined {
+  switch (e.payload) {
     case 'process_exec':
-      return (e) => e.process_exec?.process ?? undefined;
-    case 'process_exit':
-      return (e) => e.process_exit?.process ?? undefined;
+      return e.process_exec?.process ?? undefined;
     case 'file_open':
-      return (e) => e.file_open?.process ?? undefined;
-    case 'file_write':
-      return (e) => e.file_write?.process ?? undefined;
-    case 'file_rename':
-      return (e) => e.file_rename?.process ?? undefined;
-    case 'file_delete':
-      return (e) => e.file_delete?.process ?? undefined;
+      return e.file_open?.process ?? undefined;
     case 'network_connect':
-      return (e) => e.network_connect?.process ?? undefined;
+      return e.network_connect?.process ?? undefined;
+    case 'process_exit':
+      return e.process_exit?.process ?? undefined;
+    case 'file_write':
+      return e.file_write?.process ?? undefined;
+    case 'file_rename':
+      return e.file_rename?.process ?? undefined;
+    case 'file_delete':
+      return e.file_delete?.process ?? undefined;
     case 'network_accept':
-      return (e) => e.network_accept?.process ?? undefined;
+      return e.network_accept?.process ?? undefined;
     case 'network_listen':
-      return (e) => e.network_listen?.process ?? undefined;
+      return e.network_listen?.process ?? undefined;
+    default:
+      return undefined;
   }
+}
+
+function processOf(_kind: FalcoEventKind): ProcessOf {
+  return processOfEvent;
 }
 
 /** argv[0] as Falco's proc.exe, or the executable's path when the sensor sent no argv. */
@@ -199,7 +211,13 @@ export function resolvePath(path: string, cwd: string): string {
     p = `${cwd.endsWith('/') ? cwd : `${cwd}/`}${p}`;
   }
   // Most paths are already clean; normalize only when a segment needs it.
-  if (p.includes('//') || p.includes('/./') || p.includes('/../') || /\/\.{1,2}$/.test(p)) {
+  if (
+    p.includes('//') ||
+    p.includes('/./') ||
+    p.includes('/../') ||
+    p.endsWith('/.') ||
+    p.endsWith('/..')
+  ) {
     return posix.normalize(p);
   }
   return p;
@@ -655,11 +673,14 @@ function processField(
       return ancestorField(name, arg, P);
     case 'proc.cwd':
       // Falco keeps the working directory with a trailing slash (`/dev/shm/`).
-      return get('string', (e) => {
-        const cwd = P(e)?.cwd;
-        if (cwd === undefined || cwd === '') return undefined;
-        return cwd.endsWith('/') ? cwd : `${cwd}/`;
-      });
+      return get(
+        'string',
+        memo((e) => {
+          const cwd = P(e)?.cwd;
+          if (cwd === undefined || cwd === '') return undefined;
+          return cwd.endsWith('/') ? cwd : `${cwd}/`;
+        }),
+      );
     case 'proc.tty':
       return get('number', (e) => {
         const p = P(e);
@@ -693,37 +714,40 @@ function processField(
 
 type AncestorLike = { pid: number; name: string; exe: string; args: string[] };
 
-function ancestorValue(name: string, a: AncestorLike): Scalar | undefined {
+type AncestorValue = (a: AncestorLike) => Scalar | undefined;
+
+function ancestorExtractor(name: string): AncestorValue {
   switch (name) {
     case 'proc.aname':
-      return nonEmpty(a.name);
+      return (a) => nonEmpty(a.name);
     case 'proc.apid':
-      return a.pid || undefined;
+      return (a) => a.pid || undefined;
     case 'proc.aexe':
-      return exeOf(a);
+      return exeOf;
     case 'proc.aexepath':
-      return nonEmpty(a.exe);
+      return (a) => nonEmpty(a.exe);
     default:
-      return cmdlineOf(a);
+      return cmdlineOf;
   }
 }
 
 /** `proc.aname[N]` (0: the process itself, 1: its parent, …) or, without N, any ancestor. */
 function ancestorField(name: string, arg: string | undefined, P: ProcessOf): FieldAccess {
   const type: ValueType = name === 'proc.apid' ? 'number' : 'string';
+  const ancestorValue = ancestorExtractor(name);
   const index = ancestorIndex(arg);
   if (index === -1)
     return unsupported(`${name}[${arg}]`, `${name}[${arg}]: the index must be a number`);
   if (index === 0) {
     return get(type, (e) => {
       const p = P(e);
-      return p && ancestorValue(name, p);
+      return p && ancestorValue(p);
     });
   }
   if (index !== undefined) {
     return get(type, (e) => {
       const a = P(e)?.ancestors[index - 1];
-      return a && ancestorValue(name, a);
+      return a && ancestorValue(a);
     });
   }
   return {
@@ -734,14 +758,23 @@ function ancestorField(name: string, arg: string | undefined, P: ProcessOf): Fie
       if (p === undefined) return undefined;
       const values: Scalar[] = [];
       for (const a of p.ancestors) {
-        const v = ancestorValue(name, a);
+        const v = ancestorValue(a);
         if (v !== undefined) values.push(v);
       }
       return values;
     }),
+    some: (e, pred) => {
+      const ancestors = P(e)?.ancestors;
+      if (ancestors === undefined) return false;
+      for (let i = 0; i < ancestors.length; i++) {
+        const v = ancestorValue(ancestors[i] as AncestorLike);
+        if (v !== undefined && pred(v)) return true;
+      }
+      return false;
+    },
     render: (e) => {
       const a = P(e)?.ancestors[0];
-      return a && ancestorValue(name, a);
+      return a && ancestorValue(a);
     },
   };
 }
@@ -755,29 +788,49 @@ function fdField(name: string, kind: FalcoEventKind): FieldAccess | undefined {
   return ABSENT;
 }
 
+const resolvedPaths = new Map<FalcoEventKind, (e: Event__Output) => string | undefined>();
+
+/** fd.name of file events: one memoized getter per kind, shared by fd.name, fd.directory, … */
+function resolvedPathOf(
+  kind: FalcoEventKind,
+  path: (e: Event__Output) => string | undefined,
+): (e: Event__Output) => string | undefined {
+  let getter = resolvedPaths.get(kind);
+  if (getter === undefined) {
+    getter = memo((e: Event__Output) => {
+      const raw = path(e);
+      return raw === undefined ? undefined : resolvePath(raw, processOfEvent(e)?.cwd ?? '');
+    });
+    resolvedPaths.set(kind, getter);
+  }
+  return getter;
+}
+
 function fileFdField(name: string, kind: FalcoEventKind): FieldAccess | undefined {
   const path = filePathOf(kind);
   if (path === undefined) return ABSENT;
-  const P = processOf(kind);
-  const resolved = memo((e: Event__Output) => {
-    const raw = path(e);
-    return raw === undefined ? undefined : resolvePath(raw, P(e)?.cwd ?? '');
-  });
+  const resolved = resolvedPathOf(kind, path);
   switch (name) {
     case 'fd.name':
       return get('string', resolved);
     case 'fd.nameraw':
       return get('string', path);
     case 'fd.directory':
-      return get('string', (e) => {
-        const p = resolved(e);
-        return p && dirnameOf(p);
-      });
+      return get(
+        'string',
+        memo((e) => {
+          const p = resolved(e);
+          return p && dirnameOf(p);
+        }),
+      );
     case 'fd.filename':
-      return get('string', (e) => {
-        const p = resolved(e);
-        return p && basenameOf(p);
-      });
+      return get(
+        'string',
+        memo((e) => {
+          const p = resolved(e);
+          return p && basenameOf(p);
+        }),
+      );
     case 'fd.typechar':
       return { kind: 'const', type: 'string', value: 'f' };
     case 'fd.type':
@@ -962,11 +1015,17 @@ const inContainer = (e: Event__Output) => {
   return w !== null && w.container_id !== '' ? w : undefined;
 };
 
+// The 12-character id is cut once per event, not once per rule that asks.
+const containerShortId = memo((e: Event__Output): string => {
+  const id = inContainer(e)?.container_id;
+  return id === undefined ? 'host' : id.slice(0, 12);
+});
+
 function workloadField(name: string, arg: string | undefined): FieldAccess | undefined {
   switch (name) {
     case 'container.id':
       // Falco shows the 12-character short id, and `host` for processes outside containers.
-      return get('string', (e) => inContainer(e)?.container_id.slice(0, 12) ?? 'host');
+      return get('string', containerShortId);
     case 'container.full_id':
       return get('string', (e) => inContainer(e)?.container_id ?? 'host');
     case 'container.name':

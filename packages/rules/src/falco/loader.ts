@@ -13,6 +13,7 @@ import {
   CompileError,
   compileCondition,
   compileOutput,
+  createCompileCache,
   describeKinds,
   type CompileScope,
   type Matcher,
@@ -671,11 +672,11 @@ function exceptionsNode(exceptions: readonly ExceptionDef[]): ConditionNode | un
     if (
       !Array.isArray(ex.fields) ||
       ex.fields.length === 0 ||
-      !ex.fields.every((f) => typeof f === 'string')
+      !ex.fields.every((f): f is string => typeof f === 'string')
     ) {
       throw new CompileError(`${where}: fields must be a field or a list of fields`, 'exceptions');
     }
-    const fields = ex.fields as string[];
+    const fields = ex.fields;
     const comps: unknown[] =
       ex.comps === undefined ? fields.map(() => '=') : Array.isArray(ex.comps) ? ex.comps : [];
     if (comps.length !== fields.length)
@@ -735,6 +736,7 @@ export function loadFalcoRules(
   }
   const scope: CompileScope = {
     fields,
+    cache: createCompileCache(),
     macro(name) {
       const m = parsedMacros.get(name);
       if (m instanceof CompileError) throw m;

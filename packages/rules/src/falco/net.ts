@@ -62,16 +62,32 @@ function parseIpv6(s: string): bigint | undefined {
   return n;
 }
 
-const V4_MAPPED_PREFIX = 0xffffn << 32n;
+// The last two addresses parsed: an event's client and server addresses are compared by
+// several rules in a row, and the strings are the same objects each time.
+let cacheA: string | undefined;
+let cacheAValue: ParsedIp | undefined;
+let cacheB: string | undefined;
+let cacheBValue: ParsedIp | undefined;
 
 /** An IPv4 or IPv6 address; IPv4-mapped IPv6 addresses count as IPv4, as the kernel means. */
 export function parseIp(s: string): ParsedIp | undefined {
+  if (s === cacheA) return cacheAValue;
+  if (s === cacheB) return cacheBValue;
+  const parsed = parseIpUncached(s);
+  cacheB = cacheA;
+  cacheBValue = cacheAValue;
+  cacheA = s;
+  cacheAValue = parsed;
+  return parsed;
+}
+
+function parseIpUncached(s: string): ParsedIp | undefined {
   const v4 = parseIpv4(s);
   if (v4 !== undefined) return { v: 4, n: v4 };
   if (!s.includes(':')) return undefined;
   const v6 = parseIpv6(s);
   if (v6 === undefined) return undefined;
-  if (v6 >> 32n === 0xffffn && (v6 & ~0xffffffffn) === V4_MAPPED_PREFIX) {
+  if (v6 >> 32n === 0xffffn) {
     return { v: 4, n: Number(v6 & 0xffffffffn) };
   }
   return { v: 6, n: v6 };
@@ -79,9 +95,9 @@ export function parseIp(s: string): ParsedIp | undefined {
 
 /** A text that is equal for equal addresses (`::1` and `0:0::1`), or undefined. */
 export function ipKey(s: string): string | undefined {
-  // Fast path: an IPv4 address in dotted form is already its own key.
-  if (!s.includes(':')) return parseIpv4(s) === undefined ? undefined : s;
   const ip = parseIp(s);
+  // An IPv4 address in dotted form is already its own key.
+  if (ip !== undefined && ip.v === 4 && !s.includes(':')) return s;
   if (ip === undefined) return undefined;
   return ip.v === 4 ? ipv4Text(ip.n) : ip.n.toString(16);
 }
@@ -107,13 +123,12 @@ export function parseCidr(s: string): Network | undefined {
   const bits = Number(bitsText);
   if (bits > max) return undefined;
   if (ip.v === 4) {
-    const shift = 32 - bits;
-    const base = bits === 0 ? 0 : Math.floor(ip.n / 2 ** shift);
+    const size = 2 ** (32 - bits);
+    const base = Math.floor(ip.n / size);
     return {
       v: 4,
       bits,
-      contains: (other) =>
-        other.v === 4 && (bits === 0 || Math.floor(other.n / 2 ** shift) === base),
+      contains: (other) => other.v === 4 && Math.floor(other.n / size) === base,
     };
   }
   const shift = BigInt(128 - bits);
