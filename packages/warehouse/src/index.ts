@@ -10,13 +10,14 @@ export {
 } from './schema/migrations.js';
 export { storedPayload, type EventKind, type EventRow } from './rows.js';
 export {
-  EVENT_TSV_COLUMNS,
-  EVENT_TSV_STRUCTURE,
-  createLineBuffer,
-  encodeEventLine,
+  EVENT_ROW_COLUMNS,
+  EVENT_ROW_FORMAT,
+  EVENT_ROW_STRUCTURE,
+  appendEventRow,
+  createRowBuffer,
   encodeEventRow,
-  type LineBuffer,
-} from './event-tsv.js';
+  type RowBuffer,
+} from './event-row.js';
 export { createEventRowEncoder, type EventRowEncoder, type RowOutcome } from './row-encoder.js';
 export {
   createWarehouse,

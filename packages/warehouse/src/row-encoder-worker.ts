@@ -1,10 +1,10 @@
 /**
  * The worker side of `createEventRowEncoder`: turns a batch of events (their protobuf bytes,
- * concatenated) into TabSeparated rows. Runs `encodeEventLine`, nothing else.
+ * concatenated) into RowBinary rows. Runs `appendEventRow`, nothing else.
  */
 import { parentPort } from 'node:worker_threads';
 import { isMamoriError } from '@mamori/common';
-import { createLineBuffer, encodeEventLine } from './event-tsv.js';
+import { appendEventRow, createRowBuffer } from './event-row.js';
 import type { EncodeReply, EncodeRequest } from './row-encoder.js';
 
 const port = parentPort;
@@ -13,14 +13,14 @@ if (port === null) throw new Error('row-encoder-worker runs only as a worker thr
 port.on('message', (request: EncodeRequest) => {
   const input = new Uint8Array(request.input);
   const count = request.offsets.length - 1;
-  // Rows are about twice an event's size (typed columns, then the escaped bytes).
-  const out = createLineBuffer(Math.max(64 * 1024, request.input.byteLength * 2 + 1024));
+  // Rows are about twice an event's size (typed columns, then the bytes).
+  const out = createRowBuffer(Math.max(64 * 1024, request.input.byteLength * 2 + 1024));
   const ends = new Int32Array(count);
   const errors: EncodeReply['errors'] = [];
   for (let i = 0; i < count; i++) {
     const event = input.subarray(request.offsets[i], request.offsets[i + 1]);
     try {
-      encodeEventLine(out, event);
+      appendEventRow(out, event);
       ends[i] = out.length;
     } catch (err) {
       ends[i] = -1;

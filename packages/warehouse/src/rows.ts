@@ -1,6 +1,6 @@
 import { createEventCodec, type Event__Output } from '@mamori/proto';
 
-/** A row of the `events` table, as read back (inserts write `EVENT_TSV_COLUMNS`). */
+/** A row of the `events` table, as read back (inserts write `EVENT_ROW_COLUMNS`). */
 export interface EventRow {
   tenant_id: string;
   agent_id: string;

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ErrorCode, MamoriError } from '@mamori/common';
 import { createEventCodec, type Event__Output } from '@mamori/proto';
@@ -9,11 +10,12 @@ import { createWarehouseClient, type WarehouseClientOptions } from './client.js'
 import { DATABASE_NAME, type WarehouseConfig } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import {
-  createLineBuffer,
-  encodeEventLine,
-  EVENT_TSV_COLUMNS,
-  EVENT_TSV_STRUCTURE,
-} from './event-tsv.js';
+  appendEventRow,
+  createRowBuffer,
+  EVENT_ROW_COLUMNS,
+  EVENT_ROW_FORMAT,
+  EVENT_ROW_STRUCTURE,
+} from './event-row.js';
 import { storedPayload, type EventKind, type EventRow } from './rows.js';
 import { migrate, type MigrationReport } from './schema/migrations.js';
 import type {
@@ -44,7 +46,7 @@ export interface Warehouse {
   readonly client: ClickHouseClient;
   readonly database: string;
   /**
-   * Stores events in one insert, each given as the TabSeparated row `encodeEventRow` made of
+   * Stores events in one insert, each given as the RowBinary row `encodeEventRow` made of
    * its protobuf bytes: how the store inserts what it reads from the bus. Idempotent like
    * `insertEvents`.
    * @throws ClickHouseError or a network error from @clickhouse/client; retry the whole batch.
@@ -421,21 +423,25 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
     if (rows.length === 0) return;
     const body = Buffer.concat(rows);
     if (staging === undefined) {
-      await client.insert({
-        table: `${db}.events`,
-        columns: [...EVENT_TSV_COLUMNS],
+      // RowBinary is not among the client's insert formats: the statement names it, and
+      // the rows are the request's body.
+      // The client's own typing of the response stream does not resolve here: it is a Readable.
+      const { stream } = (await client.exec({
+        query: `INSERT INTO ${db}.events (${EVENT_ROW_COLUMNS.join(', ')}) FORMAT ${EVENT_ROW_FORMAT}`,
         values: Readable.from([body], { objectMode: false }),
-        format: 'TabSeparated',
-      });
+      })) as { stream: Readable };
+      // Nothing comes back from an insert; the body is read to free the connection.
+      stream.resume();
+      await finished(stream);
       return;
     }
-    const path = join(staging, `events-${process.pid}-${stagedInProcess++}.tsv`);
+    const path = join(staging, `events-${process.pid}-${stagedInProcess++}.bin`);
     await writeFile(path, body);
     try {
       await client.command({
-        query: `INSERT INTO ${db}.events (${EVENT_TSV_COLUMNS.join(', ')})
-          SELECT * FROM file({path:String}, 'TabSeparated', {structure:String})`,
-        query_params: { path, structure: EVENT_TSV_STRUCTURE },
+        query: `INSERT INTO ${db}.events (${EVENT_ROW_COLUMNS.join(', ')})
+          SELECT * FROM file({path:String}, '${EVENT_ROW_FORMAT}', {structure:String})`,
+        query_params: { path, structure: EVENT_ROW_STRUCTURE },
       });
     } finally {
       await unlink(path).catch(() => undefined);
@@ -455,8 +461,8 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
 
     async insertEvents(events) {
       if (events.length === 0) return;
-      const out = createLineBuffer();
-      for (const event of events) encodeEventLine(out, codec.encode(event));
+      const out = createRowBuffer();
+      for (const event of events) appendEventRow(out, codec.encode(event));
       await insertRows([out.bytes.subarray(0, out.length)]);
     },
 

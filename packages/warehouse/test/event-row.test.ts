@@ -2,70 +2,95 @@ import { isMamoriError } from '@mamori/common';
 import { createEventCodec, type Event__Output } from '@mamori/proto';
 import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../src/cursor.js';
-import { EVENT_TSV_COLUMNS, encodeEventRow, storedPayload } from '../src/index.js';
+import {
+  EVENT_ROW_COLUMNS,
+  EVENT_ROW_STRUCTURE,
+  encodeEventRow,
+  storedPayload,
+} from '../src/index.js';
 import { execEvent, fileEvent, httpEvent, T0 } from '../src/testing/index.js';
 
 const codec = createEventCodec();
 
-/** Splits a TabSeparated line into its fields and undoes the escapes, as ClickHouse reads it. */
-function parseLine(line: Buffer): Record<(typeof EVENT_TSV_COLUMNS)[number], Buffer> {
-  expect(line.at(-1)).toBe(0x0a);
-  const fields: Buffer[] = [];
-  let current: number[] = [];
-  const unescape: Record<string, number> = { '0': 0, b: 8, t: 9, n: 10, f: 12, r: 13 };
-  for (let i = 0; i < line.length - 1; i++) {
-    const byte = line[i]!;
-    if (byte === 0x09) {
-      fields.push(Buffer.from(current));
-      current = [];
-    } else if (byte === 0x0a) {
-      throw new Error(`raw newline inside the line at ${i}`);
-    } else if (byte === 0x5c) {
-      const next = String.fromCharCode(line[++i]!);
-      current.push(unescape[next] ?? next.charCodeAt(0));
+type Column = (typeof EVENT_ROW_COLUMNS)[number];
+type Value = Buffer | number | boolean | Record<string, string>;
+
+/** Reads one RowBinary row the way ClickHouse does, column types from EVENT_ROW_STRUCTURE. */
+function parseRow(row: Buffer): Record<Column, Value> {
+  let at = 0;
+  const length = (): number => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = row[at++];
+      if (byte === undefined) throw new Error(`row ends inside a length at ${at}`);
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  const string = (): Buffer => {
+    const n = length();
+    at += n;
+    return row.subarray(at - n, at);
+  };
+  const fields = {} as Record<Column, Value>;
+  for (const column of EVENT_ROW_COLUMNS) {
+    const type = new RegExp(`(?:^|, )${column} (\\w+)`).exec(EVENT_ROW_STRUCTURE)![1];
+    if (type === 'DateTime64') {
+      fields[column] = Number(row.readBigInt64LE(at));
+      at += 8;
+    } else if (type === 'Bool') {
+      fields[column] = row[at++] === 1;
+    } else if (type === 'Int32') {
+      fields[column] = row.readInt32LE(at);
+      at += 4;
+    } else if (type === 'Map') {
+      const map: Record<string, string> = {};
+      for (let n = length(); n > 0; n--) map[string().toString()] = string().toString();
+      fields[column] = map;
     } else {
-      current.push(byte);
+      fields[column] = string();
     }
   }
-  fields.push(Buffer.from(current));
-  expect(fields).toHaveLength(EVENT_TSV_COLUMNS.length);
-  return Object.fromEntries(EVENT_TSV_COLUMNS.map((c, i) => [c, fields[i]!])) as never;
+  expect(at).toBe(row.length);
+  return fields;
 }
 
-function text(fields: Record<string, Buffer>): Record<string, string> {
-  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.toString('utf8')]));
+function text(fields: Record<string, Value>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(fields).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('utf8') : v]),
+  );
 }
 
 describe('encodeEventRow', () => {
   it('writes the typed columns of a process event and its bytes last', () => {
     const event = execEvent({ tenant: 't', id: 'e1', args: ['sh', '-c', 'id'] });
     const bytes = codec.encode(event);
-    const fields = parseLine(encodeEventRow(bytes));
+    const fields = parseRow(encodeEventRow(bytes));
     expect(text(fields)).toMatchObject({
       tenant_id: 't',
       id: 'e1',
       agent_id: 'node-1',
-      observed_at: `${Math.floor(T0 / 1e6)}.${String(T0 % 1e6).padStart(6, '0')}`,
+      observed_at: T0,
       kind: 'process_exec',
       hostname: 'node-1.city-a',
       namespace: 'citizens',
       pod_name: 'portal-7d9f',
       container_id: 'c0ffee01',
       container_runtime: 'containerd',
-      privileged: 'false',
+      privileged: false,
       image_repository: 'registry.example.gov/city/portal',
       process_name: 'curl',
-      pid: '4242',
+      pid: 4242,
       command_line: 'sh -c id',
       path: '/usr/bin/curl',
-      labels: "{'sensor':'ebpf'}",
+      labels: { sensor: 'ebpf' },
     });
-    expect(fields.event.equals(bytes)).toBe(true);
+    expect((fields.event as Buffer).equals(bytes)).toBe(true);
   });
 
   it('takes the path of file events and leaves workload columns empty on the host', () => {
     const fields = text(
-      parseLine(
+      parseRow(
         encodeEventRow(
           codec.encode(fileEvent({ tenant: 't', path: '/etc/shadow', workload: null })),
         ),
@@ -79,21 +104,27 @@ describe('encodeEventRow', () => {
     });
   });
 
-  it('escapes tabs, newlines, backslashes and quotes wherever they appear', () => {
+  it('keeps tabs, newlines, backslashes and quotes as they are', () => {
     const event: Event__Output = {
       ...execEvent({ tenant: 't', name: 'a\tb', args: ['echo', 'x\ny', 'back\\slash', "it's"] }),
       labels: { "k'ey": 'v\\al\tue' },
     };
     const bytes = codec.encode(event);
-    const line = encodeEventRow(bytes);
-    const fields = parseLine(line);
+    const fields = parseRow(encodeEventRow(bytes));
     expect(text(fields)).toMatchObject({
       process_name: 'a\tb',
       command_line: "echo x\ny back\\slash it's",
+      labels: { "k'ey": 'v\\al\tue' },
     });
-    // A Map's keys and values are quoted strings, read with one level of escapes.
-    expect(line.toString()).toContain(String.raw`{'k\'ey':'v\\al\tue'}`);
-    expect(fields.event.equals(bytes)).toBe(true);
+    expect((fields.event as Buffer).equals(bytes)).toBe(true);
+  });
+
+  it('writes long strings with multi-byte lengths, and binary bodies byte for byte', () => {
+    const long = `--data=${'x'.repeat(20_000)}`;
+    const exec = codec.encode(execEvent({ tenant: 't', args: ['curl', long] }));
+    expect(text(parseRow(encodeEventRow(exec)))).toMatchObject({ command_line: `curl ${long}` });
+    const http = codec.encode(httpEvent({ tenant: 't', body: Buffer.from([0, 0xff, 0x0a, 0x09]) }));
+    expect((parseRow(encodeEventRow(http)).event as Buffer).equals(http)).toBe(true);
   });
 
   it('reads what ingest appended last: the stamp wins over what the agent wrote', () => {
@@ -103,7 +134,7 @@ describe('encodeEventRow', () => {
       agent_id: 'node-9',
       received_unix_micros: T0 + 5,
     });
-    const fields = text(parseLine(encodeEventRow(Buffer.concat([original, stamp]))));
+    const fields = text(parseRow(encodeEventRow(Buffer.concat([original, stamp]))));
     expect(fields).toMatchObject({ tenant_id: 'city-a', agent_id: 'node-9' });
   });
 
@@ -112,9 +143,9 @@ describe('encodeEventRow', () => {
     event.process_exec!.process!.pid = -5;
     const first = codec.encode(event);
     const relabel = codec.encode({ labels: { sensor: 'proc' } });
-    expect(text(parseLine(encodeEventRow(Buffer.concat([first, relabel]))))).toMatchObject({
-      pid: '-5',
-      labels: "{'sensor':'proc'}",
+    expect(text(parseRow(encodeEventRow(Buffer.concat([first, relabel]))))).toMatchObject({
+      pid: -5,
+      labels: { sensor: 'proc' },
     });
   });
 

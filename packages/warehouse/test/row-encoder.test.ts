@@ -50,7 +50,10 @@ describe('event row encoder (worker thread)', () => {
     const results = await Promise.all(batches.map((batch) => encoder.encode(batch)));
     results.forEach((outcomes, b) => {
       expect(
-        outcomes.map((o) => ('value' in o ? o.value.toString().split('\t')[0] : 'error')),
+        // A row starts with the tenant: its length (one byte here), then its bytes.
+        outcomes.map((o) =>
+          'value' in o ? o.value.subarray(1, 1 + o.value[0]!).toString() : 'error',
+        ),
       ).toEqual(Array(50).fill(`t${b}`));
     });
   });

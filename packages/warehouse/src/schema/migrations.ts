@@ -151,7 +151,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'events keep their protobuf bytes',
     statements: ({ database: db }) => [
       // The whole event as ingest stamped it: reads rebuild any field from it, and the store
-      // writes it without decoding (see event-tsv.ts). Rows of schema 1 keep their JSON
+      // writes it without decoding (see event-row.ts). Rows of schema 1 keep their JSON
       // `payload`; new rows leave that column empty.
       `ALTER TABLE ${db}.events ADD COLUMN IF NOT EXISTS event String CODEC(ZSTD(1))`,
     ],
