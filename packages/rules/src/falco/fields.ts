@@ -271,12 +271,11 @@ export function hasOpenFlag(flags: number, name: string): boolean | undefined {
   return undefined;
 }
 
-/** `HH:MM:SS.nnnnnnnnn` (UTC), as Falco prints evt.time. */
+/** `HH:MM:SS.nnnnnnnnn` (UTC), as Falco prints evt.time; Mamori's clock is in microseconds. */
 export function formatEventTime(nanos: number): string {
-  const ms = Math.floor(nanos / 1e6);
-  const iso = new Date(ms).toISOString();
-  const frac = Math.round(nanos - ms * 1e6) + (ms % 1000) * 1e6;
-  return `${iso.slice(11, 19)}.${String(frac).padStart(9, '0')}`;
+  const micros = Math.round(nanos / 1000);
+  const iso = new Date(Math.floor(micros / 1000)).toISOString();
+  return `${iso.slice(11, 19)}.${String((micros % 1_000_000) * 1000).padStart(9, '0')}`;
 }
 
 interface Endpoints {

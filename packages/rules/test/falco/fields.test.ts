@@ -1,0 +1,376 @@
+import { describe, expect, it } from 'vitest';
+import type { Event } from '@mamori/proto';
+import { formatOpenFlags, resolvePath, ttyNumber } from '../../src/falco/fields.js';
+import { buildEvent } from '../support/events.js';
+import { compileOne, loadOne } from './support.js';
+
+const shell = {
+  pid: 4242,
+  ppid: 4000,
+  name: 'bash',
+  exe: '/usr/bin/bash',
+  args: ['-bash', '-c', 'id'],
+  cwd: '/srv/app',
+  uid: 1000,
+  gid: 1001,
+  user: 'alice',
+  tty: 'pts/3',
+  login_uid: 1000,
+  start_unix_micros: 1_700_000_000_000_000,
+  ancestors: [
+    { pid: 4000, name: 'sshd', exe: '/usr/sbin/sshd', args: ['sshd:', 'alice@pts/3'] },
+    { pid: 1, name: 'systemd', exe: '/usr/lib/systemd/systemd', args: ['/sbin/init'] },
+  ],
+};
+const workload = {
+  container_id: '0123456789abcdef0123456789abcdef',
+  container_name: 'portal',
+  runtime: 'containerd',
+  privileged: true,
+  pod_name: 'portal-7d9',
+  namespace: 'city',
+  image_repository: 'registry.example.gov/city/portal',
+  image_tag: '2.1',
+  image_digest: 'sha256:abc',
+  pod_labels: { app: 'portal', tier: 'web' },
+};
+
+function holds(condition: string, event: Event): boolean {
+  return compileOne(condition).matches(buildEvent(event));
+}
+
+describe('Falco fields on Mamori events', () => {
+  const exec: Event = {
+    process_exec: { process: shell },
+    workload,
+    observed_unix_micros: 1_700_000_003_000_000,
+  };
+
+  it('sees process_exec as the exit of execve', () => {
+    expect(
+      holds('evt.type in (execve, execveat) and evt.dir = < and evt.category = process', exec),
+    ).toBe(true);
+    expect(holds('evt.res = SUCCESS and evt.rawres = 0 and evt.failed = false', exec)).toBe(true);
+    expect(compileOne('evt.type = execve and proc.name = bash').kinds).toEqual(['process_exec']);
+  });
+
+  it('answers the process fields as Falco shows them', () => {
+    expect(
+      holds('proc.name = bash and proc.exe = -bash and proc.exepath = /usr/bin/bash', exec),
+    ).toBe(true);
+    expect(holds('proc.cmdline = "bash -c id" and proc.args = "-c id"', exec)).toBe(true);
+    expect(holds('proc.pid = 4242 and proc.ppid = 4000 and proc.cwd = /srv/app/', exec)).toBe(true);
+    expect(
+      holds('proc.pname = sshd and proc.pexe = "sshd:" and proc.pexepath = /usr/sbin/sshd', exec),
+    ).toBe(true);
+    expect(holds('proc.pcmdline = "sshd alice@pts/3"', exec)).toBe(true);
+    expect(
+      holds('proc.aname[0] = bash and proc.aname[1] = sshd and proc.aname[2] = systemd', exec),
+    ).toBe(true);
+    expect(holds('proc.aname[3] exists', exec)).toBe(false);
+    expect(
+      holds(
+        'proc.aname = systemd and proc.aname in (sshd) and proc.aexepath[2] = /usr/lib/systemd/systemd',
+        exec,
+      ),
+    ).toBe(true);
+    expect(holds('proc.aname = bash', exec)).toBe(false);
+    expect(holds('proc.apid[1] = 4000 and proc.aexe[1] = "sshd:"', exec)).toBe(true);
+    expect(holds('proc.tty != 0 and proc.tty = 34819', exec)).toBe(true);
+    expect(holds('proc.duration = 3000000000', exec)).toBe(true);
+    expect(
+      holds(
+        'user.name = alice and user.uid = 1000 and user.loginuid = 1000 and group.gid = 1001',
+        exec,
+      ),
+    ).toBe(true);
+  });
+
+  it('answers container and Kubernetes fields, and container.id = host outside containers', () => {
+    expect(
+      holds(
+        'container.id = 0123456789ab and container.full_id = 0123456789abcdef0123456789abcdef',
+        exec,
+      ),
+    ).toBe(true);
+    expect(
+      holds(
+        'container.name = portal and container.type = containerd and container.privileged = true',
+        exec,
+      ),
+    ).toBe(true);
+    expect(
+      holds(
+        'container.image = registry.example.gov/city/portal:2.1 and container.image.tag = 2.1',
+        exec,
+      ),
+    ).toBe(true);
+    expect(
+      holds(
+        'container.image.repository = registry.example.gov/city/portal and container.image.digest = sha256:abc',
+        exec,
+      ),
+    ).toBe(true);
+    expect(
+      holds(
+        'k8s.ns.name = city and k8s.pod.name = portal-7d9 and k8s.pod.label[app] = portal',
+        exec,
+      ),
+    ).toBe(true);
+    expect(holds('k8s.pod.label.tier = web and k8s.pod.labels intersects (tier:web)', exec)).toBe(
+      true,
+    );
+    const host: Event = { process_exec: { process: shell } };
+    expect(holds('container.id = host and container.name = host', host)).toBe(true);
+    expect(holds('container.image.repository exists', host)).toBe(false);
+  });
+
+  it('sees process_exit as procexit', () => {
+    const exit: Event = { process_exit: { process: shell, exit_code: 3, signal: 9 } };
+    expect(holds('evt.type = procexit and evt.arg.ret = 3 and evt.arg.sig = 9', exit)).toBe(true);
+    expect(compileOne('evt.type = procexit').kinds).toEqual(['process_exit']);
+  });
+
+  it('sees file_open as openat, reading or writing by its flags', () => {
+    const read: Event = {
+      file_open: { process: shell, path: '../etc/./shadow', flags: 0o2000000 },
+    };
+    expect(
+      holds(
+        'evt.type = openat and evt.category = file and evt.is_open_read = true and evt.is_open_write = false',
+        read,
+      ),
+    ).toBe(true);
+    expect(holds('fd.name = /srv/etc/shadow and fd.nameraw = ../etc/./shadow', read)).toBe(true);
+    expect(
+      holds(
+        'fd.directory = /srv/etc and fd.filename = shadow and fs.path.name = /srv/etc/shadow',
+        read,
+      ),
+    ).toBe(true);
+    expect(
+      holds('fd.typechar = f and fd.type = file and fd.num >= 0 and evt.rawres >= 0', read),
+    ).toBe(true);
+    expect(
+      holds('evt.arg.flags = O_RDONLY|O_CLOEXEC and evt.arg.name = ../etc/./shadow', read),
+    ).toBe(true);
+    const trunc: Event = {
+      file_open: { process: shell, path: '/var/log/syslog', flags: 0o1101, write: true },
+    };
+    expect(
+      holds(
+        'evt.is_open_write = true and evt.is_open_read = false and evt.arg.flags contains O_TRUNC',
+        trunc,
+      ),
+    ).toBe(true);
+    expect(holds('evt.arg.flags contains O_APPEND', trunc)).toBe(false);
+    expect(holds('evt.arg.flags contains "O_CREAT|O_TRUNC"', trunc)).toBe(true);
+    const rw: Event = { file_open: { process: shell, path: '/tmp/x', flags: 2 } };
+    expect(holds('evt.is_open_read = true and evt.is_open_write = true', rw)).toBe(true);
+  });
+
+  it('sees file_write as an open for writing whose flags are not known', () => {
+    const write: Event = { file_write: { process: shell, path: '/etc/passwd', bytes_written: 10 } };
+    expect(
+      holds('evt.type = openat and evt.is_open_write = true and fd.name = /etc/passwd', write),
+    ).toBe(true);
+    expect(holds('evt.is_open_read = true', write)).toBe(false);
+    expect(compileOne('evt.is_open_write = true and evt.arg.flags contains O_TRUNC').kinds).toEqual(
+      ['file_open'],
+    );
+    expect(compileOne('evt.is_open_write = true and fd.name startswith /etc').kinds).toEqual([
+      'file_open',
+      'file_write',
+    ]);
+  });
+
+  it('sees file_rename as renameat2 and file_delete as unlinkat', () => {
+    const rename: Event = {
+      file_rename: { process: shell, old_path: 'a.txt', new_path: '/tmp/b.txt' },
+    };
+    expect(
+      holds(
+        'evt.type = renameat2 and fs.path.source = /srv/app/a.txt and fs.path.target = /tmp/b.txt',
+        rename,
+      ),
+    ).toBe(true);
+    expect(
+      holds(
+        'evt.arg.oldpath = a.txt and evt.arg.newpath = /tmp/b.txt and fs.path.sourceraw = a.txt',
+        rename,
+      ),
+    ).toBe(true);
+    expect(holds('fd.name exists', rename)).toBe(false);
+    const del: Event = { file_delete: { process: shell, path: '/var/log/auth.log' } };
+    expect(
+      holds(
+        'evt.type = unlinkat and fs.path.name = /var/log/auth.log and evt.arg.name = /var/log/auth.log',
+        del,
+      ),
+    ).toBe(true);
+  });
+
+  it('sees network_connect as connect from the local (client) side', () => {
+    const connect: Event = {
+      network_connect: {
+        process: shell,
+        connection: {
+          protocol: 'L4_PROTOCOL_TCP',
+          local_address: '10.0.0.5',
+          local_port: 40000,
+          remote_address: '93.184.216.34',
+          remote_port: 443,
+        },
+      },
+    };
+    expect(
+      holds(
+        'evt.type = connect and evt.category = net and fd.l4proto = tcp and fd.typechar = 4 and fd.type = ipv4',
+        connect,
+      ),
+    ).toBe(true);
+    expect(holds('fd.name = "10.0.0.5:40000->93.184.216.34:443"', connect)).toBe(true);
+    expect(
+      holds(
+        'fd.cip = 10.0.0.5 and fd.sip = 93.184.216.34 and fd.cport = 40000 and fd.sport = 443',
+        connect,
+      ),
+    ).toBe(true);
+    expect(
+      holds(
+        'fd.lip = 10.0.0.5 and fd.rip = 93.184.216.34 and fd.lport = 40000 and fd.rport = 443',
+        connect,
+      ),
+    ).toBe(true);
+    expect(
+      holds(
+        'fd.snet = "93.184.0.0/16" and fd.cnet = "10.0.0.0/8" and not fd.snet in ("10.0.0.0/8")',
+        connect,
+      ),
+    ).toBe(true);
+    expect(
+      holds('fd.ip = 93.184.216.34 and fd.port = 40000 and fd.net = "10.0.0.0/8"', connect),
+    ).toBe(true);
+    expect(holds('fd.sockfamily = ip and fd.is_server = false', connect)).toBe(true);
+  });
+
+  it('sees network_accept from the server side and network_listen without a client', () => {
+    const accept: Event = {
+      network_accept: {
+        process: shell,
+        connection: {
+          protocol: 'L4_PROTOCOL_UDP',
+          local_address: '::1',
+          local_port: 22,
+          remote_address: '2001:db8::7',
+          remote_port: 5000,
+        },
+      },
+    };
+    expect(
+      holds(
+        'evt.type = accept and fd.l4proto = udp and fd.typechar = 6 and fd.type = ipv6',
+        accept,
+      ),
+    ).toBe(true);
+    expect(
+      holds(
+        'fd.sip = "0:0::1" and fd.sport = 22 and fd.cip = 2001:db8::7 and fd.cnet = "2001:db8::/32"',
+        accept,
+      ),
+    ).toBe(true);
+    const listen: Event = {
+      network_listen: {
+        process: shell,
+        connection: { protocol: 'L4_PROTOCOL_TCP', local_address: '0.0.0.0', local_port: 8080 },
+      },
+    };
+    expect(
+      holds(
+        'evt.type = listen and fd.sport = 8080 and fd.name = "0.0.0.0:8080" and fd.is_server = true',
+        listen,
+      ),
+    ).toBe(true);
+    expect(holds('fd.cip exists', listen)).toBe(false);
+  });
+
+  it('gives rules without evt.type every kind their fields apply to, and never dns, http or findings', () => {
+    expect(compileOne('proc.name = bash').kinds).toEqual([
+      'process_exec',
+      'process_exit',
+      'file_open',
+      'file_write',
+      'file_rename',
+      'file_delete',
+      'network_connect',
+      'network_accept',
+      'network_listen',
+    ]);
+    expect(compileOne('fd.sport = 22').kinds).toEqual([
+      'network_connect',
+      'network_accept',
+      'network_listen',
+    ]);
+    const rule = compileOne('proc.name = bash');
+    expect(rule.matches(buildEvent({ dns_query: { process: shell, query: 'example.org' } }))).toBe(
+      false,
+    );
+  });
+
+  it('skips a rule that needs a field Mamori cannot answer, naming the field', () => {
+    expect(loadOne('evt.type = execve and proc.is_exe_upper_layer = true').skipped).toEqual([
+      expect.objectContaining({
+        rule: 'r',
+        field: 'proc.is_exe_upper_layer',
+        reason: expect.stringContaining('do not carry'),
+      }),
+    ]);
+    expect(loadOne('evt.type = openat and fd.num = 3').skipped).toEqual([
+      expect.objectContaining({ field: 'fd.num', reason: expect.stringContaining('descriptor') }),
+    ]);
+    expect(loadOne('evt.type = execve and jevt.value = x').skipped).toEqual([
+      expect.objectContaining({ field: 'jevt.value', reason: 'unknown field jevt.value' }),
+    ]);
+  });
+
+  it('folds away what Mamori cannot answer where the event type already decides', () => {
+    // The sendto branch can never hold on Mamori's events, so fd.connected never matters.
+    const rule = compileOne(
+      '(evt.type = connect or (evt.type = sendto and fd.connected = false)) and fd.sport = 443',
+    );
+    expect(rule.kinds).toEqual(['network_connect']);
+    expect(loadOne('evt.type = ptrace and evt.arg.request contains PTRACE_ATTACH').skipped).toEqual(
+      [expect.objectContaining({ field: 'evt.type', reason: expect.stringContaining('ptrace') })],
+    );
+  });
+
+  it('decides comparisons of numbers it only knows a bound of', () => {
+    expect(compileOne('evt.type = openat and fd.num >= 0 and evt.num > 0').kinds).toEqual([
+      'file_open',
+      'file_write',
+    ]);
+    expect(loadOne('evt.type = openat and fd.num = -1').skipped).toEqual([
+      expect.objectContaining({ reason: expect.stringContaining('cannot hold') }),
+    ]);
+  });
+});
+
+describe('field helpers', () => {
+  it('encodes terminals as the kernel numbers them', () => {
+    expect(ttyNumber('')).toBe(0);
+    expect(ttyNumber('pts/0')).toBe(34816);
+    expect(ttyNumber('/dev/tty1')).toBe(1025);
+    expect(ttyNumber('ttyS0')).toBe(1088);
+    expect(ttyNumber('weird')).toBeUndefined();
+  });
+
+  it('resolves paths against the working directory', () => {
+    expect(resolvePath('/etc//x/../shadow', '/')).toBe('/etc/shadow');
+    expect(resolvePath('x', '/srv')).toBe('/srv/x');
+    expect(resolvePath('x', '')).toBe('x');
+  });
+
+  it('writes open flags as Falco does', () => {
+    expect(formatOpenFlags(0o1101)).toBe('O_WRONLY|O_CREAT|O_TRUNC');
+  });
+});
