@@ -33,8 +33,8 @@ export interface LoadFalcoRulesOptions {
 }
 
 /**
- * The Falco rule-language version whose files this loader accepts as written (the stable
- * rules file of Falco 0.41 requires 0.57.0). Later files may use constructs added since;
+ * The Falco rule-language version whose files this loader accepts as written (Falco's
+ * stable rules file requires 0.57.0). Later files may use constructs added since;
  * such rules are skipped one by one, never the whole file.
  */
 export const FALCO_ENGINE_VERSION = '0.57.0';
