@@ -42,6 +42,14 @@ export interface Process {
    * Hash of the executable, e.g. sha256:…, when the sensor computed it.
    */
   'exe_hash'?: (string);
+  /**
+   * What the standard streams are connected to, in Falco's fd.type words: file, directory,
+   * ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify; empty when the sensor could
+   * not tell. A shell whose streams are an ipv4 or ipv6 socket is a reverse shell.
+   */
+  'stdin_type'?: (string);
+  'stdout_type'?: (string);
+  'stderr_type'?: (string);
 }
 
 /**
@@ -83,4 +91,12 @@ export interface Process__Output {
    * Hash of the executable, e.g. sha256:…, when the sensor computed it.
    */
   'exe_hash': (string);
+  /**
+   * What the standard streams are connected to, in Falco's fd.type words: file, directory,
+   * ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify; empty when the sensor could
+   * not tell. A shell whose streams are an ipv4 or ipv6 socket is a reverse shell.
+   */
+  'stdin_type': (string);
+  'stdout_type': (string);
+  'stderr_type': (string);
 }
