@@ -50,6 +50,11 @@ export interface Process {
   'stdin_type'?: (string);
   'stdout_type'?: (string);
   'stderr_type'?: (string);
+  /**
+   * The executable is in the container's writable layer (overlayfs upper dir): it was written
+   * or changed after the container started, which an image's own programs never are.
+   */
+  'exe_upper_layer'?: (boolean);
 }
 
 /**
@@ -99,4 +104,9 @@ export interface Process__Output {
   'stdin_type': (string);
   'stdout_type': (string);
   'stderr_type': (string);
+  /**
+   * The executable is in the container's writable layer (overlayfs upper dir): it was written
+   * or changed after the container started, which an image's own programs never are.
+   */
+  'exe_upper_layer': (boolean);
 }
