@@ -208,9 +208,9 @@ describe('loadFalcoRules on broken input', () => {
   });
 
   it('reports YAML errors with their line and still loads the other files', () => {
-    const set = loadFalcoRules([fixture('bad-yaml.yaml'), fixture('base.yaml')]);
+    const set = loadFalcoRules([fixture('bad-yaml.txt'), fixture('base.yaml')]);
     expect(set.problems.length).toBeGreaterThan(0);
-    expect(set.problems.every((p) => p.file === 'bad-yaml.yaml')).toBe(true);
+    expect(set.problems.every((p) => p.file === 'bad-yaml.txt')).toBe(true);
     expect(set.problems[0]?.message).toMatch(/^YAML: /);
     expect(set.problems[0]?.line).toBeGreaterThanOrEqual(3);
     expect(set.rules.map((r) => r.name)).toContain('Shell in container');
