@@ -698,6 +698,14 @@ function processField(
         if (exe === undefined || exe === '') return undefined;
         return exe.startsWith('memfd:') || exe.startsWith('/memfd:');
       });
+    case 'proc.is_exe_upper_layer':
+      return get('bool', (e) => P(e)?.exe_upper_layer);
+    case 'proc.stdin.type':
+      return get('string', (e) => nonEmpty(P(e)?.stdin_type));
+    case 'proc.stdout.type':
+      return get('string', (e) => nonEmpty(P(e)?.stdout_type));
+    case 'proc.stderr.type':
+      return get('string', (e) => nonEmpty(P(e)?.stderr_type));
     case 'user.name':
       return get('string', (e) => nonEmpty(P(e)?.user));
     case 'user.uid':

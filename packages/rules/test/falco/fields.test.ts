@@ -78,6 +78,18 @@ describe('Falco fields on Mamori events', () => {
     expect(holds('proc.apid[1] = 4000 and proc.aexe[1] = "sshd:"', exec)).toBe(true);
     expect(holds('proc.tty != 0 and proc.tty = 34819', exec)).toBe(true);
     expect(holds('proc.duration = 3000000000', exec)).toBe(true);
+    const dropped: Event = {
+      process_exec: {
+        process: { ...shell, exe_upper_layer: true, stdin_type: 'ipv4', stdout_type: 'pipe' },
+      },
+    };
+    expect(
+      holds(
+        'proc.is_exe_upper_layer = true and proc.stdin.type = ipv4 and proc.stdout.type = pipe',
+        dropped,
+      ),
+    ).toBe(true);
+    expect(holds('proc.is_exe_upper_layer = true or proc.stderr.type exists', exec)).toBe(false);
     expect(
       holds(
         'user.name = alice and user.uid = 1000 and user.loginuid = 1000 and group.gid = 1001',
@@ -318,10 +330,10 @@ describe('Falco fields on Mamori events', () => {
   });
 
   it('skips a rule that needs a field Mamori cannot answer, naming the field', () => {
-    expect(loadOne('evt.type = execve and proc.is_exe_upper_layer = true').skipped).toEqual([
+    expect(loadOne('evt.type = execve and proc.is_vpgid_leader = true').skipped).toEqual([
       expect.objectContaining({
         rule: 'r',
-        field: 'proc.is_exe_upper_layer',
+        field: 'proc.is_vpgid_leader',
         reason: expect.stringContaining('do not carry'),
       }),
     ]);
