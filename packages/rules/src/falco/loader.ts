@@ -827,7 +827,8 @@ export function loadFalcoRules(
         `rule ${def.name} does not run on ${u.kind} events: ${u.field}: ${u.reason}`,
       );
     }
-    const output = compileOutput(def.output, fields);
+    // Folded YAML blocks (`output: >`) end with a newline, which Falco does not print.
+    const output = compileOutput(def.output.trim(), fields);
     rules.push(
       makeRule({
         id: `${source}:${def.name}`,

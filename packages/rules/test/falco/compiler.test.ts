@@ -193,6 +193,10 @@ describe('outputs', () => {
     expect(rule.render(event)).toBe('O_WRONLY|O_CREAT at 22:13:20.123456000');
   });
 
+  it('trims the white space a folded YAML block leaves around the output', () => {
+    expect(compileOne('proc.name = curl', '  ran %proc.name\n').render(exec)).toBe('ran curl');
+  });
+
   it('maps priorities to severities and names rules falco:<name>', () => {
     const rule = compileOne('proc.name = curl');
     expect(rule).toMatchObject({
