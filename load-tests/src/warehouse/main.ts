@@ -54,6 +54,10 @@ function event(i: number): Event__Output {
     ancestors: [{ pid: 1, name: 'containerd-shim', exe: '/usr/bin/containerd-shim', args: [] }],
     login_uid: -1,
     exe_hash: '',
+    stdin_type: '',
+    stdout_type: '',
+    stderr_type: '',
+    exe_upper_layer: false,
   };
   const base: Event__Output = {
     id: `01J${String(i).padStart(12, '0')}`,

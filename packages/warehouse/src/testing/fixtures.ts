@@ -76,6 +76,10 @@ function process(
     ancestors: [],
     login_uid: -1,
     exe_hash: '',
+    stdin_type: '',
+    stdout_type: '',
+    stderr_type: '',
+    exe_upper_layer: false,
   };
 }
 
