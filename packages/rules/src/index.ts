@@ -10,3 +10,18 @@ export {
   type SkippedRule,
 } from './rule.js';
 export { compileLinearRegex, type LinearRegex } from './linear-regex.js';
+export { BUILTIN_RULES_PATH, loadBuiltinRules } from './builtin.js';
+export {
+  createRuleEngine,
+  type RuleEngine,
+  type RuleEngineOptions,
+  type RuleInput,
+} from './engine.js';
+export {
+  FALCO_ENGINE_VERSION,
+  loadFalcoRules,
+  type FalcoRuleFile,
+  type LoadFalcoRulesOptions,
+} from './falco/loader.js';
+export { loadSigmaRules, type SigmaFile } from './sigma/load-sigma-rules.js';
+export { loadRuleFiles, ruleLanguageOf, type RuleFile, type RuleLanguage } from './rule-files.js';
