@@ -19,6 +19,7 @@ Commands:
   ingest    run the gRPC ingest service alone (MAMORI_BUS=embedded|kafka)
   store     run the store alone: events from the bus into the warehouse (ClickHouse)
   api       run the GraphQL API alone over the warehouse (MAMORI_API_PORT, default 8080)
+  rules     check rule files and test events against them (mamori rules help)
   help      show this text
 
 Configuration comes from environment variables; see the README's configuration reference.

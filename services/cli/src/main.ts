@@ -8,6 +8,7 @@ import {
   startStoreService,
   USAGE,
 } from './commands.js';
+import { processRulesIo, runRulesCommand } from './rules.js';
 
 const commands: Record<string, (env: NodeJS.ProcessEnv, logger: Logger) => Promise<Stoppable>> = {
   start: startPlatform,
@@ -18,7 +19,9 @@ const commands: Record<string, (env: NodeJS.ProcessEnv, logger: Logger) => Promi
 
 const command = process.argv[2] ?? 'help';
 const run = commands[command];
-if (!run) {
+if (command === 'rules') {
+  process.exitCode = await runRulesCommand(process.argv.slice(3), processRulesIo);
+} else if (!run) {
   process.stdout.write(USAGE);
   process.exitCode = ['help', '--help', '-h'].includes(command) ? 0 : 2;
 } else {
