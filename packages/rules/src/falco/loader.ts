@@ -748,7 +748,9 @@ export function loadFalcoRules(
   const rules: CompiledRule[] = [];
   const skipped: SkippedRule[] = [];
   for (const def of loader.rules.values()) {
-    const skip = (reason: string, field?: string) => {
+    /** `error`: the rule itself is wrong (not only beyond Mamori's events): also a problem. */
+    const skip = (reason: string, field?: string, error = false) => {
+      if (error) loader.problem(def.file, def.line, `rule ${def.name}: ${reason}`);
       skipped.push({
         rule: def.name,
         reason,
@@ -777,19 +779,23 @@ export function loadFalcoRules(
       def.output === undefined ||
       def.priority === undefined
     ) {
-      skip(`the rule has no ${missing ?? 'condition'}`, missing);
+      skip(`the rule has no ${missing ?? 'condition'}`, missing, true);
       continue;
     }
     const severity = severityOfPriority(def.priority);
     if (severity === undefined) {
-      skip(`priority ${def.priority} is not a Falco priority (EMERGENCY … DEBUG)`, 'priority');
+      skip(
+        `priority ${def.priority} is not a Falco priority (EMERGENCY … DEBUG)`,
+        'priority',
+        true,
+      );
       continue;
     }
     let condition: ConditionNode;
     try {
       condition = parseCondition(def.condition);
     } catch (err) {
-      skip(`condition: ${errorMessage(err)}`, 'condition');
+      skip(`condition: ${errorMessage(err)}`, 'condition', true);
       continue;
     }
     let compiled;
@@ -799,8 +805,8 @@ export function loadFalcoRules(
         condition = { type: 'and', children: [condition, { type: 'not', child: except }] };
       compiled = compileCondition(condition, scope);
     } catch (err) {
-      if (err instanceof CompileError) skip(err.message, err.field);
-      else skip(`cannot compile: ${errorMessage(err)}`);
+      if (err instanceof CompileError) skip(err.message, err.field, err.structural);
+      else skip(`cannot compile: ${errorMessage(err)}`, undefined, true);
       continue;
     }
     if (compiled.kinds.length === 0) {

@@ -159,7 +159,7 @@ class Parser {
       this.pos++;
       const inner = this.parseExpression(depth + 1);
       this.skipSpace();
-      if (this.code() !== 41) this.fail(`missing ')' for '(' at column ${open + 1}`);
+      if (this.code() !== 41) this.fail(`missing ')' for the '(' of column ${open + 1}`);
       this.pos++;
       return inner;
     }
@@ -299,7 +299,7 @@ class Parser {
     }
     for (;;) {
       this.skipSpace();
-      if (this.atEnd()) this.fail(`missing ')' for list at column ${open + 1}`);
+      if (this.atEnd()) this.fail(`missing ')' for the list of column ${open + 1}`);
       items.push(this.parseValue());
       this.skipSpace();
       const c = this.code();
@@ -311,7 +311,7 @@ class Parser {
         this.pos++;
         return items;
       }
-      if (this.atEnd()) this.fail(`missing ')' for list at column ${open + 1}`);
+      if (this.atEnd()) this.fail(`missing ')' for the list of column ${open + 1}`);
       this.fail(`expected ',' or ')' in list, found '${this.peekWord()}'`);
     }
   }

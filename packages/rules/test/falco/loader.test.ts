@@ -204,6 +204,15 @@ describe('loadFalcoRules on broken input', () => {
         line: 34,
         message: expect.stringContaining('macro broken_macro'),
       }),
+      // A rule that is itself wrong is an error of the file too, not only a skipped rule.
+      expect.objectContaining({
+        line: 7,
+        message: expect.stringMatching(/^rule Bad condition: condition: missing '\)'/),
+      }),
+      expect.objectContaining({
+        line: 36,
+        message: expect.stringContaining('rule Uses broken macro: macro broken_macro'),
+      }),
     ]);
   });
 
