@@ -55,14 +55,15 @@ export function readStoreConfig(env: NodeJS.ProcessEnv = process.env): Readonly<
       max: 10_000,
     }),
     batch: {
-      // 20,000 events (~20 MB of ~950-byte events): the batch size the warehouse was measured
-      // at, where per-insert overhead no longer matters (packages/warehouse/README.md).
-      maxRecords: read.int('MAMORI_STORE_BATCH_EVENTS', 20_000, { min: 1, max: 1_000_000 }),
-      // 32 MiB of encoded records bounds memory when events are unusually large; two batches
-      // (one inserting, one filling) are held at most.
-      maxBytes: read.int('MAMORI_STORE_BATCH_BYTES', 32 * MiB, { min: 1024, max: 1024 * MiB }),
-      // 500 ms: an event is queryable within about half a second when traffic is light.
-      flushMs: read.int('MAMORI_STORE_FLUSH_MS', 500, { min: 1, max: 600_000 }),
+      // 100,000 events: chDB spent ~7 µs of CPU per row on 50k–200k-row inserts and 11–15 µs
+      // on 20k-row ones (more parts, more merges; measured, packages/warehouse/README.md).
+      maxRecords: read.int('MAMORI_STORE_BATCH_EVENTS', 100_000, { min: 1, max: 1_000_000 }),
+      // 64 MiB of records (~150k typical events) bounds memory when events are unusually
+      // large; a few batches (inserting and filling) are held at most.
+      maxBytes: read.int('MAMORI_STORE_BATCH_BYTES', 64 * MiB, { min: 1024, max: 1024 * MiB }),
+      // 1 s: an event is queryable within about a second and a half at full load (bench:e2e
+      // visible lag p99 1.3–1.4 s) while batches stay large enough to be cheap to insert.
+      flushMs: read.int('MAMORI_STORE_FLUSH_MS', 1000, { min: 1, max: 600_000 }),
       // 2: the next batch's insert starts while ClickHouse still writes the previous one
       // (chDB parses and writes one insert on one thread; measured in packages/warehouse).
       insertsInFlight: read.int('MAMORI_STORE_INSERTS_IN_FLIGHT', 2, { min: 1, max: 16 }),

@@ -12,7 +12,7 @@ describe('store config', () => {
       groupId: 'mamori-store',
       topics: { events: Topics.events },
       eventPartitions: 4,
-      batch: { maxRecords: 20_000, maxBytes: 32 * 1024 * 1024, flushMs: 500 },
+      batch: { maxRecords: 100_000, maxBytes: 64 * 1024 * 1024, flushMs: 1000 },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
