@@ -12,25 +12,31 @@ import type { DefenderServiceClient as _mamori_v1_DefenderServiceClient, Defende
 import type { DnsQuery as _mamori_v1_DnsQuery, DnsQuery__Output as _mamori_v1_DnsQuery__Output } from './mamori/v1/DnsQuery.generated.js';
 import type { Event as _mamori_v1_Event, Event__Output as _mamori_v1_Event__Output } from './mamori/v1/Event.generated.js';
 import type { EventBatch as _mamori_v1_EventBatch, EventBatch__Output as _mamori_v1_EventBatch__Output } from './mamori/v1/EventBatch.generated.js';
+import type { FdDup as _mamori_v1_FdDup, FdDup__Output as _mamori_v1_FdDup__Output } from './mamori/v1/FdDup.generated.js';
 import type { FileDelete as _mamori_v1_FileDelete, FileDelete__Output as _mamori_v1_FileDelete__Output } from './mamori/v1/FileDelete.generated.js';
+import type { FileLink as _mamori_v1_FileLink, FileLink__Output as _mamori_v1_FileLink__Output } from './mamori/v1/FileLink.generated.js';
 import type { FileOpen as _mamori_v1_FileOpen, FileOpen__Output as _mamori_v1_FileOpen__Output } from './mamori/v1/FileOpen.generated.js';
 import type { FileRename as _mamori_v1_FileRename, FileRename__Output as _mamori_v1_FileRename__Output } from './mamori/v1/FileRename.generated.js';
+import type { FileSymlink as _mamori_v1_FileSymlink, FileSymlink__Output as _mamori_v1_FileSymlink__Output } from './mamori/v1/FileSymlink.generated.js';
 import type { FileWrite as _mamori_v1_FileWrite, FileWrite__Output as _mamori_v1_FileWrite__Output } from './mamori/v1/FileWrite.generated.js';
 import type { Hello as _mamori_v1_Hello, Hello__Output as _mamori_v1_Hello__Output } from './mamori/v1/Hello.generated.js';
 import type { Host as _mamori_v1_Host, Host__Output as _mamori_v1_Host__Output } from './mamori/v1/Host.generated.js';
 import type { HttpHeader as _mamori_v1_HttpHeader, HttpHeader__Output as _mamori_v1_HttpHeader__Output } from './mamori/v1/HttpHeader.generated.js';
 import type { HttpRequest as _mamori_v1_HttpRequest, HttpRequest__Output as _mamori_v1_HttpRequest__Output } from './mamori/v1/HttpRequest.generated.js';
 import type { HttpResponse as _mamori_v1_HttpResponse, HttpResponse__Output as _mamori_v1_HttpResponse__Output } from './mamori/v1/HttpResponse.generated.js';
+import type { KernelModuleLoad as _mamori_v1_KernelModuleLoad, KernelModuleLoad__Output as _mamori_v1_KernelModuleLoad__Output } from './mamori/v1/KernelModuleLoad.generated.js';
 import type { KillProcess as _mamori_v1_KillProcess, KillProcess__Output as _mamori_v1_KillProcess__Output } from './mamori/v1/KillProcess.generated.js';
 import type { NetworkAccept as _mamori_v1_NetworkAccept, NetworkAccept__Output as _mamori_v1_NetworkAccept__Output } from './mamori/v1/NetworkAccept.generated.js';
 import type { NetworkConnect as _mamori_v1_NetworkConnect, NetworkConnect__Output as _mamori_v1_NetworkConnect__Output } from './mamori/v1/NetworkConnect.generated.js';
 import type { NetworkListen as _mamori_v1_NetworkListen, NetworkListen__Output as _mamori_v1_NetworkListen__Output } from './mamori/v1/NetworkListen.generated.js';
+import type { NetworkSocket as _mamori_v1_NetworkSocket, NetworkSocket__Output as _mamori_v1_NetworkSocket__Output } from './mamori/v1/NetworkSocket.generated.js';
 import type { Policy as _mamori_v1_Policy, Policy__Output as _mamori_v1_Policy__Output } from './mamori/v1/Policy.generated.js';
 import type { PolicyUpdate as _mamori_v1_PolicyUpdate, PolicyUpdate__Output as _mamori_v1_PolicyUpdate__Output } from './mamori/v1/PolicyUpdate.generated.js';
 import type { Process as _mamori_v1_Process, Process__Output as _mamori_v1_Process__Output } from './mamori/v1/Process.generated.js';
 import type { ProcessAncestor as _mamori_v1_ProcessAncestor, ProcessAncestor__Output as _mamori_v1_ProcessAncestor__Output } from './mamori/v1/ProcessAncestor.generated.js';
 import type { ProcessExec as _mamori_v1_ProcessExec, ProcessExec__Output as _mamori_v1_ProcessExec__Output } from './mamori/v1/ProcessExec.generated.js';
 import type { ProcessExit as _mamori_v1_ProcessExit, ProcessExit__Output as _mamori_v1_ProcessExit__Output } from './mamori/v1/ProcessExit.generated.js';
+import type { ProcessPtrace as _mamori_v1_ProcessPtrace, ProcessPtrace__Output as _mamori_v1_ProcessPtrace__Output } from './mamori/v1/ProcessPtrace.generated.js';
 import type { Rejection as _mamori_v1_Rejection, Rejection__Output as _mamori_v1_Rejection__Output } from './mamori/v1/Rejection.generated.js';
 import type { ScannerFinding as _mamori_v1_ScannerFinding, ScannerFinding__Output as _mamori_v1_ScannerFinding__Output } from './mamori/v1/ScannerFinding.generated.js';
 import type { ServerMessage as _mamori_v1_ServerMessage, ServerMessage__Output as _mamori_v1_ServerMessage__Output } from './mamori/v1/ServerMessage.generated.js';
@@ -57,20 +63,25 @@ export interface ProtoGrpcType {
       DnsQuery: MessageTypeDefinition<_mamori_v1_DnsQuery, _mamori_v1_DnsQuery__Output>
       Event: MessageTypeDefinition<_mamori_v1_Event, _mamori_v1_Event__Output>
       EventBatch: MessageTypeDefinition<_mamori_v1_EventBatch, _mamori_v1_EventBatch__Output>
+      FdDup: MessageTypeDefinition<_mamori_v1_FdDup, _mamori_v1_FdDup__Output>
       FileDelete: MessageTypeDefinition<_mamori_v1_FileDelete, _mamori_v1_FileDelete__Output>
+      FileLink: MessageTypeDefinition<_mamori_v1_FileLink, _mamori_v1_FileLink__Output>
       FileOpen: MessageTypeDefinition<_mamori_v1_FileOpen, _mamori_v1_FileOpen__Output>
       FileRename: MessageTypeDefinition<_mamori_v1_FileRename, _mamori_v1_FileRename__Output>
+      FileSymlink: MessageTypeDefinition<_mamori_v1_FileSymlink, _mamori_v1_FileSymlink__Output>
       FileWrite: MessageTypeDefinition<_mamori_v1_FileWrite, _mamori_v1_FileWrite__Output>
       Hello: MessageTypeDefinition<_mamori_v1_Hello, _mamori_v1_Hello__Output>
       Host: MessageTypeDefinition<_mamori_v1_Host, _mamori_v1_Host__Output>
       HttpHeader: MessageTypeDefinition<_mamori_v1_HttpHeader, _mamori_v1_HttpHeader__Output>
       HttpRequest: MessageTypeDefinition<_mamori_v1_HttpRequest, _mamori_v1_HttpRequest__Output>
       HttpResponse: MessageTypeDefinition<_mamori_v1_HttpResponse, _mamori_v1_HttpResponse__Output>
+      KernelModuleLoad: MessageTypeDefinition<_mamori_v1_KernelModuleLoad, _mamori_v1_KernelModuleLoad__Output>
       KillProcess: MessageTypeDefinition<_mamori_v1_KillProcess, _mamori_v1_KillProcess__Output>
       L4Protocol: EnumTypeDefinition
       NetworkAccept: MessageTypeDefinition<_mamori_v1_NetworkAccept, _mamori_v1_NetworkAccept__Output>
       NetworkConnect: MessageTypeDefinition<_mamori_v1_NetworkConnect, _mamori_v1_NetworkConnect__Output>
       NetworkListen: MessageTypeDefinition<_mamori_v1_NetworkListen, _mamori_v1_NetworkListen__Output>
+      NetworkSocket: MessageTypeDefinition<_mamori_v1_NetworkSocket, _mamori_v1_NetworkSocket__Output>
       Policy: MessageTypeDefinition<_mamori_v1_Policy, _mamori_v1_Policy__Output>
       PolicyMode: EnumTypeDefinition
       PolicyUpdate: MessageTypeDefinition<_mamori_v1_PolicyUpdate, _mamori_v1_PolicyUpdate__Output>
@@ -78,6 +89,7 @@ export interface ProtoGrpcType {
       ProcessAncestor: MessageTypeDefinition<_mamori_v1_ProcessAncestor, _mamori_v1_ProcessAncestor__Output>
       ProcessExec: MessageTypeDefinition<_mamori_v1_ProcessExec, _mamori_v1_ProcessExec__Output>
       ProcessExit: MessageTypeDefinition<_mamori_v1_ProcessExit, _mamori_v1_ProcessExit__Output>
+      ProcessPtrace: MessageTypeDefinition<_mamori_v1_ProcessPtrace, _mamori_v1_ProcessPtrace__Output>
       Rejection: MessageTypeDefinition<_mamori_v1_Rejection, _mamori_v1_Rejection__Output>
       ScannerFinding: MessageTypeDefinition<_mamori_v1_ScannerFinding, _mamori_v1_ScannerFinding__Output>
       ServerMessage: MessageTypeDefinition<_mamori_v1_ServerMessage, _mamori_v1_ServerMessage__Output>

@@ -99,6 +99,42 @@ const REQUIREMENTS: Record<string, Requirement[]> = (() => {
     network_connect: connection('network_connect', true),
     network_accept: connection('network_accept', true),
     network_listen: connection('network_listen', false),
+    file_link: [
+      ...process('file_link'),
+      { rule: 'text', path: 'file_link.target' },
+      { rule: 'text', path: 'file_link.link_path' },
+    ],
+    file_symlink: [
+      ...process('file_symlink'),
+      { rule: 'text', path: 'file_symlink.target' },
+      { rule: 'text', path: 'file_symlink.link_path' },
+    ],
+    kernel_module_load: [
+      ...process('kernel_module_load'),
+      { rule: 'text', path: 'kernel_module_load.name' },
+    ],
+    process_ptrace: [
+      ...process('process_ptrace'),
+      { rule: 'text', path: 'process_ptrace.request' },
+    ],
+    network_socket: [...process('network_socket'), { rule: 'text', path: 'network_socket.domain' }],
+    fd_dup: [
+      ...process('fd_dup'),
+      {
+        rule: 'range',
+        path: 'fd_dup.old_fd',
+        min: 0,
+        max: 2 ** 31 - 1,
+        reason: 'must be a descriptor number (0 or more)',
+      },
+      {
+        rule: 'range',
+        path: 'fd_dup.new_fd',
+        min: 0,
+        max: 2 ** 31 - 1,
+        reason: 'must be a descriptor number (0 or more)',
+      },
+    ],
     dns_query: [{ rule: 'text', path: 'dns_query.query' }],
     http_request: [
       { rule: 'text', path: 'http_request.method' },

@@ -138,6 +138,49 @@ describe('validateBatch', () => {
     ]);
   });
 
+  it('accepts the runtime kinds of links, modules, ptrace, sockets and dup, and checks their fields', () => {
+    const at = (id: string, payload: Partial<Event>): Event => ({
+      id,
+      observed_unix_micros: NOW,
+      ...payload,
+    });
+    const process = { pid: 9, name: 'sh' };
+    const verdict = validateBatch(
+      batch([
+        at('l', { file_link: { process, target: '/etc/shadow', link_path: '/tmp/s' } }),
+        at('s', { file_symlink: { process, target: '/etc', link_path: '/tmp/e' } }),
+        at('m', { kernel_module_load: { process, name: 'nf_tables' } }),
+        at('p', { process_ptrace: { process, request: 'PTRACE_TRACEME' } }),
+        at('k', { network_socket: { process, domain: 'AF_PACKET', type: 3, protocol: 768 } }),
+        at('d', { fd_dup: { process, old_fd: 3, new_fd: 0, fd_type: 'ipv4' } }),
+        at('nolink', { file_link: { process, target: '/etc/shadow' } }),
+        at('nomod', { kernel_module_load: { process, path: '/tmp/x.ko' } }),
+        at('noreq', { process_ptrace: { process, target_pid: 7 } }),
+        at('nodomain', { network_socket: { process, type: 3 } }),
+        at('badfd', { fd_dup: { process, old_fd: 3, new_fd: -1 } }),
+        at('nopid', { file_symlink: { target: '/etc', link_path: '/tmp/e' } }),
+      ]),
+      { ...limits, maxBatchEvents: 20 },
+      NOW,
+    );
+    expect(verdict.valid).toEqual([
+      { index: 0, kind: 'file_link' },
+      { index: 1, kind: 'file_symlink' },
+      { index: 2, kind: 'kernel_module_load' },
+      { index: 3, kind: 'process_ptrace' },
+      { index: 4, kind: 'network_socket' },
+      { index: 5, kind: 'fd_dup' },
+    ]);
+    expect(verdict.rejections.map((r) => `${r.field}: ${r.reason}`)).toEqual([
+      'events[6].file_link.link_path: is required',
+      'events[7].kernel_module_load.name: is required',
+      'events[8].process_ptrace.request: is required',
+      'events[9].network_socket.domain: is required',
+      'events[10].fd_dup.new_fd: must be a descriptor number (0 or more)',
+      'events[11].file_symlink.process: is required',
+    ]);
+  });
+
   it('refuses bytes that are not a well-formed event, naming the field', () => {
     const good = codec.encode(exec('t'));
     const truncated = good.subarray(0, good.length - 3);

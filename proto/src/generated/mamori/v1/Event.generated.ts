@@ -15,6 +15,12 @@ import type { DnsQuery as _mamori_v1_DnsQuery, DnsQuery__Output as _mamori_v1_Dn
 import type { HttpRequest as _mamori_v1_HttpRequest, HttpRequest__Output as _mamori_v1_HttpRequest__Output } from '../../mamori/v1/HttpRequest.generated.js';
 import type { HttpResponse as _mamori_v1_HttpResponse, HttpResponse__Output as _mamori_v1_HttpResponse__Output } from '../../mamori/v1/HttpResponse.generated.js';
 import type { ScannerFinding as _mamori_v1_ScannerFinding, ScannerFinding__Output as _mamori_v1_ScannerFinding__Output } from '../../mamori/v1/ScannerFinding.generated.js';
+import type { FileLink as _mamori_v1_FileLink, FileLink__Output as _mamori_v1_FileLink__Output } from '../../mamori/v1/FileLink.generated.js';
+import type { FileSymlink as _mamori_v1_FileSymlink, FileSymlink__Output as _mamori_v1_FileSymlink__Output } from '../../mamori/v1/FileSymlink.generated.js';
+import type { KernelModuleLoad as _mamori_v1_KernelModuleLoad, KernelModuleLoad__Output as _mamori_v1_KernelModuleLoad__Output } from '../../mamori/v1/KernelModuleLoad.generated.js';
+import type { ProcessPtrace as _mamori_v1_ProcessPtrace, ProcessPtrace__Output as _mamori_v1_ProcessPtrace__Output } from '../../mamori/v1/ProcessPtrace.generated.js';
+import type { NetworkSocket as _mamori_v1_NetworkSocket, NetworkSocket__Output as _mamori_v1_NetworkSocket__Output } from '../../mamori/v1/NetworkSocket.generated.js';
+import type { FdDup as _mamori_v1_FdDup, FdDup__Output as _mamori_v1_FdDup__Output } from '../../mamori/v1/FdDup.generated.js';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -64,7 +70,13 @@ export interface Event {
   'http_request'?: (_mamori_v1_HttpRequest | null);
   'http_response'?: (_mamori_v1_HttpResponse | null);
   'scanner_finding'?: (_mamori_v1_ScannerFinding | null);
-  'payload'?: "process_exec"|"process_exit"|"file_open"|"file_write"|"file_rename"|"file_delete"|"network_connect"|"network_accept"|"network_listen"|"dns_query"|"http_request"|"http_response"|"scanner_finding";
+  'file_link'?: (_mamori_v1_FileLink | null);
+  'file_symlink'?: (_mamori_v1_FileSymlink | null);
+  'kernel_module_load'?: (_mamori_v1_KernelModuleLoad | null);
+  'process_ptrace'?: (_mamori_v1_ProcessPtrace | null);
+  'network_socket'?: (_mamori_v1_NetworkSocket | null);
+  'fd_dup'?: (_mamori_v1_FdDup | null);
+  'payload'?: "process_exec"|"process_exit"|"file_open"|"file_write"|"file_rename"|"file_delete"|"network_connect"|"network_accept"|"network_listen"|"dns_query"|"http_request"|"http_response"|"scanner_finding"|"file_link"|"file_symlink"|"kernel_module_load"|"process_ptrace"|"network_socket"|"fd_dup";
 }
 
 /**
@@ -114,5 +126,11 @@ export interface Event__Output {
   'http_request'?: (_mamori_v1_HttpRequest__Output | null);
   'http_response'?: (_mamori_v1_HttpResponse__Output | null);
   'scanner_finding'?: (_mamori_v1_ScannerFinding__Output | null);
-  'payload'?: "process_exec"|"process_exit"|"file_open"|"file_write"|"file_rename"|"file_delete"|"network_connect"|"network_accept"|"network_listen"|"dns_query"|"http_request"|"http_response"|"scanner_finding";
+  'file_link'?: (_mamori_v1_FileLink__Output | null);
+  'file_symlink'?: (_mamori_v1_FileSymlink__Output | null);
+  'kernel_module_load'?: (_mamori_v1_KernelModuleLoad__Output | null);
+  'process_ptrace'?: (_mamori_v1_ProcessPtrace__Output | null);
+  'network_socket'?: (_mamori_v1_NetworkSocket__Output | null);
+  'fd_dup'?: (_mamori_v1_FdDup__Output | null);
+  'payload'?: "process_exec"|"process_exit"|"file_open"|"file_write"|"file_rename"|"file_delete"|"network_connect"|"network_accept"|"network_listen"|"dns_query"|"http_request"|"http_response"|"scanner_finding"|"file_link"|"file_symlink"|"kernel_module_load"|"process_ptrace"|"network_socket"|"fd_dup";
 }

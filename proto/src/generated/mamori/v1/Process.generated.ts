@@ -55,6 +55,13 @@ export interface Process {
    * or changed after the container started, which an image's own programs never are.
    */
   'exe_upper_layer'?: (boolean);
+  /**
+   * The thread's effective capability set as the kernel holds it (task credentials, the
+   * CapEff line of /proc/<pid>/status): bit N is capability N (CAP_CHOWN = 0, CAP_SYS_MODULE =
+   * 16, CAP_SYS_ADMIN = 21, …). Absent when the sensor did not read it; 0 is "no capabilities".
+   */
+  'cap_effective'?: (number | string | Long);
+  '_cap_effective'?: "cap_effective";
 }
 
 /**
@@ -109,4 +116,11 @@ export interface Process__Output {
    * or changed after the container started, which an image's own programs never are.
    */
   'exe_upper_layer': (boolean);
+  /**
+   * The thread's effective capability set as the kernel holds it (task credentials, the
+   * CapEff line of /proc/<pid>/status): bit N is capability N (CAP_CHOWN = 0, CAP_SYS_MODULE =
+   * 16, CAP_SYS_ADMIN = 21, …). Absent when the sensor did not read it; 0 is "no capabilities".
+   */
+  'cap_effective'?: (number);
+  '_cap_effective'?: "cap_effective";
 }
