@@ -15,6 +15,12 @@ export const EVENT_KINDS = [
   'http_request',
   'http_response',
   'scanner_finding',
+  'file_link',
+  'file_symlink',
+  'kernel_module_load',
+  'process_ptrace',
+  'network_socket',
+  'fd_dup',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -30,10 +30,21 @@ export const FALCO_EVENT_KINDS = [
   'network_connect',
   'network_accept',
   'network_listen',
+  'file_link',
+  'file_symlink',
+  'kernel_module_load',
+  'process_ptrace',
+  'network_socket',
+  'fd_dup',
 ] as const satisfies readonly EventKind[];
 export type FalcoEventKind = (typeof FALCO_EVENT_KINDS)[number];
 
-/** The Falco `evt.type` each kind is seen as. `file_write` is an open for writing (README). */
+/**
+ * The Falco `evt.type` each kind is seen as. `file_write` is an open for writing (README). A kind
+ * that stands for a family of calls is seen as one of them, so that `evt.type` stays a constant
+ * of the kind: `linkat` for link and linkat, `symlinkat` for symlink and symlinkat,
+ * `finit_module` for finit_module and init_module, `dup2` for dup, dup2 and dup3.
+ */
 export const EVT_TYPE_OF_KIND: Readonly<Record<FalcoEventKind, string>> = {
   process_exec: 'execve',
   process_exit: 'procexit',
@@ -44,6 +55,12 @@ export const EVT_TYPE_OF_KIND: Readonly<Record<FalcoEventKind, string>> = {
   network_connect: 'connect',
   network_accept: 'accept',
   network_listen: 'listen',
+  file_link: 'linkat',
+  file_symlink: 'symlinkat',
+  kernel_module_load: 'finit_module',
+  process_ptrace: 'ptrace',
+  network_socket: 'socket',
+  fd_dup: 'dup2',
 };
 
 const CATEGORY_OF_KIND: Readonly<Record<FalcoEventKind, string>> = {
@@ -56,6 +73,12 @@ const CATEGORY_OF_KIND: Readonly<Record<FalcoEventKind, string>> = {
   network_connect: 'net',
   network_accept: 'net',
   network_listen: 'net',
+  file_link: 'file',
+  file_symlink: 'file',
+  kernel_module_load: 'other',
+  process_ptrace: 'process',
+  network_socket: 'net',
+  fd_dup: 'io-other',
 };
 
 export type ValueType = 'string' | 'number' | 'bool' | 'ip' | 'net' | 'flags' | 'time';
@@ -154,6 +177,18 @@ export function processOfEvent(e: Event__Output): Process__Output | undefined {
       return e.network_accept?.process ?? undefined;
     case 'network_listen':
       return e.network_listen?.process ?? undefined;
+    case 'fd_dup':
+      return e.fd_dup?.process ?? undefined;
+    case 'file_link':
+      return e.file_link?.process ?? undefined;
+    case 'file_symlink':
+      return e.file_symlink?.process ?? undefined;
+    case 'kernel_module_load':
+      return e.kernel_module_load?.process ?? undefined;
+    case 'process_ptrace':
+      return e.process_ptrace?.process ?? undefined;
+    case 'network_socket':
+      return e.network_socket?.process ?? undefined;
     default:
       return undefined;
   }
@@ -293,6 +328,8 @@ function connectionOf(
       return (e) => e.network_accept?.connection ?? undefined;
     case 'network_listen':
       return (e) => e.network_listen?.connection ?? undefined;
+    case 'fd_dup':
+      return (e) => e.fd_dup?.connection ?? undefined;
     default:
       return undefined;
   }
@@ -316,6 +353,14 @@ function endpointsOf(kind: FalcoEventKind): Endpoints | undefined {
   }
   if (kind === 'network_accept') {
     return { client: (e) => remote(conn(e)), server: (e) => local(conn(e)) };
+  }
+  if (kind === 'fd_dup') {
+    // A duplicated socket was either accepted (local side serves) or connected (local side is
+    // the client); the sensor says which.
+    return {
+      client: (e) => (e.fd_dup?.accepted === true ? remote(conn(e)) : local(conn(e))),
+      server: (e) => (e.fd_dup?.accepted === true ? local(conn(e)) : remote(conn(e))),
+    };
   }
   return { server: (e) => local(conn(e)) };
 }
@@ -374,7 +419,7 @@ export function resolveField(
   const access =
     cls === 'evt'
       ? evtField(name, arg, kind)
-      : cls === 'proc' || cls === 'user' || cls === 'group'
+      : cls === 'proc' || cls === 'thread' || cls === 'user' || cls === 'group'
         ? processField(name, arg, kind)
         : cls === 'fd'
           ? fdField(name, kind)
@@ -508,6 +553,59 @@ function evtArgs(kind: FalcoEventKind): ArgSpec {
         ['fd', fd],
         ['backlog', () => undefined],
       ];
+    case 'file_link':
+      return [
+        ['res', zero],
+        ['olddir', () => undefined],
+        ['oldpath', () => get('string', (e) => nonEmpty(e.file_link?.target))],
+        ['newdir', () => undefined],
+        ['newpath', () => get('string', (e) => nonEmpty(e.file_link?.link_path))],
+        ['flags', () => undefined],
+      ];
+    case 'file_symlink':
+      return [
+        ['res', zero],
+        ['target', () => get('string', (e) => nonEmpty(e.file_symlink?.target))],
+        ['linkdirfd', () => undefined],
+        ['linkpath', () => get('string', (e) => nonEmpty(e.file_symlink?.link_path))],
+      ];
+    case 'kernel_module_load':
+      // finit_module's parameters; an init_module load (no file) has no descriptor.
+      return [
+        ['res', zero],
+        [
+          'fd',
+          () => ({
+            kind: 'atLeast',
+            min: 0,
+            reason: 'Mamori reports the module file but not its descriptor number',
+          }),
+        ],
+        ['uargs', () => get('string', (e) => e.kernel_module_load?.parameters)],
+        ['flags', () => undefined],
+      ];
+    case 'process_ptrace':
+      // The exit event carries the call's parameters as well as its result.
+      return [
+        ['res', zero],
+        ['addr', () => undefined],
+        ['data', () => undefined],
+        ['request', () => get('string', (e) => nonEmpty(e.process_ptrace?.request))],
+        ['pid', () => get('number', (e) => e.process_ptrace?.target_pid)],
+      ];
+    case 'network_socket':
+      return [
+        ['fd', fd],
+        ['domain', () => get('string', (e) => nonEmpty(e.network_socket?.domain))],
+        ['type', () => get('number', (e) => e.network_socket?.type)],
+        ['proto', () => get('number', (e) => e.network_socket?.protocol)],
+      ];
+    case 'fd_dup':
+      return [
+        ['res', () => get('number', (e) => e.fd_dup?.new_fd)],
+        ['oldfd', () => get('number', (e) => e.fd_dup?.old_fd)],
+        ['newfd', () => get('number', (e) => e.fd_dup?.new_fd)],
+      ];
   }
 }
 
@@ -557,7 +655,14 @@ function evtField(
       return kind === 'process_exit' ? ABSENT : { kind: 'const', type: 'bool', value: false };
     case 'evt.rawres':
       if (kind === 'process_exit') return ABSENT;
-      if (kind === 'file_open' || kind === 'file_write' || kind === 'network_accept') {
+      // dup2 returns the descriptor it duplicated onto.
+      if (kind === 'fd_dup') return get('number', (e) => e.fd_dup?.new_fd);
+      if (
+        kind === 'file_open' ||
+        kind === 'file_write' ||
+        kind === 'network_accept' ||
+        kind === 'network_socket'
+      ) {
         return {
           kind: 'atLeast',
           min: 0,
@@ -706,6 +811,14 @@ function processField(
       return get('string', (e) => nonEmpty(P(e)?.stdout_type));
     case 'proc.stderr.type':
       return get('string', (e) => nonEmpty(P(e)?.stderr_type));
+    case 'thread.cap_effective':
+      return get(
+        'string',
+        memo((e) => {
+          const caps = P(e)?.cap_effective;
+          return caps === undefined || caps === null ? undefined : formatCapabilities(caps);
+        }),
+      );
     case 'user.name':
       return get('string', (e) => nonEmpty(P(e)?.user));
     case 'user.uid':
@@ -786,13 +899,214 @@ function ancestorField(name: string, arg: string | undefined, P: ProcessOf): Fie
   };
 }
 
+// Linux capability numbers (include/uapi/linux/capability.h), named as Falco prints them.
+const CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+] as const;
+
+/**
+ * A capability set as Falco's thread.cap_* show it: the names of the bits set, in bit order,
+ * separated by spaces (`CAP_CHOWN CAP_SYS_ADMIN`); empty for no capabilities.
+ */
+export function formatCapabilities(bits: number): string {
+  const names: string[] = [];
+  // Above 2^31, so no 32-bit bitwise operators; capability sets stay below 2^53.
+  let rest = bits;
+  for (let n = 0; rest > 0 && n < 64; n++) {
+    if (rest % 2 === 1) names.push(CAPABILITIES[n] ?? `CAP_${n}`);
+    rest = Math.floor(rest / 2);
+  }
+  return names.join(' ');
+}
+
 // ------------------------------------------------------------------------------------ fd.*
 
 function fdField(name: string, kind: FalcoEventKind): FieldAccess | undefined {
   if (FILE_FD_KINDS.has(kind)) return fileFdField(name, kind);
   if (NET_KINDS.has(kind)) return netFdField(name, kind);
-  // renameat2, unlinkat, execve and procexit have no file descriptor.
+  if (kind === 'fd_dup') return dupFdField(name);
+  if (kind === 'network_socket') return socketFdField(name);
+  // renameat2, unlinkat, linkat, symlinkat, execve, procexit and ptrace have no file
+  // descriptor; Mamori does not report the one finit_module reads (its path is a payload field).
   return ABSENT;
+}
+
+// Falco's one-character fd.typechar of each fd.type.
+const TYPECHAR_OF_FD_TYPE: Readonly<Record<string, string>> = {
+  file: 'f',
+  directory: 'd',
+  ipv4: '4',
+  ipv6: '6',
+  unix: 'u',
+  pipe: 'p',
+  event: 'e',
+  signalfd: 's',
+  eventpoll: 'l',
+  inotify: 'i',
+  timerfd: 't',
+  netlink: 'n',
+  memfd: 'm',
+};
+
+const fdTypeChar = (type: string | undefined): string | undefined =>
+  type === undefined ? undefined : TYPECHAR_OF_FD_TYPE[type];
+
+/** The duplicated descriptor of a dup2: a file, a socket or anything else the sensor named. */
+function dupFdField(name: string): FieldAccess | undefined {
+  const type = (e: Event__Output) => nonEmpty(e.fd_dup?.fd_type);
+  const isIp = (e: Event__Output) => {
+    const t = type(e);
+    return t === 'ipv4' || t === 'ipv6';
+  };
+  const path = (e: Event__Output) => (isIp(e) ? undefined : nonEmpty(e.fd_dup?.fd_name));
+  switch (name) {
+    case 'fd.type':
+      return get('string', type);
+    case 'fd.typechar':
+      return get('string', (e) => fdTypeChar(type(e)));
+    case 'fd.num':
+      return get('number', (e) => e.fd_dup?.old_fd);
+    case 'fd.name': {
+      const tuple = netFdField('fd.name', 'fd_dup');
+      const tupleOf = tuple?.kind === 'get' ? tuple.get : () => undefined;
+      return get('string', (e) => (isIp(e) ? tupleOf(e) : path(e)));
+    }
+    case 'fd.nameraw':
+      return get('string', path);
+    case 'fd.directory':
+      return get('string', (e) => {
+        const p = path(e);
+        return p === undefined || type(e) !== 'file' ? undefined : dirnameOf(p);
+      });
+    case 'fd.filename':
+      return get('string', (e) => {
+        const p = path(e);
+        return p === undefined || type(e) !== 'file' ? undefined : basenameOf(p);
+      });
+    case 'fd.sockfamily':
+      return get('string', (e) => {
+        const t = type(e);
+        return t === 'ipv4' || t === 'ipv6' ? 'ip' : t === 'unix' ? 'unix' : undefined;
+      });
+    case 'fd.is_server':
+      return get('bool', (e) => (isIp(e) ? e.fd_dup?.accepted : undefined));
+    case 'fd.sip.name':
+    case 'fd.cip.name':
+    case 'fd.lip.name':
+    case 'fd.rip.name':
+      return undefined;
+    default:
+      // Addresses and ports come from the connection, which only ip sockets have.
+      return netFdField(name, 'fd_dup');
+  }
+}
+
+/** Falco's fd.type of a new socket, from its address family. */
+const FD_TYPE_OF_DOMAIN: Readonly<Record<string, string>> = {
+  AF_INET: 'ipv4',
+  AF_INET6: 'ipv6',
+  AF_UNIX: 'unix',
+  AF_LOCAL: 'unix',
+  AF_NETLINK: 'netlink',
+};
+
+/** The descriptor a socket call returned: no address yet, only its family and type. */
+function socketFdField(name: string): FieldAccess | undefined {
+  const type = (e: Event__Output) => FD_TYPE_OF_DOMAIN[e.network_socket?.domain ?? ''];
+  switch (name) {
+    case 'fd.type':
+      return get('string', type);
+    case 'fd.typechar':
+      return get('string', (e) => fdTypeChar(type(e)));
+    case 'fd.num':
+      return {
+        kind: 'atLeast',
+        min: 0,
+        reason: 'Mamori reports sockets but not their descriptor number',
+      };
+    case 'fd.sockfamily':
+      return get('string', (e) => {
+        const t = type(e);
+        return t === 'ipv4' || t === 'ipv6' ? 'ip' : t === 'unix' ? 'unix' : undefined;
+      });
+    case 'fd.l4proto':
+      // As Falco sets it on a new ip socket: from the socket type (the low 4 bits).
+      return get('string', (e) => {
+        const s = e.network_socket;
+        const t = type(e);
+        if (s === undefined || s === null || (t !== 'ipv4' && t !== 'ipv6')) return undefined;
+        const sockType = s.type & 0xf;
+        return sockType === 1 ? 'tcp' : sockType === 2 ? 'udp' : sockType === 3 ? 'raw' : undefined;
+      });
+    case 'fd.name':
+    case 'fd.nameraw':
+    case 'fd.directory':
+    case 'fd.filename':
+    case 'fd.is_server':
+    case 'fd.ip':
+    case 'fd.cip':
+    case 'fd.sip':
+    case 'fd.lip':
+    case 'fd.rip':
+    case 'fd.port':
+    case 'fd.cport':
+    case 'fd.sport':
+    case 'fd.lport':
+    case 'fd.rport':
+    case 'fd.net':
+    case 'fd.cnet':
+    case 'fd.snet':
+    case 'fd.lnet':
+    case 'fd.rnet':
+    case 'fd.sip.name':
+    case 'fd.cip.name':
+    case 'fd.lip.name':
+    case 'fd.rip.name':
+      // A socket that was just created is bound to nothing and connected to nothing.
+      return ABSENT;
+    default:
+      return undefined;
+  }
 }
 
 const resolvedPaths = new Map<FalcoEventKind, (e: Event__Output) => string | undefined>();
@@ -995,21 +1309,48 @@ function fsField(name: string, kind: FalcoEventKind): FieldAccess | undefined {
       return r === undefined ? undefined : resolvePath(r, P(e)?.cwd ?? '');
     });
   const path = filePathOf(kind);
-  const oldPath = (e: Event__Output) => nonEmpty(e.file_rename?.old_path);
-  const newPath = (e: Event__Output) => nonEmpty(e.file_rename?.new_path);
+  // Source and target as Falco names them for calls with two paths: a rename's old and new
+  // name, a link's existing file (or a symlink's content) and the new link.
+  const twoPaths = sourceAndTarget(kind);
   switch (name) {
     case 'fs.path.name':
       return path === undefined ? ABSENT : get('string', resolved(path));
     case 'fs.path.nameraw':
       return path === undefined ? ABSENT : get('string', path);
     case 'fs.path.source':
-      return kind === 'file_rename' ? get('string', resolved(oldPath)) : ABSENT;
+      if (twoPaths === undefined) return ABSENT;
+      // A symlink's content is not a path relative to the working directory: kept as written.
+      return get('string', kind === 'file_symlink' ? twoPaths.source : resolved(twoPaths.source));
     case 'fs.path.sourceraw':
-      return kind === 'file_rename' ? get('string', oldPath) : ABSENT;
+      return twoPaths === undefined ? ABSENT : get('string', twoPaths.source);
     case 'fs.path.target':
-      return kind === 'file_rename' ? get('string', resolved(newPath)) : ABSENT;
+      return twoPaths === undefined ? ABSENT : get('string', resolved(twoPaths.target));
     case 'fs.path.targetraw':
-      return kind === 'file_rename' ? get('string', newPath) : ABSENT;
+      return twoPaths === undefined ? ABSENT : get('string', twoPaths.target);
+    default:
+      return undefined;
+  }
+}
+
+type PathOf = (e: Event__Output) => string | undefined;
+
+function sourceAndTarget(kind: FalcoEventKind): { source: PathOf; target: PathOf } | undefined {
+  switch (kind) {
+    case 'file_rename':
+      return {
+        source: (e) => nonEmpty(e.file_rename?.old_path),
+        target: (e) => nonEmpty(e.file_rename?.new_path),
+      };
+    case 'file_link':
+      return {
+        source: (e) => nonEmpty(e.file_link?.target),
+        target: (e) => nonEmpty(e.file_link?.link_path),
+      };
+    case 'file_symlink':
+      return {
+        source: (e) => nonEmpty(e.file_symlink?.target),
+        target: (e) => nonEmpty(e.file_symlink?.link_path),
+      };
     default:
       return undefined;
   }

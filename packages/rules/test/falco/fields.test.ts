@@ -306,6 +306,168 @@ describe('Falco fields on Mamori events', () => {
     expect(holds('fd.cip exists', listen)).toBe(false);
   });
 
+  it('sees file_link as linkat and file_symlink as symlinkat, with their own arguments', () => {
+    const link: Event = {
+      file_link: { process: shell, target: '../../etc/shadow', link_path: 'sh' },
+    };
+    expect(
+      holds(
+        'evt.type in (link, linkat) and evt.category = file and evt.arg.oldpath = "../../etc/shadow" and evt.arg.newpath = sh',
+        link,
+      ),
+    ).toBe(true);
+    expect(holds('fs.path.source = /etc/shadow and fs.path.target = /srv/app/sh', link)).toBe(true);
+    expect(holds('fs.path.sourceraw = "../../etc/shadow" and fs.path.targetraw = sh', link)).toBe(
+      true,
+    );
+    expect(holds('evt.arg.target exists or fd.name exists', link)).toBe(false);
+    expect(compileOne('evt.type = linkat and proc.name = bash').kinds).toEqual(['file_link']);
+
+    const symlink: Event = {
+      file_symlink: { process: shell, target: '../etc', link_path: '/tmp/l' },
+    };
+    expect(
+      holds(
+        'evt.type = symlinkat and evt.arg.target = "../etc" and evt.arg.linkpath = /tmp/l and evt.arg[1] = "../etc"',
+        symlink,
+      ),
+    ).toBe(true);
+    // A symlink's content is relative to the link, not to the cwd: it is not resolved.
+    expect(holds('fs.path.source = "../etc" and fs.path.target = /tmp/l', symlink)).toBe(true);
+    expect(holds('evt.arg.oldpath exists', symlink)).toBe(false);
+    expect(compileOne('evt.type in (symlink, symlinkat) and proc.name = bash').kinds).toEqual([
+      'file_symlink',
+    ]);
+  });
+
+  it('sees kernel_module_load as finit_module and answers thread.cap_effective by name', () => {
+    const caps = 2 ** 16 + 2 ** 21 + 1; // CAP_CHOWN, CAP_SYS_MODULE, CAP_SYS_ADMIN
+    const load: Event = {
+      kernel_module_load: {
+        process: { ...shell, cap_effective: caps },
+        name: 'rootkit',
+        path: '/tmp/rootkit.ko',
+        parameters: 'hide=1',
+      },
+    };
+    expect(holds('evt.type in (init_module, finit_module) and evt.res = SUCCESS', load)).toBe(true);
+    expect(holds('evt.arg.uargs = "hide=1" and evt.category = other', load)).toBe(true);
+    expect(holds('thread.cap_effective = "CAP_CHOWN CAP_SYS_MODULE CAP_SYS_ADMIN"', load)).toBe(
+      true,
+    );
+    expect(holds('thread.cap_effective icontains sys_module', load)).toBe(true);
+    expect(
+      holds('thread.cap_effective contains CAP_SYS_ADMIN', {
+        kernel_module_load: { process: { ...shell, cap_effective: 2 ** 16 } },
+      }),
+    ).toBe(false);
+    // No capabilities is an empty set; capabilities the sensor did not read are absent.
+    expect(
+      holds('thread.cap_effective = ""', {
+        kernel_module_load: { process: { ...shell, cap_effective: 0 } },
+      }),
+    ).toBe(true);
+    expect(holds('thread.cap_effective exists', exec)).toBe(false);
+  });
+
+  it('sees process_ptrace as ptrace, with the request Falco names', () => {
+    const attach: Event = {
+      process_ptrace: { process: shell, request: 'PTRACE_ATTACH', target_pid: 77 },
+    };
+    expect(
+      holds(
+        'evt.type = ptrace and evt.arg.request contains PTRACE_ATTACH and evt.arg.pid = 77',
+        attach,
+      ),
+    ).toBe(true);
+    expect(holds('evt.arg.request contains PTRACE_TRACEME', attach)).toBe(false);
+    expect(holds('evt.category = process and evt.res = SUCCESS', attach)).toBe(true);
+    // ptrace has no file descriptor.
+    expect(loadOne('evt.type = ptrace and fd.name exists').skipped).toEqual([
+      expect.objectContaining({ reason: expect.stringContaining('cannot hold') }),
+    ]);
+  });
+
+  it('sees network_socket as socket: the family, type and protocol of a new descriptor', () => {
+    const packet: Event = {
+      network_socket: { process: shell, domain: 'AF_PACKET', type: 3, protocol: 768 },
+    };
+    expect(
+      holds(
+        'evt.type = socket and evt.arg.domain contains AF_PACKET and evt.arg.type = 3 and evt.arg.proto = 768',
+        packet,
+      ),
+    ).toBe(true);
+    expect(holds('fd.type exists or fd.name exists or fd.sip exists', packet)).toBe(false);
+    const tcp: Event = {
+      network_socket: { process: shell, domain: 'AF_INET6', type: 1 | 0o2000000, protocol: 0 },
+    };
+    expect(
+      holds('fd.type = ipv6 and fd.typechar = 6 and fd.sockfamily = ip and fd.l4proto = tcp', tcp),
+    ).toBe(true);
+    expect(holds('evt.rawres >= 0', tcp)).toBe(true);
+    expect(loadOne('evt.type = socket and evt.rawres = 3').skipped).toEqual([
+      expect.objectContaining({ field: 'evt.rawres' }),
+    ]);
+  });
+
+  it('sees fd_dup as dup2: the result is the new descriptor, fd.* the duplicated one', () => {
+    const ontoStdout: Event = {
+      fd_dup: {
+        process: shell,
+        old_fd: 3,
+        new_fd: 1,
+        fd_type: 'ipv4',
+        connection: {
+          protocol: 'L4_PROTOCOL_TCP',
+          local_address: '10.0.0.5',
+          local_port: 40000,
+          remote_address: '203.0.113.9',
+          remote_port: 4444,
+        },
+      },
+    };
+    expect(
+      holds('evt.type in (dup, dup2, dup3) and evt.rawres in (0, 1, 2) and fd.num = 3', ontoStdout),
+    ).toBe(true);
+    expect(holds('evt.arg.oldfd = 3 and evt.arg.newfd = 1 and evt.arg.res = 1', ontoStdout)).toBe(
+      true,
+    );
+    expect(
+      holds(
+        'fd.type = ipv4 and fd.typechar = 4 and fd.l4proto = tcp and fd.name = "10.0.0.5:40000->203.0.113.9:4444"',
+        ontoStdout,
+      ),
+    ).toBe(true);
+    // The process connected the socket: the remote side is the server.
+    expect(holds('fd.sip = 203.0.113.9 and fd.sport = 4444 and fd.cport = 40000', ontoStdout)).toBe(
+      true,
+    );
+    expect(holds('fd.is_server = false and fd.lport = 40000', ontoStdout)).toBe(true);
+    const accepted: Event = {
+      fd_dup: { ...ontoStdout.fd_dup, accepted: true },
+    };
+    expect(
+      holds('fd.sip = 10.0.0.5 and fd.cip = 203.0.113.9 and fd.is_server = true', accepted),
+    ).toBe(true);
+    const file: Event = {
+      fd_dup: {
+        process: shell,
+        old_fd: 5,
+        new_fd: 2,
+        fd_type: 'file',
+        fd_name: '/var/log/app.log',
+      },
+    };
+    expect(
+      holds(
+        'fd.type = file and fd.typechar = f and fd.name = /var/log/app.log and fd.directory = /var/log and fd.filename = app.log',
+        file,
+      ),
+    ).toBe(true);
+    expect(holds('fd.sip exists or fd.type in (ipv4, ipv6)', file)).toBe(false);
+  });
+
   it('gives rules without evt.type every kind their fields apply to, and never dns, http or findings', () => {
     expect(compileOne('proc.name = bash').kinds).toEqual([
       'process_exec',
@@ -317,11 +479,18 @@ describe('Falco fields on Mamori events', () => {
       'network_connect',
       'network_accept',
       'network_listen',
+      'file_link',
+      'file_symlink',
+      'kernel_module_load',
+      'process_ptrace',
+      'network_socket',
+      'fd_dup',
     ]);
     expect(compileOne('fd.sport = 22').kinds).toEqual([
       'network_connect',
       'network_accept',
       'network_listen',
+      'fd_dup',
     ]);
     const rule = compileOne('proc.name = bash');
     expect(rule.matches(buildEvent({ dns_query: { process: shell, query: 'example.org' } }))).toBe(
@@ -351,9 +520,9 @@ describe('Falco fields on Mamori events', () => {
       '(evt.type = connect or (evt.type = sendto and fd.connected = false)) and fd.sport = 443',
     );
     expect(rule.kinds).toEqual(['network_connect']);
-    expect(loadOne('evt.type = ptrace and evt.arg.request contains PTRACE_ATTACH').skipped).toEqual(
-      [expect.objectContaining({ field: 'evt.type', reason: expect.stringContaining('ptrace') })],
-    );
+    expect(loadOne('evt.type = setns and evt.arg.nstype = CLONE_NEWNET').skipped).toEqual([
+      expect.objectContaining({ field: 'evt.type', reason: expect.stringContaining('setns') }),
+    ]);
   });
 
   it('decides comparisons of numbers it only knows a bound of', () => {
