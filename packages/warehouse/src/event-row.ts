@@ -76,18 +76,28 @@ const WORKLOAD = numbersOf('mamori.v1.Workload');
 const PROCESS = numbersOf('mamori.v1.Process');
 const FILE_OPEN = numbersOf('mamori.v1.FileOpen');
 const FILE_RENAME = numbersOf('mamori.v1.FileRename');
+const FILE_LINK = numbersOf('mamori.v1.FileLink');
+const FILE_SYMLINK = numbersOf('mamori.v1.FileSymlink');
+const KERNEL_MODULE_LOAD = numbersOf('mamori.v1.KernelModuleLoad');
 
 /** Payload field number → kind name (the oneof member's name). */
 const KIND_BY_NUMBER = new Map(
   protoType('mamori.v1.Event').oneofs['payload']!.fieldsArray.map((f) => [f.id, f.name]),
 );
-/** Payload kinds whose message has `process` (field 1) and where their file path is. */
+/**
+ * Payload kinds whose message has `process` (field 1) and where their file path is: the path
+ * the call made or changed (a rename's new name, a link's new name), and the file a kernel
+ * module was loaded from (empty when it was loaded from memory).
+ */
 const PROCESS_FIELD = 1;
 const PATH_FIELD = new Map<number, number>([
   [EVENT['file_open']!, FILE_OPEN['path']!],
   [EVENT['file_write']!, FILE_OPEN['path']!],
   [EVENT['file_delete']!, FILE_OPEN['path']!],
   [EVENT['file_rename']!, FILE_RENAME['new_path']!],
+  [EVENT['file_link']!, FILE_LINK['link_path']!],
+  [EVENT['file_symlink']!, FILE_SYMLINK['link_path']!],
+  [EVENT['kernel_module_load']!, KERNEL_MODULE_LOAD['path']!],
 ]);
 const PROCESS_EXEC = EVENT['process_exec']!;
 const WITH_PROCESS = new Set(
@@ -102,6 +112,12 @@ const WITH_PROCESS = new Set(
     'network_accept',
     'network_listen',
     'dns_query',
+    'file_link',
+    'file_symlink',
+    'kernel_module_load',
+    'process_ptrace',
+    'network_socket',
+    'fd_dup',
   ].map((name) => EVENT[name]!),
 );
 

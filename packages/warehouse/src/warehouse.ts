@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { unlink, writeFile } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -397,6 +397,57 @@ function toPage<R, T>(
  * A Warehouse over an existing client whose database is already migrated (see `migrate`).
  * @throws MamoriError Config when `database` is not a plain identifier.
  */
+/**
+ * Rows as few buffers as possible: consecutive rows that lie next to each other in memory (the
+ * rows of one encoding pass, or of one slab) become one view. A batch's rows are written with
+ * one vectored write instead of being copied into one buffer first (~90 MB per 100k-row
+ * batch, a copy that was a few per cent of the store's thread).
+ */
+/** Writes `chunks` to a new file at `path`, with vectored writes of at most IOV_MAX buffers. */
+async function writeChunks(path: string, chunks: readonly Uint8Array[]): Promise<void> {
+  const IOV_MAX = 1024;
+  const file = await open(path, 'w');
+  try {
+    for (let i = 0; i < chunks.length; i += IOV_MAX) {
+      const part = chunks.slice(i, i + IOV_MAX);
+      const { bytesWritten } = await file.writev(part);
+      // A regular file takes a whole write unless the disk fills; finish one that was short.
+      let skip = bytesWritten;
+      for (const chunk of part) {
+        if (skip >= chunk.byteLength) {
+          skip -= chunk.byteLength;
+          continue;
+        }
+        let rest = chunk.subarray(skip);
+        while (rest.byteLength > 0) rest = rest.subarray((await file.write(rest)).bytesWritten);
+        skip = 0;
+      }
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+function coalesce(rows: readonly Uint8Array[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let first = rows[0]!;
+  let start = first.byteOffset;
+  let end = start + first.byteLength;
+  for (let i = 1; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row.buffer === first.buffer && row.byteOffset === end) {
+      end += row.byteLength;
+      continue;
+    }
+    chunks.push(new Uint8Array(first.buffer, start, end - start));
+    first = row;
+    start = row.byteOffset;
+    end = start + row.byteLength;
+  }
+  chunks.push(new Uint8Array(first.buffer, start, end - start));
+  return chunks;
+}
+
 export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
   const { client } = options;
   const db = options.database ?? 'mamori';
@@ -421,14 +472,14 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
 
   async function insertRows(rows: readonly Uint8Array[]): Promise<void> {
     if (rows.length === 0) return;
-    const body = Buffer.concat(rows);
+    const body = coalesce(rows);
     if (staging === undefined) {
       // RowBinary is not among the client's insert formats: the statement names it, and
       // the rows are the request's body.
       // The client's own typing of the response stream does not resolve here: it is a Readable.
       const { stream } = (await client.exec({
         query: `INSERT INTO ${db}.events (${EVENT_ROW_COLUMNS.join(', ')}) FORMAT ${EVENT_ROW_FORMAT}`,
-        values: Readable.from([body], { objectMode: false }),
+        values: Readable.from(body, { objectMode: false }),
       })) as { stream: Readable };
       // Nothing comes back from an insert; the body is read to free the connection.
       stream.resume();
@@ -436,7 +487,7 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
       return;
     }
     const path = join(staging, `events-${process.pid}-${stagedInProcess++}.bin`);
-    await writeFile(path, body);
+    await writeChunks(path, body);
     try {
       await client.command({
         query: `INSERT INTO ${db}.events (${EVENT_ROW_COLUMNS.join(', ')})

@@ -1,5 +1,5 @@
 import { isMamoriError } from '@mamori/common';
-import { createEventCodec, type Event__Output } from '@mamori/proto';
+import { createEventCodec, type Event, type Event__Output } from '@mamori/proto';
 import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../src/cursor.js';
 import {
@@ -102,6 +102,49 @@ describe('encodeEventRow', () => {
       namespace: '',
       pod_name: '',
     });
+  });
+
+  it('writes the process of the runtime kinds and the path a link or module load names', () => {
+    const process = { pid: 777, name: 'ln', args: ['ln', '-s', '/etc', '/tmp/e'] };
+    const row = (payload: Partial<Event>) =>
+      text(
+        parseRow(
+          encodeEventRow(
+            codec.encode({ id: 'r1', tenant_id: 't', observed_unix_micros: T0, ...payload }),
+          ),
+        ),
+      );
+    expect(
+      row({ file_symlink: { process, target: '/etc', link_path: '/tmp/e' } }),
+    ).toMatchObject({
+      kind: 'file_symlink',
+      process_name: 'ln',
+      pid: 777,
+      command_line: 'ln -s /etc /tmp/e',
+      path: '/tmp/e',
+    });
+    expect(row({ file_link: { process, target: '/etc/shadow', link_path: '/tmp/s' } })).toMatchObject(
+      { kind: 'file_link', process_name: 'ln', path: '/tmp/s' },
+    );
+    expect(
+      row({
+        kernel_module_load: { process, name: 'nf_tables', path: '/lib/modules/nf_tables.ko' },
+      }),
+    ).toMatchObject({ kind: 'kernel_module_load', pid: 777, path: '/lib/modules/nf_tables.ko' });
+    // A module loaded from memory has no file.
+    expect(row({ kernel_module_load: { process, name: 'ghost' } })).toMatchObject({ path: '' });
+    for (const payload of [
+      { process_ptrace: { process, request: 'PTRACE_ATTACH', target_pid: 1 } },
+      { network_socket: { process, domain: 'AF_PACKET', type: 3, protocol: 768 } },
+      { fd_dup: { process, old_fd: 3, new_fd: 1, fd_type: 'file', fd_name: '/tmp/out' } },
+    ]) {
+      expect(row(payload)).toMatchObject({
+        kind: Object.keys(payload)[0],
+        process_name: 'ln',
+        pid: 777,
+        path: '',
+      });
+    }
   });
 
   it('keeps tabs, newlines, backslashes and quotes as they are', () => {

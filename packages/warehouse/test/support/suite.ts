@@ -355,6 +355,19 @@ export function warehouseSuite(target: SuiteTarget): void {
       expect(items.map((e) => [e.id, e.commandLine])).toEqual([["q'1", `echo ${text}`]]);
     });
 
+    it('stores every row of a batch spread over more buffers than one vectored write takes', async () => {
+      const tenant = testTenant();
+      // Each row a buffer of its own: nothing to coalesce, 1,500 writes' worth of buffers.
+      const rows = Array.from({ length: 1500 }, (_, i) =>
+        Buffer.from(encodeEventRow(codec.encode(execEvent({ tenant, id: `v${i}`, at: T0 + i })))),
+      );
+      await warehouse.insertEventRows(rows);
+      const range = { fromMicros: T0, toMicros: T0 + SECOND };
+      expect(await warehouse.countEvents(tenant, range, 60)).toEqual([
+        { startMicros: T0, count: 1500 },
+      ]);
+    });
+
     it('shows an event once however often its insert is retried', async () => {
       const tenant = testTenant();
       const batch = Array.from({ length: 20 }, (_, i) =>
