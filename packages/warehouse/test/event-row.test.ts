@@ -114,18 +114,16 @@ describe('encodeEventRow', () => {
           ),
         ),
       );
-    expect(
-      row({ file_symlink: { process, target: '/etc', link_path: '/tmp/e' } }),
-    ).toMatchObject({
+    expect(row({ file_symlink: { process, target: '/etc', link_path: '/tmp/e' } })).toMatchObject({
       kind: 'file_symlink',
       process_name: 'ln',
       pid: 777,
       command_line: 'ln -s /etc /tmp/e',
       path: '/tmp/e',
     });
-    expect(row({ file_link: { process, target: '/etc/shadow', link_path: '/tmp/s' } })).toMatchObject(
-      { kind: 'file_link', process_name: 'ln', path: '/tmp/s' },
-    );
+    expect(
+      row({ file_link: { process, target: '/etc/shadow', link_path: '/tmp/s' } }),
+    ).toMatchObject({ kind: 'file_link', process_name: 'ln', path: '/tmp/s' });
     expect(
       row({
         kernel_module_load: { process, name: 'nf_tables', path: '/lib/modules/nf_tables.ko' },
