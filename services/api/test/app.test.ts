@@ -2,7 +2,9 @@ import { createLogger, type Readiness } from '@mamori/common';
 import { auditServer } from 'graphql-http';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
-import type { ApiWarehouse } from '../src/graphql/resolvers.js';
+import { protoType } from '@mamori/proto';
+import type { StoredEvent } from '@mamori/warehouse';
+import { resolvers, type ApiWarehouse } from '../src/graphql/resolvers.js';
 import { gql, testApp, token } from './support/fixtures.js';
 
 const TENANT = 'city-a';
@@ -81,6 +83,70 @@ describe('roles', () => {
       expect(warehouse.setAlertStatus).toHaveBeenCalledWith(TENANT, ['a1'], 'resolved');
     },
   );
+});
+
+describe('event kinds', () => {
+  it('filters by the runtime kinds and shows their kind and payload', async () => {
+    const dup: StoredEvent = {
+      id: 'e-dup',
+      agentId: 'node-1',
+      observedUnixMicros: 1_764_000_000_000_000,
+      receivedUnixMicros: 1_764_000_000_000_100,
+      kind: 'fd_dup',
+      hostname: 'node-1.city-a',
+      workload: {
+        namespace: 'citizens',
+        podName: 'portal-7d9f',
+        containerId: 'c0ffee01',
+        containerName: 'portal',
+        imageRepository: 'registry.example.gov/city/portal',
+        imageTag: '2.4.1',
+        imageDigest: '',
+      },
+      processName: 'sh',
+      pid: 31337,
+      commandLine: 'sh',
+      path: '',
+      labels: {},
+      payload: { old_fd: 3, new_fd: 1, fd_type: 'ipv4' },
+    };
+    const warehouse = emptyWarehouse({
+      listEvents: vi.fn(() => Promise.resolve({ items: [dup] })),
+    });
+    const result = await gql(
+      testApp(warehouse, [TENANT]),
+      token(TENANT, 'viewer'),
+      `{ events(filter: { kinds: [FILE_LINK, FILE_SYMLINK, KERNEL_MODULE_LOAD, PROCESS_PTRACE, NETWORK_SOCKET, FD_DUP] }) {
+        edges { node { kind payload } } } }`,
+    );
+    expect(result.body).toEqual({
+      data: {
+        events: {
+          edges: [{ node: { kind: 'FD_DUP', payload: { old_fd: 3, new_fd: 1, fd_type: 'ipv4' } } }],
+        },
+      },
+    });
+    expect(warehouse.listEvents).toHaveBeenCalledWith(
+      TENANT,
+      {
+        kinds: [
+          'file_link',
+          'file_symlink',
+          'kernel_module_load',
+          'process_ptrace',
+          'network_socket',
+          'fd_dup',
+        ],
+      },
+      expect.anything(),
+    );
+  });
+
+  it('names every payload kind of the event model', () => {
+    const names = Object.values(resolvers.EventKind).sort();
+    const kinds = protoType('mamori.v1.Event').oneofs['payload']!.fieldsArray.map((f) => f.name);
+    expect(names).toEqual([...kinds].sort());
+  });
 });
 
 describe('limits', () => {

@@ -26,6 +26,12 @@ export const typeDefs = /* GraphQL */ `
     HTTP_REQUEST
     HTTP_RESPONSE
     SCANNER_FINDING
+    FILE_LINK
+    FILE_SYMLINK
+    KERNEL_MODULE_LOAD
+    PROCESS_PTRACE
+    NETWORK_SOCKET
+    FD_DUP
   }
 
   enum Severity {
