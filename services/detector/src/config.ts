@@ -1,0 +1,80 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readBusConfig, type BusConfig } from '@mamori/bus';
+import { createEnvReader, DEFAULT_DATA_DIR } from '@mamori/common';
+import { Topics } from '@mamori/proto';
+
+export interface DetectorConfig {
+  bus: BusConfig;
+  /** Consumer group of every detector replica. */
+  groupId: string;
+  topics: { events: string; alerts: string };
+  /** Partitions of the events and alerts topics when the detector creates them. */
+  eventPartitions: number;
+  /** Whether Mamori's built-in rules are loaded. */
+  builtinRules: boolean;
+  /** Rule files (Falco or Sigma), absolute paths, loaded after the built-ins. */
+  ruleFiles: readonly string[];
+  /** Whether a change to a rule file reloads the rules while running. */
+  watchRules: boolean;
+  /** Most records the bus hands the detector at once. */
+  maxBatchRecords: number;
+  /** Where /healthz, /readyz and /metrics are served (HTTP). */
+  ops: { host: string; port: number };
+}
+
+/**
+ * The detector's configuration from environment variables, validated, all problems reported
+ * at once. A listed rule file that does not exist is a problem of the configuration; what is
+ * wrong inside a rule file is not (it is logged, and the other rules run).
+ * @throws MamoriError Config listing every problem.
+ */
+export function readDetectorConfig(env: NodeJS.ProcessEnv = process.env): Readonly<DetectorConfig> {
+  const read = createEnvReader(env);
+  const dataDir = read.string('MAMORI_DATA_DIR', DEFAULT_DATA_DIR);
+  const bus = readBusConfig(read, { dataDir, service: 'detector' });
+  const ruleFiles = read.list('MAMORI_DETECTOR_RULES', []).map((file) => resolve(file));
+  for (const file of ruleFiles) {
+    try {
+      if (!statSync(file).isFile()) {
+        read.problem(`MAMORI_DETECTOR_RULES: ${file} is not a file`);
+      }
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      read.problem(`MAMORI_DETECTOR_RULES: ${file} cannot be read (${String(code ?? err)})`);
+    }
+  }
+  const config: DetectorConfig = {
+    bus,
+    groupId: read.string('MAMORI_DETECTOR_GROUP', 'mamori-detector'),
+    topics: {
+      events: read.string('MAMORI_TOPIC_EVENTS', Topics.events),
+      alerts: read.string('MAMORI_TOPIC_ALERTS', Topics.alerts),
+    },
+    // The same default as ingest and the store: whichever starts first creates the topics.
+    eventPartitions: read.int('MAMORI_EVENTS_PARTITIONS', bus.kind === 'kafka' ? 12 : 4, {
+      min: 1,
+      max: 10_000,
+    }),
+    builtinRules: read.bool('MAMORI_DETECTOR_BUILTIN', true),
+    ruleFiles: Object.freeze([...new Set(ruleFiles)]),
+    watchRules: read.bool('MAMORI_DETECTOR_WATCH', true),
+    // 2,000 records: at a few µs each (decode and evaluation) a batch holds the thread for
+    // about 10 ms, short enough for ingest and the API sharing it in `mamori start`, long
+    // enough that the commit after each batch costs little.
+    maxBatchRecords: read.int('MAMORI_DETECTOR_BATCH_EVENTS', 2000, { min: 1, max: 100_000 }),
+    ops: {
+      // Loopback like the other services: probes and scrapes come from the same host or pod.
+      host: read.string('MAMORI_DETECTOR_OPS_HOST', '127.0.0.1'),
+      // 9466: after ingest's 9464 and the store's 9465, so all run on one host by default.
+      port: read.int('MAMORI_DETECTOR_OPS_PORT', 9466, { min: 0, max: 65_535 }),
+    },
+  };
+  if (!config.builtinRules && config.ruleFiles.length === 0) {
+    read.problem(
+      'MAMORI_DETECTOR_RULES: no rules to run (MAMORI_DETECTOR_BUILTIN is off and no files are listed)',
+    );
+  }
+  read.done();
+  return Object.freeze(config);
+}

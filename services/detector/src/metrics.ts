@@ -1,0 +1,81 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface DetectorMetrics {
+  readonly registry: Registry;
+  readonly eventsEvaluated: Counter;
+  /** Events not decoded because no rule runs on their kind (from the record's kind header). */
+  readonly eventsSkipped: Counter;
+  readonly alertsProduced: Counter<'rule' | 'severity'>;
+  readonly deadLetters: Counter;
+  readonly ruleReloads: Counter<'result'>;
+  readonly batchEvaluation: Histogram;
+  readonly produceFailures: Counter;
+}
+
+export interface DetectorMetricsOptions {
+  /**
+   * Collects process metrics (CPU, memory, event loop) too; off when another service of the
+   * same process already does. @default true
+   */
+  defaultMetrics?: boolean;
+  /** Rules loaded now, read at scrape time. */
+  rules(): number;
+}
+
+/** Prometheus metrics of one detector instance, in a registry of its own. */
+export function createDetectorMetrics(options: DetectorMetricsOptions): DetectorMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: 'mamori_detector_' });
+  }
+  new Gauge({
+    name: 'mamori_detector_rules_loaded',
+    help: 'Rules the detector evaluates events against now.',
+    registers: [registry],
+    collect() {
+      this.set(options.rules());
+    },
+  });
+  return {
+    registry,
+    eventsEvaluated: new Counter({
+      name: 'mamori_detector_events_evaluated_total',
+      help: 'Events decoded and evaluated against the rules.',
+      registers: [registry],
+    }),
+    eventsSkipped: new Counter({
+      name: 'mamori_detector_events_skipped_total',
+      help: 'Events not decoded because no loaded rule runs on their kind.',
+      registers: [registry],
+    }),
+    alertsProduced: new Counter({
+      name: 'mamori_detector_alerts_produced_total',
+      help: 'Alerts produced to the alerts topic (acknowledged by the bus), by rule id and severity.',
+      labelNames: ['rule', 'severity'],
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: 'mamori_detector_dead_letters_total',
+      help: 'Event records that did not decode (or lacked tenant, agent or id) and went to dead letters.',
+      registers: [registry],
+    }),
+    ruleReloads: new Counter({
+      name: 'mamori_detector_rule_reloads_total',
+      help: 'Rule reloads, by result: applied, or refused (the running rules stayed).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    batchEvaluation: new Histogram({
+      name: 'mamori_detector_batch_evaluation_seconds',
+      help: 'Time to decode and evaluate one bus batch of events against the rules, in seconds.',
+      // 0.1 ms to 1 s: a batch of 2,000 events takes a few ms; a slow rule shows as a long tail.
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    produceFailures: new Counter({
+      name: 'mamori_detector_produce_failures_total',
+      help: 'Batches whose alerts the bus did not acknowledge (the batch is delivered again).',
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import type { Bus } from '@mamori/bus';
+import {
+  createEventCodec,
+  EventHeaders,
+  protoType,
+  type Alert__Output,
+  type Event,
+} from '@mamori/proto';
+
+const codec = createEventCodec();
+let counter = 0;
+
+/** A container of the city portal, where the test processes run. */
+export const PORTAL: Event['workload'] = {
+  container_id: '3f2a9c1b7d4e',
+  container_name: 'portal',
+  runtime: 'containerd',
+  pod_name: 'portal-7d9f',
+  namespace: 'citizens',
+  image_repository: 'registry.example.gov/city/portal',
+  image_tag: '2.4.1',
+};
+
+/** A process_exec event of `args` in the portal container, as ingest would have stamped it. */
+export function execEvent(args: string[], overrides: Partial<Event> = {}): Event {
+  counter++;
+  const now = Date.now() * 1000;
+  const exe = args[0]!.startsWith('/') ? args[0]! : `/usr/bin/${args[0]!}`;
+  return {
+    id: `evt-${process.pid}-${counter}`,
+    tenant_id: 'city-a',
+    agent_id: 'node-1',
+    observed_unix_micros: now,
+    received_unix_micros: now + 1000,
+    host: { hostname: 'node-1.city-a' },
+    workload: PORTAL,
+    process_exec: {
+      process: {
+        pid: 4000 + counter,
+        ppid: 4000,
+        name: exe.slice(exe.lastIndexOf('/') + 1),
+        exe,
+        args,
+        cwd: '/srv',
+        uid: 1000,
+        user: 'app',
+        ancestors: [
+          { pid: 4000, name: 'node', exe: '/usr/local/bin/node', args: ['node', 'server.js'] },
+        ],
+      },
+    },
+    ...overrides,
+  };
+}
+
+/** A miner started in the portal container: fires Mamori's "Crypto miner started". */
+export function minerEvent(overrides: Partial<Event> = {}): Event {
+  return execEvent(['/tmp/xmrig', '-o', 'stratum+tcp://pool.example.net:3333'], overrides);
+}
+
+/** An ordinary program started in the portal container: fires nothing. */
+export function harmlessEvent(overrides: Partial<Event> = {}): Event {
+  return execEvent(['/usr/bin/ls', '-l', '/srv'], overrides);
+}
+
+/** Produces events as ingest does: protobuf keyed by `<tenant>/<agent>`, with the kind header. */
+export async function produceEvents(bus: Bus, topic: string, events: Event[]): Promise<void> {
+  await bus.produce(
+    topic,
+    events.map((event) => ({
+      key: Buffer.from(`${event.tenant_id}/${event.agent_id}`),
+      value: codec.encode(event),
+      headers: { [EventHeaders.kind]: 'process_exec' },
+    })),
+  );
+}
+
+const alertType = protoType('mamori.v1.Alert');
+
+/** Decodes an alert record the way the store does. */
+export function decodeAlert(bytes: Buffer): Alert__Output {
+  return alertType.toObject(alertType.decode(bytes), {
+    longs: Number,
+    enums: String,
+    defaults: true,
+    arrays: true,
+    objects: true,
+  }) as Alert__Output;
+}
+
+/** Every record of a topic, across partitions, with its key and decoded alert. */
+export async function readAlerts(
+  bus: Bus,
+  topic: string,
+): Promise<{ key: string; alert: Alert__Output }[]> {
+  const groupId = unique('reader');
+  const consumer = bus.consumer({ groupId, topics: [topic] });
+  const offsets = await bus.offsets(topic);
+  const total = offsets.reduce((sum, { high, low }) => sum + high - low, 0);
+  const seen: { key: string; alert: Alert__Output }[] = [];
+  let done: () => void = () => undefined;
+  const all = new Promise<void>((resolve) => (done = resolve));
+  if (total === 0) done();
+  await consumer.run((batch) => {
+    for (const record of batch.records) {
+      seen.push({ key: record.key?.toString() ?? '', alert: decodeAlert(record.value) });
+    }
+    if (seen.length >= total) done();
+    return Promise.resolve();
+  });
+  await all;
+  await consumer.close();
+  return seen;
+}
+
+/** A fresh name (topic, group) so that tests never meet. */
+export function unique(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The sum of a group's committed offsets on a topic: records it has handled. */
+export async function committedCount(bus: Bus, groupId: string, topic: string): Promise<number> {
+  const offsets = await bus.committed(groupId, topic);
+  return offsets.reduce((sum, { offset }) => sum + offset, 0);
+}
