@@ -9,14 +9,17 @@ import {
   type Logger,
   type Stoppable,
 } from '@mamori/common';
+import { startDetector } from '@mamori/detector';
 import { startIngest } from '@mamori/ingest';
 
 export const USAGE = `Usage: mamori <command>
 
 Commands:
-  start     run the platform in one process on embedded defaults (ingest and store on a
-            durable local log, history in chDB)
+  start     run the platform in one process on embedded defaults (ingest, detector and
+            store on a durable local log, history in chDB)
   ingest    run the gRPC ingest service alone (MAMORI_BUS=embedded|kafka)
+  detector  run the detector alone: events from the bus against the rules, alerts back to it
+            (MAMORI_DETECTOR_RULES adds rule files to the built-ins)
   store     run the store alone: events from the bus into the warehouse (ClickHouse)
   api       run the GraphQL API alone over the warehouse (MAMORI_API_PORT, default 8080)
   rules     check rule files and test events against them (mamori rules help)
@@ -69,14 +72,16 @@ export function ensureLocalApiToken(dataDir: string, logger: Logger): string {
 }
 
 /**
- * `mamori start`: the platform in this process on embedded defaults — ingest and store
- * sharing one embedded log (it belongs to one process), the store writing to chDB and the
- * GraphQL API reading from it. Stops in flow order: ingest stops taking events, the store
+ * `mamori start`: the platform in this process on embedded defaults — ingest, detector and
+ * store sharing one embedded log (it belongs to one process), the detector turning events
+ * into alerts on it, the store writing both to chDB and the GraphQL API reading from it.
+ * Stops in flow order: ingest stops taking events, the detector finishes its batch, the store
  * flushes and commits, the API stops, then the log closes.
  *
  * One ops surface for the process: the API's /healthz, /readyz (ready when the warehouse
- * answers and ingest and the store are ready) and /metrics (the API's, ingest's and the
- * store's metrics, process metrics once). Ingest and the store open no ops port of their own.
+ * answers and ingest, the detector and the store are ready) and /metrics (the API's, ingest's,
+ * the detector's and the store's metrics, process metrics once). The other services open no
+ * ops port of their own.
  */
 export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Promise<Stoppable> {
   const platformEnv: NodeJS.ProcessEnv = {
@@ -112,6 +117,11 @@ export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Pro
       opsServer: false,
     });
     services.push({ name: 'ingest', running: ingest });
+    const detector = await startDetector(platformEnv, logger.child({ service: 'detector' }), {
+      bus,
+      opsServer: false,
+    });
+    services.push({ name: 'detector', running: detector });
     const { startStore } = await import('@mamori/store');
     const store = await startStore(platformEnv, logger.child({ service: 'store' }), {
       bus,
@@ -123,9 +133,14 @@ export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Pro
       colocated: {
         ready: allReady({
           ingest: () => ingest.app.readiness(),
+          detector: detector.ready,
           store: store.ready,
         }),
-        registries: [ingest.app.metrics.registry, store.app.metrics.registry],
+        registries: [
+          ingest.app.metrics.registry,
+          detector.app.metrics.registry,
+          store.app.metrics.registry,
+        ],
       },
     });
     services.push({ name: 'api', running: api });
@@ -146,6 +161,14 @@ export async function startIngestService(
   logger: Logger,
 ): Promise<Stoppable> {
   return startIngest(env, logger.child({ service: 'ingest' }));
+}
+
+/** `mamori detector`: the detector alone, from the events topic to the alerts topic. */
+export async function startDetectorService(
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<Stoppable> {
+  return startDetector(env, logger.child({ service: 'detector' }));
 }
 
 /** `mamori store`: the store alone, from the bus into the warehouse. */

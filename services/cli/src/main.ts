@@ -3,6 +3,7 @@
 import { createLogger, runUntilSignalled, type Logger, type Stoppable } from '@mamori/common';
 import {
   startApiService,
+  startDetectorService,
   startIngestService,
   startPlatform,
   startStoreService,
@@ -13,6 +14,7 @@ import { processRulesIo, runRulesCommand } from './rules.js';
 const commands: Record<string, (env: NodeJS.ProcessEnv, logger: Logger) => Promise<Stoppable>> = {
   start: startPlatform,
   ingest: startIngestService,
+  detector: startDetectorService,
   store: startStoreService,
   api: startApiService,
 };
