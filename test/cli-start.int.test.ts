@@ -154,6 +154,109 @@ describe('mamori start', () => {
     expect(await exited).toBe(0);
   });
 
+  it("detects in the same process: an agent's miner in a container becomes an alert its tenant's token sees and another tenant's does not", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mamori-start-'));
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
+    const token = (): string => randomBytes(24).toString('base64url');
+    const tenants = ['city-a', 'city-b'].map((tenant) => ({
+      tenant,
+      agentToken: token(),
+      apiToken: token(),
+    }));
+    const platform = await spawnMamori('start', {
+      MAMORI_DATA_DIR: dataDir,
+      MAMORI_INGEST_TOKENS: JSON.stringify(
+        tenants.map((t) => ({ token: t.agentToken, tenant: t.tenant, agentId: 'node-1' })),
+      ),
+      MAMORI_API_TOKENS: JSON.stringify(
+        tenants.map((t) => ({ token: t.apiToken, tenant: t.tenant, role: 'viewer' })),
+      ),
+    });
+    onTestFinished(() => killHard(platform.child));
+
+    const workload = {
+      container_id: '3f2a9c1b7d4e',
+      namespace: 'citizens',
+      pod_name: 'portal-7d9f',
+      image_repository: 'registry.example.gov/city/portal',
+    };
+    const miner = execEvent({
+      workload,
+      process_exec: {
+        process: {
+          pid: 4242,
+          ppid: 4200,
+          name: 'xmrig',
+          exe: '/tmp/xmrig',
+          args: ['/tmp/xmrig', '-o', 'stratum+tcp://pool.example.net:3333'],
+          user: 'app',
+        },
+      },
+    });
+    // city-a's agent runs the miner; city-b's only ordinary programs.
+    for (const [t, events] of [
+      [tenants[0]!, [execEvent({ workload }), miner]],
+      [tenants[1]!, [execEvent({ workload })]],
+    ] as const) {
+      const agent = connectAgent(`127.0.0.1:${platform.port}`, t.agentToken);
+      onTestFinished(() => agent.close());
+      expect((await agent.hello('node-1')).welcome?.tenant_id).toBe(t.tenant);
+      agent.sendBatch(1, [...events]);
+      expect((await agent.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
+    }
+
+    interface AlertNode {
+      ruleId: string;
+      severity: string;
+      title: string;
+      agentId: string;
+      eventId: string;
+      containerId: string;
+      podName: string;
+    }
+    const alerts = async (apiToken: string): Promise<AlertNode[]> => {
+      const response = await fetch(`http://127.0.0.1:${platform.apiPort}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiToken}` },
+        body: JSON.stringify({
+          query: `{ alerts(first: 10) { edges { node {
+            ruleId severity title agentId eventId containerId podName } } } }`,
+        }),
+      });
+      const body = (await response.json()) as {
+        data: { alerts: { edges: { node: AlertNode }[] } };
+      };
+      return body.data.alerts.edges.map((e) => e.node);
+    };
+    await expect
+      .poll(() => alerts(tenants[0]!.apiToken), { timeout: 30_000 })
+      .toEqual([
+        {
+          ruleId: 'mamori:Crypto miner started',
+          severity: 'CRITICAL',
+          title: expect.stringContaining('cmdline=xmrig -o stratum+tcp://pool.example.net:3333'),
+          agentId: 'node-1',
+          eventId: miner.id,
+          containerId: workload.container_id,
+          podName: workload.pod_name,
+        },
+      ]);
+    expect(await alerts(tenants[1]!.apiToken)).toEqual([]);
+
+    // The detector is on the process's one ops surface.
+    expect((await fetch(`http://127.0.0.1:${platform.apiPort}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${platform.apiPort}/metrics`)).text();
+    expect(metrics).toMatch(/^mamori_detector_events_evaluated_total 3$/m);
+    expect(metrics).toMatch(
+      /^mamori_detector_alerts_produced_total\{rule="mamori:Crypto miner started",severity="critical"\} 1$/m,
+    );
+    expect(metrics).not.toContain('mamori_detector_process_cpu');
+
+    const exited = new Promise<number | null>((resolve) => platform.child.once('exit', resolve));
+    platform.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('reports every configuration problem at once and exits non-zero', async () => {
     await expect(
       spawnMamori('ingest', {
