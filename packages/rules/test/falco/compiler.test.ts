@@ -148,6 +148,88 @@ describe('Falco operators', () => {
   });
 });
 
+describe('generated matchers', () => {
+  const hostile = [
+    "x'); globalThis.__mamoriPwned = 1; ('",
+    'x"); globalThis.__mamoriPwned = 1; ("',
+    'x`; globalThis.__mamoriPwned = 1; `',
+    '*/ globalThis.__mamoriPwned = 1; /*',
+    'x\\u2028globalThis.__mamoriPwned = 1',
+    '${globalThis.__mamoriPwned = 1}',
+  ];
+
+  it('compares with rule text as values, never running it as code', () => {
+    const g = globalThis as { __mamoriPwned?: number };
+    for (const text of hostile) {
+      const quoted = JSON.stringify(text);
+      const rule = compileOne(
+        `(proc.name = ${quoted} or proc.name in (${quoted}, curl) or proc.cmdline contains ${quoted}` +
+          ` or proc.exepath startswith ${quoted} or proc.name glob ${quoted}) and not proc.name = ${JSON.stringify(`${text}z`)}`,
+      );
+      expect(rule.matches(exec)).toBe(true);
+      const named = buildEvent({ process_exec: { process: { ...proc, name: text, args: [] } } });
+      expect(rule.matches(named)).toBe(true);
+      const other = buildEvent({ process_exec: { process: { ...proc, name: 'wget', args: [] } } });
+      expect(rule.matches(other)).toBe(false);
+    }
+    expect(g.__mamoriPwned).toBeUndefined();
+  });
+
+  it('keeps hostile list items and macro bodies as values', () => {
+    const g = globalThis as { __mamoriPwned?: number };
+    const items = hostile.map((t) => JSON.stringify(JSON.stringify(t))).join(', ');
+    const set = loadFalcoRules([
+      ruleFile(
+        'evil_macro and proc.name in (evil_list)',
+        'o',
+        `- list: evil_list\n  items: [${items}]\n` +
+          `- macro: evil_macro\n  condition: (proc.pid > 0 and proc.cmdline contains ${JSON.stringify(JSON.stringify(hostile[0]))} or proc.pid = 7)\n`,
+      ),
+    ]);
+    const rule = set.rules[0];
+    if (rule === undefined) throw new Error(JSON.stringify(set));
+    for (const text of hostile) {
+      const named = buildEvent({ process_exec: { process: { ...proc, name: text } } });
+      expect(rule.matches(named)).toBe(true);
+    }
+    expect(rule.matches(exec)).toBe(false);
+    expect(g.__mamoriPwned).toBeUndefined();
+  });
+
+  it('checks a cheap, selective comparison before building the command line', () => {
+    let reads = 0;
+    const event = buildEvent({ process_exec: { process: { ...proc } } });
+    const p = event.process_exec?.process;
+    if (!p) throw new Error('no process');
+    const args = p.args;
+    Object.defineProperty(p, 'args', {
+      get: () => {
+        reads++;
+        return args;
+      },
+    });
+    const rule = compileOne('proc.cmdline contains Example and proc.name = wget');
+    expect(rule.matches(event)).toBe(false);
+    expect(reads).toBe(0);
+    expect(compileOne('proc.cmdline contains Example and proc.name = curl').matches(event)).toBe(
+      true,
+    );
+    expect(reads).toBeGreaterThan(0);
+  });
+
+  it('gives the same answers whatever order the top-level checks run in', () => {
+    const conditions = [
+      'proc.cmdline contains Example and proc.name = curl and not proc.pname = bash',
+      'not proc.pname = sh and proc.name = curl',
+      'proc.aname = sh and proc.cmdline icontains EXAMPLE and not proc.name in (wget)',
+      '(proc.name = curl or proc.name = wget) and proc.exepath endswith /curl and proc.pid != 8',
+      'proc.pid exists and not (proc.name = curl and proc.cwd = /tmp/)',
+    ];
+    const expected = [true, false, true, true, false];
+    conditions.forEach((c, i) => expect(holds(c), c).toBe(expected[i]));
+  });
+});
+
 describe('outputs', () => {
   const container: Event = {
     process_exec: { process: proc },
