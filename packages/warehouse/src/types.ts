@@ -75,8 +75,11 @@ export interface EventCount {
 
 export const ALERT_SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
-export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
+/** Triage states of an alert or an incident; `suppressed` is noise, kept but not worked on. */
+export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved', 'suppressed'] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
+export const INCIDENT_STATUSES = ALERT_STATUSES;
+export type IncidentStatus = AlertStatus;
 
 /** An alert raised by a rule. */
 export interface AlertInput {
@@ -168,4 +171,87 @@ export interface WorkloadListFilter {
   hostname?: string;
   /** Only workloads with an event at or after this time. */
   seenSinceMicros?: number;
+}
+
+/** Who changed a triage status, and why. */
+export interface TriageOptions {
+  /**
+   * Who made the change, as the audit trail names them (a token's name or id, never a secret).
+   * @default 'system' (a change Mamori made itself)
+   */
+  actor?: string;
+  /** Why, in the analyst's words; at most 4096 characters. @default '' */
+  note?: string;
+  /** When, microseconds since the epoch. @default now */
+  atMicros?: number;
+}
+
+/** Where an incident's alerts ran: the pod, else the bare container, else the host. */
+export interface IncidentWorkload {
+  kind: 'pod' | 'container' | 'host';
+  /** The roll-up key: `namespace/pod`, `container:<id>` or `host:<hostname>`. */
+  key: string;
+  namespace: string;
+  podName: string;
+  containerId: string;
+  hostname: string;
+}
+
+/**
+ * Alerts of one rule on one workload within one window (`INCIDENT_WINDOW_SECONDS`), rolled
+ * up, with the incident's own triage status.
+ */
+export interface StoredIncident {
+  /** A hash of tenant, rule, workload and window start: the same however often it is built. */
+  id: string;
+  ruleId: string;
+  ruleName: string;
+  workload: IncidentWorkload;
+  windowStartUnixMicros: number;
+  /** The highest severity among its alerts. */
+  severity: AlertSeverity;
+  /** The title of its earliest alert. */
+  title: string;
+  /** Distinct alerts (by id): a replayed or re-statused alert counts once. */
+  alertCount: number;
+  firstSeenUnixMicros: number;
+  lastSeenUnixMicros: number;
+  status: IncidentStatus;
+  /** The last status change, absent while the incident was never triaged. */
+  statusChange?: { atMicros: number; actor: string; note: string };
+}
+
+/** Conditions on incidents; every field given must hold. */
+export interface IncidentFilter extends TimeRange {
+  /** Of the incident: the highest of its alerts. */
+  severities?: readonly AlertSeverity[];
+  ruleIds?: readonly string[];
+  statuses?: readonly IncidentStatus[];
+  namespace?: string;
+  podName?: string;
+  hostname?: string;
+  /** The roll-up key (`IncidentWorkload.key`). */
+  workload?: string;
+}
+
+export const AUDIT_TARGET_TYPES = ['alert', 'incident'] as const;
+export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
+/** What an audit entry records: the triage status set. */
+export const TRIAGE_ACTIONS = ['reopen', 'acknowledge', 'resolve', 'suppress'] as const;
+export type TriageAction = (typeof TRIAGE_ACTIONS)[number];
+
+/** What an audit listing is about. */
+export interface AuditTarget {
+  type: AuditTargetType;
+  id: string;
+}
+
+/** One entry of the append-only triage audit trail. */
+export interface AuditEntry {
+  targetType: AuditTargetType;
+  targetId: string;
+  action: TriageAction;
+  actor: string;
+  atMicros: number;
+  note: string;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -24,14 +25,22 @@ import type {
   AlertInput,
   AlertSeverity,
   AlertStatus,
+  AuditEntry,
+  AuditTarget,
+  AuditTargetType,
   EventCount,
   EventFilter,
+  IncidentFilter,
+  IncidentStatus,
   Page,
   PageRequest,
   StoredAgent,
   StoredAlert,
   StoredEvent,
+  StoredIncident,
   TimeRange,
+  TriageAction,
+  TriageOptions,
   Workload,
   WorkloadFilter,
   WorkloadListFilter,
@@ -63,12 +72,16 @@ export interface Warehouse {
    * status was changed since.
    */
   insertAlerts(alerts: readonly AlertInput[]): Promise<void>;
-  /** Sets the status of some of the tenant's alerts; unknown ids are ignored. */
+  /**
+   * Sets the status of some of the tenant's alerts and records each change in the audit trail;
+   * unknown ids are ignored.
+   * @throws MamoriError Validation on a bad tenant, time or note.
+   */
   setAlertStatus(
     tenantId: string,
     ids: readonly string[],
     status: AlertStatus,
-    atMicros?: number,
+    options?: TriageOptions,
   ): Promise<void>;
   /** Records agents as seen; the latest `lastSeenUnixMicros` of each agent wins. */
   upsertAgents(agents: readonly AgentInput[]): Promise<void>;
@@ -101,6 +114,45 @@ export interface Warehouse {
     tenantId: string,
     filter?: AlertFilter,
   ): Promise<Record<AlertSeverity, number>>;
+  /**
+   * The tenant's incidents matching `filter`, the most recently seen first. An incident lies in
+   * a time range when one of its alerts could (first seen before its end, last seen after its
+   * start).
+   * @throws MamoriError Validation on a bad tenant, limit or cursor.
+   */
+  listIncidents(
+    tenantId: string,
+    filter?: IncidentFilter,
+    page?: PageRequest,
+  ): Promise<Page<StoredIncident>>;
+  /** Incidents matching `filter` per severity (severities without incidents are 0). */
+  countIncidentsBySeverity(
+    tenantId: string,
+    filter?: IncidentFilter,
+  ): Promise<Record<AlertSeverity, number>>;
+  /**
+   * One of the tenant's incidents with a page of its alerts (newest first), or undefined when
+   * the tenant has no incident of that id.
+   */
+  getIncident(
+    tenantId: string,
+    id: string,
+    alerts?: PageRequest,
+  ): Promise<(StoredIncident & { alerts: Page<StoredAlert> }) | undefined>;
+  /**
+   * Sets the status of one of the tenant's incidents (as a whole: alerts that join it later
+   * share it) and records the change in the audit trail. Resolves false, changing nothing,
+   * when the tenant has no incident of that id.
+   * @throws MamoriError Validation on a bad tenant, time or note.
+   */
+  setIncidentStatus(
+    tenantId: string,
+    id: string,
+    status: IncidentStatus,
+    options?: TriageOptions,
+  ): Promise<boolean>;
+  /** The audit trail of one of the tenant's alerts or incidents, newest first. */
+  listAudit(tenantId: string, target: AuditTarget, page?: PageRequest): Promise<Page<AuditEntry>>;
   /** The tenant's agents by id, with their last hello. */
   listAgents(tenantId: string, page?: PageRequest): Promise<Page<StoredAgent>>;
   /** The tenant's workloads by namespace and pod, with their containers, images and hosts. */
@@ -143,6 +195,28 @@ const MAX_LIMIT = 1000;
  */
 const EVENTS_FINAL_SETTINGS = 'do_not_merge_across_partitions_select_final = 1';
 
+/**
+ * Length of an incident's window, in seconds: alerts of one rule on one workload within the
+ * same hour (aligned to the epoch) are one incident. Fixed in the `incidents` view (schema 6);
+ * a different length needs a migration that rebuilds the table.
+ */
+export const INCIDENT_WINDOW_SECONDS = 3600;
+
+/** The workload an alert rolls up into: the same expression as the `incidents` view's. */
+const ALERT_WORKLOAD = `multiIf(pod_name != '', concat(namespace, '/', pod_name),
+  container_id != '', concat('container:', container_id), concat('host:', hostname))`;
+
+/** 4096 characters: a paragraph of reasoning, not a pasted log. */
+const MAX_NOTE_LENGTH = 4096;
+
+/** The audit action of setting a status. */
+const ACTION_OF: Record<AlertStatus, TriageAction> = {
+  open: 'reopen',
+  acknowledged: 'acknowledge',
+  resolved: 'resolve',
+  suppressed: 'suppress',
+};
+
 const EVENT_COLUMNS = `id, agent_id, toUnixTimestamp64Micro(observed_at) AS observed_micros,
   toUnixTimestamp64Micro(received_at) AS received_micros, kind, hostname, namespace, pod_name,
   container_id, container_name, image_repository, image_tag, image_digest, process_name, pid,
@@ -175,6 +249,11 @@ type EventResultRow = Pick<
   /** The event's protobuf bytes, base64 (empty in rows stored by schema 1). */
   event: string;
 };
+
+const ALERT_COLUMNS = `id, toUnixTimestamp64Micro(observed_at) AS observed_micros,
+  toUnixTimestamp64Micro(updated_at) AS updated_micros, rule_id, rule_name, severity, status,
+  title, agent_id, event_id, hostname, namespace, pod_name, container_id, image_repository,
+  tags, details`;
 
 interface AlertResultRow {
   id: string;
@@ -327,6 +406,151 @@ function alertWhere(tenantId: string, filter: AlertFilter): Where {
   if (filter.ruleIds !== undefined)
     where.add('rule_id IN ?v', { v: { type: 'Array(String)', value: filter.ruleIds } });
   return where;
+}
+
+/** The who, why and when of a triage change, checked. */
+function triage(options: TriageOptions): { actor: string; note: string; atMicros: number } {
+  const { actor = 'system', note = '', atMicros = Date.now() * 1000 } = options;
+  checkMicros('atMicros', atMicros);
+  if (typeof actor !== 'string' || actor === '' || actor.length > 256) {
+    throw new MamoriError(ErrorCode.Validation, 'actor must be 1 to 256 characters', {
+      context: { field: 'actor' },
+    });
+  }
+  if (typeof note !== 'string' || note.length > MAX_NOTE_LENGTH) {
+    throw new MamoriError(
+      ErrorCode.Validation,
+      `note must be at most ${MAX_NOTE_LENGTH} characters`,
+      {
+        context: { field: 'note' },
+      },
+    );
+  }
+  return { actor, note, atMicros };
+}
+
+interface IncidentResultRow {
+  incident_id: string;
+  window_seconds: number | string;
+  rule_id: string;
+  rule_name: string;
+  workload: string;
+  workload_kind: 'pod' | 'container' | 'host';
+  namespace: string;
+  pod_name: string;
+  container_id: string;
+  hostname: string;
+  max_severity: AlertSeverity;
+  first_micros: number | string;
+  last_micros: number | string;
+  alert_count: number | string;
+  sample_title: string;
+  incident_status: IncidentStatus;
+  triaged: boolean | number;
+  status_micros: number | string;
+  status_actor: string;
+  status_note: string;
+}
+
+/**
+ * Incidents as rows: their partial aggregates merged per key (`inner`: conditions on the key,
+ * tenant first), joined with their latest status, then `outer` (conditions on the merged
+ * values and the status). Aliases differ from the columns they aggregate: ClickHouse resolves
+ * a name in WHERE to a SELECT alias first.
+ */
+function incidentsSql(db: string, inner: Where, outer: Where): string {
+  return `SELECT i.*,
+      if(s.incident_id = '', 'open', toString(s.status)) AS incident_status,
+      s.incident_id != '' AS triaged,
+      toUnixTimestamp64Micro(s.updated_at) AS status_micros,
+      s.actor AS status_actor, s.note AS status_note
+    FROM (
+      SELECT any(id) AS incident_id, toUnixTimestamp(window_start) AS window_seconds, rule_id,
+        workload, any(workload_kind) AS workload_kind, any(namespace) AS namespace,
+        any(pod_name) AS pod_name, any(container_id) AS container_id,
+        any(hostname) AS hostname, any(rule_name) AS rule_name,
+        max(severity) AS max_severity,
+        toUnixTimestamp64Micro(min(first_seen_at)) AS first_micros,
+        toUnixTimestamp64Micro(max(last_seen_at)) AS last_micros,
+        uniqExactMerge(alert_ids) AS alert_count, argMinMerge(title) AS sample_title
+      FROM ${db}.incidents
+      WHERE ${inner.toString()}
+      GROUP BY window_start, rule_id, workload
+    ) AS i
+    LEFT JOIN (
+      SELECT incident_id, status, updated_at, actor, note
+      FROM ${db}.incident_status FINAL
+      WHERE tenant_id = {tenant:String}
+    ) AS s ON s.incident_id = i.incident_id
+    WHERE ${outer.conditions.length === 0 ? '1' : outer.toString()}`;
+}
+
+/** Conditions of `filter`: on the key inside (`inner`), on merged values and status outside. */
+function incidentWheres(tenantId: string, filter: IncidentFilter): { inner: Where; outer: Where } {
+  const inner = tenantWhere(tenantId);
+  const outer = new Where('o');
+  checkMicros('fromMicros', filter.fromMicros);
+  checkMicros('toMicros', filter.toMicros);
+  if (filter.fromMicros !== undefined) {
+    // Windows that ended before the range cannot hold an alert in it: the primary key skips them.
+    inner.add(`window_start > fromUnixTimestamp64Micro(?v, 'UTC')`, {
+      v: { type: 'Int64', value: filter.fromMicros - INCIDENT_WINDOW_SECONDS * 1_000_000 },
+    });
+    outer.add('last_micros >= ?v', { v: { type: 'Int64', value: filter.fromMicros } });
+  }
+  if (filter.toMicros !== undefined) {
+    inner.add(`window_start < fromUnixTimestamp64Micro(?v, 'UTC')`, {
+      v: { type: 'Int64', value: filter.toMicros },
+    });
+    outer.add('first_micros < ?v', { v: { type: 'Int64', value: filter.toMicros } });
+  }
+  if (filter.ruleIds !== undefined)
+    inner.add('rule_id IN ?v', { v: { type: 'Array(String)', value: filter.ruleIds } });
+  if (filter.workload !== undefined)
+    inner.add('workload = ?v', { v: { type: 'String', value: filter.workload } });
+  if (filter.severities !== undefined)
+    outer.add('max_severity IN ?v', { v: { type: 'Array(String)', value: filter.severities } });
+  if (filter.statuses !== undefined)
+    outer.add('incident_status IN ?v', { v: { type: 'Array(String)', value: filter.statuses } });
+  if (filter.namespace !== undefined)
+    outer.add('namespace = ?v', { v: { type: 'String', value: filter.namespace } });
+  if (filter.podName !== undefined)
+    outer.add('pod_name = ?v', { v: { type: 'String', value: filter.podName } });
+  if (filter.hostname !== undefined)
+    outer.add('hostname = ?v', { v: { type: 'String', value: filter.hostname } });
+  return { inner, outer };
+}
+
+function toIncident(row: IncidentResultRow): StoredIncident {
+  return {
+    id: row.incident_id,
+    ruleId: row.rule_id,
+    ruleName: row.rule_name,
+    workload: {
+      kind: row.workload_kind,
+      key: row.workload,
+      namespace: row.namespace,
+      podName: row.pod_name,
+      containerId: row.container_id,
+      hostname: row.hostname,
+    },
+    windowStartUnixMicros: Number(row.window_seconds) * 1_000_000,
+    severity: row.max_severity,
+    title: row.sample_title,
+    alertCount: Number(row.alert_count),
+    firstSeenUnixMicros: Number(row.first_micros),
+    lastSeenUnixMicros: Number(row.last_micros),
+    status: row.incident_status,
+    ...(row.triaged === true || row.triaged === 1
+      ? {
+          statusChange: {
+            atMicros: Number(row.status_micros),
+            actor: row.status_actor,
+            note: row.status_note,
+          },
+        }
+      : {}),
+  };
 }
 
 function toEvent(row: EventResultRow): StoredEvent {
@@ -504,6 +728,38 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
     return result.json<R>();
   }
 
+  /** A page of the alerts `where` picks, newest first. */
+  async function alertsPage(where: Where, page: PageRequest): Promise<Page<StoredAlert>> {
+    const limit = pageLimit(page);
+    if (page.cursor !== undefined) {
+      const [micros, id] = decodeCursor(page.cursor, ['number', 'string'] as const);
+      where.add(
+        `observed_at <= fromUnixTimestamp64Micro(?t, 'UTC')
+          AND (observed_at, id) < (fromUnixTimestamp64Micro(?t, 'UTC'), ?i)`,
+        { t: { type: 'Int64', value: micros }, i: { type: 'String', value: id } },
+      );
+    }
+    const rows = await select<AlertResultRow>(
+      `SELECT ${ALERT_COLUMNS}
+      FROM ${db}.alerts FINAL
+      WHERE ${where.toString()}
+      ORDER BY observed_at DESC, id DESC
+      LIMIT {limit:UInt32}`,
+      { ...where.params, limit: limit + 1 },
+    );
+    return toPage(rows, limit, toAlert, (r) => [Number(r.observed_micros), r.id]);
+  }
+
+  async function incidentExists(tenantId: string, id: string): Promise<boolean> {
+    const rows = await select<{ found: number }>(
+      `SELECT 1 AS found FROM ${db}.incidents
+      WHERE tenant_id = {tenant:String} AND id = {id:String}
+      LIMIT 1`,
+      { tenant: tenantId, id },
+    );
+    return rows.length > 0;
+  }
+
   return {
     client,
     database: db,
@@ -547,10 +803,24 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
       });
     },
 
-    async setAlertStatus(tenantId, ids, status, atMicros = Date.now() * 1000) {
+    async setAlertStatus(tenantId, ids, status, options = {}) {
       checkTenant(tenantId);
-      checkMicros('atMicros', atMicros);
+      const { actor, note, atMicros } = triage(options);
       if (ids.length === 0) return;
+      const params = { tenant: tenantId, ids, status, at: atMicros };
+      // The audit first: a change that fails after it leaves an entry for a change tried, never
+      // a change without its entry. Only ids of the tenant's alerts get one.
+      await client.command({
+        query: `INSERT INTO ${db}.triage_audit
+          (tenant_id, target_type, target_id, at, entry_id, action, actor, note)
+          SELECT {tenant:String}, 'alert', id, fromUnixTimestamp64Micro({at:Int64}, 'UTC'),
+            generateUUIDv4(id), {action:String}, {actor:String}, {note:String}
+          FROM (
+            SELECT DISTINCT id FROM ${db}.alerts
+            WHERE tenant_id = {tenant:String} AND id IN {ids:Array(String)}
+          )`,
+        query_params: { ...params, action: ACTION_OF[status], actor, note },
+      });
       await client.command({
         query: `INSERT INTO ${db}.alerts
           SELECT * REPLACE (
@@ -559,7 +829,7 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
           )
           FROM ${db}.alerts FINAL
           WHERE tenant_id = {tenant:String} AND id IN {ids:Array(String)}`,
-        query_params: { tenant: tenantId, ids, status, at: atMicros },
+        query_params: params,
       });
     },
 
@@ -649,30 +919,8 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
       return rows.map((r) => ({ startMicros: Number(r.bucket), count: Number(r.n) }));
     },
 
-    async listAlerts(tenantId, filter = {}, page = {}) {
-      const limit = pageLimit(page);
-      const where = alertWhere(tenantId, filter);
-      if (page.cursor !== undefined) {
-        const [micros, id] = decodeCursor(page.cursor, ['number', 'string'] as const);
-        where.add(
-          `observed_at <= fromUnixTimestamp64Micro(?t, 'UTC')
-            AND (observed_at, id) < (fromUnixTimestamp64Micro(?t, 'UTC'), ?i)`,
-          { t: { type: 'Int64', value: micros }, i: { type: 'String', value: id } },
-        );
-      }
-      const rows = await select<AlertResultRow>(
-        `SELECT id, toUnixTimestamp64Micro(observed_at) AS observed_micros,
-          toUnixTimestamp64Micro(updated_at) AS updated_micros, rule_id, rule_name, severity,
-          status, title, agent_id, event_id, hostname, namespace, pod_name, container_id,
-          image_repository, tags, details
-        FROM ${db}.alerts FINAL
-        WHERE ${where.toString()}
-        ORDER BY observed_at DESC, id DESC
-        LIMIT {limit:UInt32}`,
-        { ...where.params, limit: limit + 1 },
-      );
-      return toPage(rows, limit, toAlert, (r) => [Number(r.observed_micros), r.id]);
-    },
+    listAlerts: (tenantId, filter = {}, page = {}) =>
+      alertsPage(alertWhere(tenantId, filter), page),
 
     async countAlertsBySeverity(tenantId, filter = {}) {
       const where = alertWhere(tenantId, filter);
@@ -692,6 +940,136 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
       };
       for (const row of rows) counts[row.severity] = Number(row.n);
       return counts;
+    },
+
+    async listIncidents(tenantId, filter = {}, page = {}) {
+      const limit = pageLimit(page);
+      const { inner, outer } = incidentWheres(tenantId, filter);
+      if (page.cursor !== undefined) {
+        const [micros, id] = decodeCursor(page.cursor, ['number', 'string'] as const);
+        outer.add('(last_micros, incident_id) < (?t, ?i)', {
+          t: { type: 'Int64', value: micros },
+          i: { type: 'String', value: id },
+        });
+      }
+      const rows = await select<IncidentResultRow>(
+        `${incidentsSql(db, inner, outer)}
+        ORDER BY last_micros DESC, incident_id DESC
+        LIMIT {limit:UInt32}`,
+        { ...inner.params, ...outer.params, tenant: tenantId, limit: limit + 1 },
+      );
+      return toPage(rows, limit, toIncident, (r) => [Number(r.last_micros), r.incident_id]);
+    },
+
+    async countIncidentsBySeverity(tenantId, filter = {}) {
+      const { inner, outer } = incidentWheres(tenantId, filter);
+      const rows = await select<{ max_severity: AlertSeverity; n: number | string }>(
+        `SELECT max_severity, count() AS n
+        FROM (${incidentsSql(db, inner, outer)})
+        GROUP BY max_severity`,
+        { ...inner.params, ...outer.params, tenant: tenantId },
+      );
+      const counts: Record<AlertSeverity, number> = {
+        info: 0,
+        low: 0,
+        medium: 0,
+        high: 0,
+        critical: 0,
+      };
+      for (const row of rows) counts[row.max_severity] = Number(row.n);
+      return counts;
+    },
+
+    async getIncident(tenantId, id, alerts = {}) {
+      const inner = tenantWhere(tenantId).add('id = ?v', { v: { type: 'String', value: id } });
+      const [row] = await select<IncidentResultRow>(incidentsSql(db, inner, new Where('o')), {
+        ...inner.params,
+        tenant: tenantId,
+      });
+      if (row === undefined) return undefined;
+      const incident = toIncident(row);
+      const start = incident.windowStartUnixMicros;
+      const where = alertWhere(tenantId, {
+        fromMicros: start,
+        toMicros: start + INCIDENT_WINDOW_SECONDS * 1_000_000,
+        ruleIds: [incident.ruleId],
+      }).add(`${ALERT_WORKLOAD} = ?v`, { v: { type: 'String', value: incident.workload.key } });
+      return { ...incident, alerts: await alertsPage(where, alerts) };
+    },
+
+    async setIncidentStatus(tenantId, id, status, options = {}) {
+      checkTenant(tenantId);
+      const { actor, note, atMicros } = triage(options);
+      if (!(await incidentExists(tenantId, id))) return false;
+      // The audit first, as for alerts.
+      await client.insert({
+        table: `${db}.triage_audit`,
+        values: [
+          {
+            tenant_id: tenantId,
+            target_type: 'incident',
+            target_id: id,
+            at: atMicros,
+            entry_id: randomUUID(),
+            action: ACTION_OF[status],
+            actor,
+            note,
+          },
+        ],
+        format: 'JSONEachRow',
+      });
+      await client.insert({
+        table: `${db}.incident_status`,
+        values: [
+          { tenant_id: tenantId, incident_id: id, updated_at: atMicros, status, actor, note },
+        ],
+        format: 'JSONEachRow',
+      });
+      return true;
+    },
+
+    async listAudit(tenantId, target, page = {}) {
+      const limit = pageLimit(page);
+      const where = tenantWhere(tenantId)
+        .add('target_type = ?v', { v: { type: 'String', value: target.type } })
+        .add('target_id = ?v', { v: { type: 'String', value: target.id } });
+      if (page.cursor !== undefined) {
+        const [micros, entry] = decodeCursor(page.cursor, ['number', 'string'] as const);
+        where.add(`(at, entry_id) < (fromUnixTimestamp64Micro(?t, 'UTC'), toUUIDOrZero(?e))`, {
+          t: { type: 'Int64', value: micros },
+          e: { type: 'String', value: entry },
+        });
+      }
+      const rows = await select<{
+        target_type: AuditTargetType;
+        target_id: string;
+        at_micros: number | string;
+        entry: string;
+        action: TriageAction;
+        actor: string;
+        note: string;
+      }>(
+        `SELECT target_type, target_id, toUnixTimestamp64Micro(at) AS at_micros,
+          toString(entry_id) AS entry, action, actor, note
+        FROM ${db}.triage_audit
+        WHERE ${where.toString()}
+        ORDER BY at DESC, entry_id DESC
+        LIMIT {limit:UInt32}`,
+        { ...where.params, limit: limit + 1 },
+      );
+      return toPage(
+        rows,
+        limit,
+        (r) => ({
+          targetType: r.target_type,
+          targetId: r.target_id,
+          action: r.action,
+          actor: r.actor,
+          atMicros: Number(r.at_micros),
+          note: r.note,
+        }),
+        (r) => [Number(r.at_micros), r.entry],
+      );
     },
 
     async listAgents(tenantId, page = {}) {

@@ -193,6 +193,111 @@ export const MIGRATIONS: readonly Migration[] = [
       ),
     ],
   },
+  {
+    version: 6,
+    name: 'incidents roll alerts up; triage status and audit',
+    statements: ({ database: db }) => [
+      // Metadata only: an Enum8 takes a new value without rewriting a part.
+      `ALTER TABLE ${db}.alerts MODIFY COLUMN status
+        Enum8('open' = 1, 'acknowledged' = 2, 'resolved' = 3, 'suppressed' = 4)`,
+      // Alerts of one tenant, rule and workload within one hour (INCIDENT_WINDOW_SECONDS in
+      // warehouse.ts, which must match). The workload is the pod (namespace/pod) when there is
+      // one, else the bare container, else the host. Every aggregate is idempotent — an exact
+      // set of alert ids, min, max, the title of the earliest alert — so a replayed alert, or
+      // the re-insert a status change makes, never counts twice. The id is a hash of the key
+      // (the first 128 bits of SHA-256 over tenant, rule, workload and window start, NUL-
+      // separated), the same on every ClickHouse version and computable outside it.
+      `CREATE TABLE IF NOT EXISTS ${db}.incidents
+      (
+          tenant_id LowCardinality(String),
+          window_start DateTime('UTC'),
+          rule_id LowCardinality(String),
+          workload String,
+          id SimpleAggregateFunction(any, String),
+          workload_kind SimpleAggregateFunction(any, LowCardinality(String)),
+          namespace SimpleAggregateFunction(any, LowCardinality(String)),
+          pod_name SimpleAggregateFunction(any, String),
+          container_id SimpleAggregateFunction(any, String),
+          hostname SimpleAggregateFunction(any, LowCardinality(String)),
+          rule_name SimpleAggregateFunction(any, LowCardinality(String)),
+          severity SimpleAggregateFunction(max,
+            Enum8('info' = 1, 'low' = 2, 'medium' = 3, 'high' = 4, 'critical' = 5)),
+          first_seen_at SimpleAggregateFunction(min, DateTime64(6, 'UTC')),
+          last_seen_at SimpleAggregateFunction(max, DateTime64(6, 'UTC')),
+          alert_ids AggregateFunction(uniqExact, String),
+          title AggregateFunction(argMin, String, DateTime64(6, 'UTC')),
+          INDEX idx_id id TYPE bloom_filter(0.001) GRANULARITY 1
+      )
+      ENGINE = AggregatingMergeTree
+      PARTITION BY toYYYYMM(window_start)
+      ORDER BY (tenant_id, window_start, rule_id, workload)`,
+      ...(() => {
+        // The alert's own id and title are renamed inside, as the outer query's `id` and
+        // `title` are the incident's.
+        const select = `SELECT
+          tenant_id, window_start, rule_id, workload,
+          any(incident_id) AS id,
+          any(kind) AS workload_kind,
+          any(namespace) AS namespace,
+          any(pod_name) AS pod_name,
+          any(container_id) AS container_id,
+          any(hostname) AS hostname,
+          any(rule_name) AS rule_name,
+          max(severity) AS severity,
+          min(observed_at) AS first_seen_at,
+          max(observed_at) AS last_seen_at,
+          uniqExactState(alert_id) AS alert_ids,
+          argMinState(alert_title, observed_at) AS title
+        FROM (
+          SELECT tenant_id, rule_id, rule_name, severity, observed_at, namespace, pod_name,
+            container_id, hostname, id AS alert_id, title AS alert_title,
+            toDateTime(toStartOfInterval(observed_at, INTERVAL 3600 SECOND), 'UTC') AS window_start,
+            multiIf(pod_name != '', 'pod', container_id != '', 'container', 'host') AS kind,
+            multiIf(kind = 'pod', concat(namespace, '/', pod_name),
+              kind = 'container', concat('container:', container_id),
+              concat('host:', hostname)) AS workload,
+            substring(lower(hex(SHA256(concat(tenant_id, '\\0', rule_id, '\\0', workload, '\\0',
+              toString(toUnixTimestamp(window_start)))))), 1, 32) AS incident_id
+          FROM ${db}.alerts
+        )
+        GROUP BY tenant_id, window_start, rule_id, workload`;
+        return [
+          `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.incidents_from_alerts TO ${db}.incidents AS ${select}`,
+          // Alerts stored before this migration. Running it again (a start that died half-way)
+          // or racing the view over a new alert changes nothing: the aggregates are idempotent.
+          `INSERT INTO ${db}.incidents ${select}`,
+        ];
+      })(),
+      // The latest status of an incident wins; it applies to the incident as a whole, so alerts
+      // that join its window later share it (a suppressed incident stays suppressed).
+      `CREATE TABLE IF NOT EXISTS ${db}.incident_status
+      (
+          tenant_id LowCardinality(String),
+          incident_id String,
+          updated_at DateTime64(6, 'UTC'),
+          status Enum8('open' = 1, 'acknowledged' = 2, 'resolved' = 3, 'suppressed' = 4),
+          actor String,
+          note String
+      )
+      ENGINE = ReplacingMergeTree(updated_at)
+      ORDER BY (tenant_id, incident_id)`,
+      // Append-only: who did what to which alert or incident, when, and why.
+      `CREATE TABLE IF NOT EXISTS ${db}.triage_audit
+      (
+          tenant_id LowCardinality(String),
+          target_type Enum8('alert' = 1, 'incident' = 2),
+          target_id String,
+          at DateTime64(6, 'UTC'),
+          entry_id UUID,
+          action LowCardinality(String),
+          actor String,
+          note String
+      )
+      ENGINE = MergeTree
+      PARTITION BY toYYYYMM(at)
+      ORDER BY (tenant_id, target_type, target_id, at, entry_id)`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations. */

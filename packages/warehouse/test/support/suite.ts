@@ -2,6 +2,7 @@
  * The warehouse suite: run once on chDB in-process and once over HTTP (see
  * src/testing/clickhouse-http.ts), so that the same schema and queries are proven on both paths.
  */
+import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { isMamoriError } from '@mamori/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,9 +10,12 @@ import { createEventCodec } from '@mamori/proto';
 import {
   createWarehouse,
   encodeEventRow,
+  INCIDENT_WINDOW_SECONDS,
   migrate,
+  MIGRATIONS,
   MIGRATIONS_TABLE,
   type AlertInput,
+  type StoredIncident,
   type Warehouse,
 } from '../../src/index.js';
 import { testDatabase, testTenant } from './chdb.js';
@@ -74,7 +78,7 @@ export function warehouseSuite(target: SuiteTarget): void {
   describe('migrations', () => {
     it('records each version once and applies nothing on a second run', async () => {
       const again = await migrate(client, { database, retentionDays: 30 });
-      expect(again).toEqual({ applied: [], version: 5 });
+      expect(again).toEqual({ applied: [], version: 6 });
       const rows = await (
         await client.query({
           query: `SELECT version, count() AS n FROM ${database}.${MIGRATIONS_TABLE} GROUP BY version ORDER BY version`,
@@ -87,6 +91,7 @@ export function warehouseSuite(target: SuiteTarget): void {
         [3, 1],
         [4, 1],
         [5, 1],
+        [6, 1],
       ]);
     });
 
@@ -94,7 +99,7 @@ export function warehouseSuite(target: SuiteTarget): void {
       const db = testDatabase('retention');
       try {
         expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([
-          1, 2, 3, 4, 5,
+          1, 2, 3, 4, 5, 6,
         ]);
         await migrate(client, { database: db, retentionDays: 7 });
         const rows = await (
@@ -487,6 +492,362 @@ export function warehouseSuite(target: SuiteTarget): void {
       expect(await warehouse.countAlertsBySeverity(tenant, { statuses: ['open'] })).toMatchObject({
         high: 1,
       });
+    });
+  });
+
+  describe('incidents', () => {
+    const HOUR = INCIDENT_WINDOW_SECONDS * SECOND;
+    /** The incident id as the schema defines it: SHA-256 of the key, NUL-separated, 32 hex. */
+    const incidentId = (tenant: string, rule: string, workload: string, windowMicros: number) =>
+      createHash('sha256')
+        .update([tenant, rule, workload, String(windowMicros / SECOND)].join('\0'))
+        .digest('hex')
+        .slice(0, 32);
+    const byKey = (items: StoredIncident[]) =>
+      Object.fromEntries(
+        items.map((i) => [`${i.ruleId} ${i.workload.key} ${i.windowStartUnixMicros}`, i]),
+      );
+
+    it('rolls alerts of one rule on one workload within an hour up into one incident', async () => {
+      const tenant = testTenant();
+      await warehouse.insertAlerts([
+        alert(tenant, {
+          id: 'x1',
+          severity: 'medium',
+          title: 'first',
+          observedUnixMicros: T0 + 10 * SECOND,
+        }),
+        alert(tenant, {
+          id: 'x2',
+          severity: 'critical',
+          title: 'second',
+          observedUnixMicros: T0 + 20 * SECOND,
+        }),
+        alert(tenant, {
+          id: 'x3',
+          severity: 'low',
+          title: 'third',
+          observedUnixMicros: T0 + HOUR - 1,
+        }),
+        // Same pod, another container of it: still the pod.
+        alert(tenant, { id: 'x4', containerId: 'c0ffee02', observedUnixMicros: T0 + 30 * SECOND }),
+      ]);
+      const { items, nextCursor } = await warehouse.listIncidents(tenant);
+      expect(nextCursor).toBeUndefined();
+      expect(items).toEqual([
+        {
+          id: incidentId(tenant, 'shell-in-container', 'citizens/portal-7d9f', T0),
+          ruleId: 'shell-in-container',
+          ruleName: 'Terminal shell in container',
+          workload: {
+            kind: 'pod',
+            key: 'citizens/portal-7d9f',
+            namespace: 'citizens',
+            podName: 'portal-7d9f',
+            containerId: expect.stringMatching(/^c0ffee0[12]$/) as unknown,
+            hostname: 'node-1.city-a',
+          },
+          windowStartUnixMicros: T0,
+          severity: 'critical',
+          title: 'first',
+          alertCount: 4,
+          firstSeenUnixMicros: T0 + 10 * SECOND,
+          lastSeenUnixMicros: T0 + HOUR - 1,
+          status: 'open',
+        },
+      ]);
+    });
+
+    it('keeps incidents apart by rule, workload, window and tenant', async () => {
+      const tenant = testTenant();
+      const other = testTenant();
+      await warehouse.insertAlerts([
+        alert(tenant, { id: 's1', observedUnixMicros: T0 }),
+        alert(tenant, { id: 's2', observedUnixMicros: T0 + SECOND }),
+        alert(tenant, { id: 's3', ruleId: 'miner', observedUnixMicros: T0 + 2 * SECOND }),
+        alert(tenant, { id: 's4', podName: 'portal-aaaa', observedUnixMicros: T0 + 3 * SECOND }),
+        alert(tenant, { id: 's5', observedUnixMicros: T0 + HOUR }),
+        alert(tenant, {
+          id: 's6',
+          namespace: '',
+          podName: '',
+          containerId: '',
+          observedUnixMicros: T0 + 4 * SECOND,
+        }),
+        alert(tenant, {
+          id: 's7',
+          namespace: '',
+          podName: '',
+          observedUnixMicros: T0 + 5 * SECOND,
+        }),
+        alert(other, { id: 's1', observedUnixMicros: T0 }),
+      ]);
+      const { items } = await warehouse.listIncidents(tenant);
+      const counts = Object.fromEntries(
+        Object.entries(byKey(items)).map(([key, i]) => [key, [i.alertCount, i.workload.kind]]),
+      );
+      expect(counts).toEqual({
+        [`shell-in-container citizens/portal-7d9f ${T0}`]: [2, 'pod'],
+        [`miner citizens/portal-7d9f ${T0}`]: [1, 'pod'],
+        [`shell-in-container citizens/portal-aaaa ${T0}`]: [1, 'pod'],
+        [`shell-in-container citizens/portal-7d9f ${T0 + HOUR}`]: [1, 'pod'],
+        [`shell-in-container host:node-1.city-a ${T0}`]: [1, 'host'],
+        [`shell-in-container container:c0ffee01 ${T0}`]: [1, 'container'],
+      });
+      // Newest last-seen first.
+      expect(items[0]?.windowStartUnixMicros).toBe(T0 + HOUR);
+      const theirs = (await warehouse.listIncidents(other)).items;
+      expect(theirs.map((i) => i.alertCount)).toEqual([1]);
+      // Same rule, workload and window, another tenant: another id.
+      expect(theirs[0]?.id).not.toBe(
+        byKey(items)[`shell-in-container citizens/portal-7d9f ${T0}`]?.id,
+      );
+    });
+
+    it('never counts a replayed or re-statused alert twice', async () => {
+      const tenant = testTenant();
+      const batch = [1, 2, 3].map((i) =>
+        alert(tenant, { id: `r${i}`, observedUnixMicros: T0 + i * SECOND }),
+      );
+      await warehouse.insertAlerts(batch);
+      await warehouse.insertAlerts(batch); // detector replay
+      await warehouse.insertAlerts(batch.slice(1)); // replay with other batch boundaries
+      await warehouse.setAlertStatus(tenant, ['r1', 'r2'], 'acknowledged'); // re-inserts them
+      await warehouse.setAlertStatus(tenant, ['r1'], 'resolved');
+      const count = async () => {
+        const [incident] = (await warehouse.listIncidents(tenant)).items;
+        return incident?.alertCount;
+      };
+      expect(await count()).toBe(3);
+      await client.command({ query: `OPTIMIZE TABLE ${database}.incidents FINAL` });
+      expect(await count()).toBe(3);
+      expect(await warehouse.countIncidentsBySeverity(tenant)).toMatchObject({ high: 1 });
+    });
+
+    it('rolls up alerts stored before incidents existed', async () => {
+      const db = testDatabase('backfill');
+      try {
+        await migrate(client, { database: db, retentionDays: 30 }, MIGRATIONS.slice(0, 5));
+        const old = createWarehouse({ client, database: db });
+        const tenant = testTenant();
+        await client.insert({
+          table: `${db}.alerts`,
+          values: ['b1', 'b2'].map((id, i) => ({
+            tenant_id: tenant,
+            observed_at: T0 + i * SECOND,
+            id,
+            updated_at: T0 + i * SECOND,
+            rule_id: 'miner',
+            rule_name: 'Miner',
+            severity: 'high',
+            status: 'open',
+            title: 'xmrig',
+            hostname: 'node-1',
+          })),
+          format: 'JSONEachRow',
+        });
+        expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([6]);
+        const { items } = await old.listIncidents(tenant);
+        expect(items.map((i) => [i.workload.key, i.alertCount])).toEqual([['host:node-1', 2]]);
+      } finally {
+        await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+      }
+    });
+
+    it('shows an incident with a page of its alerts, to its own tenant only', async () => {
+      const tenant = testTenant();
+      await warehouse.insertAlerts([
+        ...[0, 1, 2].map((i) =>
+          alert(tenant, { id: `g${i}`, observedUnixMicros: T0 + i * SECOND }),
+        ),
+        alert(tenant, { id: 'g-other-pod', podName: 'x', observedUnixMicros: T0 }),
+        alert(tenant, { id: 'g-next-hour', observedUnixMicros: T0 + HOUR }),
+        alert(tenant, { id: 'g-other-rule', ruleId: 'miner', observedUnixMicros: T0 }),
+      ]);
+      const id = incidentId(tenant, 'shell-in-container', 'citizens/portal-7d9f', T0);
+      const first = await warehouse.getIncident(tenant, id, { limit: 2 });
+      expect(first).toMatchObject({ id, alertCount: 3, status: 'open' });
+      expect(first?.alerts.items.map((a) => a.id)).toEqual(['g2', 'g1']);
+      const rest = await warehouse.getIncident(tenant, id, {
+        limit: 2,
+        cursor: first?.alerts.nextCursor,
+      });
+      expect(rest?.alerts).toEqual({ items: [expect.objectContaining({ id: 'g0' })] });
+      expect(await warehouse.getIncident(testTenant(), id)).toBeUndefined();
+      expect(await warehouse.getIncident(tenant, 'no-such-incident')).toBeUndefined();
+    });
+
+    it('keeps an incident’s status, latest first, for alerts that join it later, with an audit trail', async () => {
+      const tenant = testTenant();
+      await warehouse.insertAlerts([alert(tenant, { id: 't1', observedUnixMicros: T0 })]);
+      const [incident] = (await warehouse.listIncidents(tenant)).items;
+      const id = incident!.id;
+      expect(
+        await warehouse.setIncidentStatus(tenant, id, 'acknowledged', {
+          actor: 'alice',
+          atMicros: T0 + 10 * SECOND,
+        }),
+      ).toBe(true);
+      expect(
+        await warehouse.setIncidentStatus(tenant, id, 'suppressed', {
+          actor: 'bob',
+          note: 'known scanner',
+          atMicros: T0 + 20 * SECOND,
+        }),
+      ).toBe(true);
+      // Another tenant's call changes nothing and records nothing.
+      expect(
+        await warehouse.setIncidentStatus(testTenant(), id, 'resolved', { actor: 'eve' }),
+      ).toBe(false);
+      // A noisy rule keeps firing: the alerts join the suppressed incident.
+      await warehouse.insertAlerts([
+        alert(tenant, { id: 't2', observedUnixMicros: T0 + 30 * SECOND }),
+        alert(tenant, { id: 't3', observedUnixMicros: T0 + 40 * SECOND }),
+      ]);
+      const after = await warehouse.getIncident(tenant, id);
+      expect(after).toMatchObject({
+        alertCount: 3,
+        status: 'suppressed',
+        statusChange: { actor: 'bob', note: 'known scanner', atMicros: T0 + 20 * SECOND },
+      });
+      expect(
+        (await warehouse.listIncidents(tenant, { statuses: ['suppressed'] })).items,
+      ).toHaveLength(1);
+      expect((await warehouse.listIncidents(tenant, { statuses: ['open'] })).items).toEqual([]);
+      const trail = await warehouse.listAudit(tenant, { type: 'incident', id });
+      expect(trail.items).toEqual([
+        {
+          targetType: 'incident',
+          targetId: id,
+          action: 'suppress',
+          actor: 'bob',
+          atMicros: T0 + 20 * SECOND,
+          note: 'known scanner',
+        },
+        expect.objectContaining({ action: 'acknowledge', actor: 'alice', note: '' }),
+      ]);
+      const page = await warehouse.listAudit(tenant, { type: 'incident', id }, { limit: 1 });
+      const next = await warehouse.listAudit(
+        tenant,
+        { type: 'incident', id },
+        { limit: 1, cursor: page.nextCursor },
+      );
+      expect([...page.items, ...next.items].map((e) => e.action)).toEqual([
+        'suppress',
+        'acknowledge',
+      ]);
+      expect(next.nextCursor).toBeUndefined();
+      expect((await warehouse.listAudit(testTenant(), { type: 'incident', id })).items).toEqual([]);
+    });
+
+    it('records who changed an alert’s status, and only for alerts of the tenant', async () => {
+      const tenant = testTenant();
+      await warehouse.insertAlerts([alert(tenant, { id: 'u1' }), alert(tenant, { id: 'u1' })]);
+      await warehouse.setAlertStatus(tenant, ['u1', 'nope'], 'suppressed', {
+        actor: 'carol',
+        note: 'benign cron',
+        atMicros: T0 + SECOND,
+      });
+      await warehouse.setAlertStatus(testTenant(), ['u1'], 'resolved', { actor: 'eve' });
+      expect((await warehouse.listAlerts(tenant)).items.map((a) => a.status)).toEqual([
+        'suppressed',
+      ]);
+      expect((await warehouse.listAudit(tenant, { type: 'alert', id: 'u1' })).items).toEqual([
+        {
+          targetType: 'alert',
+          targetId: 'u1',
+          action: 'suppress',
+          actor: 'carol',
+          atMicros: T0 + SECOND,
+          note: 'benign cron',
+        },
+      ]);
+      expect((await warehouse.listAudit(tenant, { type: 'alert', id: 'nope' })).items).toEqual([]);
+      const tooLong = await rejection(
+        warehouse.setAlertStatus(tenant, ['u1'], 'resolved', { note: 'x'.repeat(5000) }),
+      );
+      expect(isMamoriError(tooLong, 'MAMORI_VALIDATION') && tooLong.context['field']).toBe('note');
+    });
+
+    it('filters incidents and counts them by severity, and pages without gaps', async () => {
+      const tenant = testTenant();
+      await warehouse.insertAlerts([
+        alert(tenant, { id: 'f1', severity: 'critical', observedUnixMicros: T0 }),
+        alert(tenant, { id: 'f2', severity: 'low', observedUnixMicros: T0 + SECOND }),
+        alert(tenant, {
+          id: 'f3',
+          ruleId: 'miner',
+          severity: 'medium',
+          observedUnixMicros: T0 + 2 * SECOND,
+        }),
+        alert(tenant, {
+          id: 'f4',
+          namespace: 'payments',
+          podName: 'pay-1',
+          hostname: 'node-2',
+          severity: 'low',
+          observedUnixMicros: T0 + 3 * SECOND,
+        }),
+        alert(tenant, { id: 'f5', severity: 'info', observedUnixMicros: T0 + 2 * HOUR }),
+      ]);
+      const keys = async (filter: Parameters<Warehouse['listIncidents']>[1]) =>
+        (await warehouse.listIncidents(tenant, filter)).items.map(
+          (i) => `${i.ruleId} ${i.workload.key} ${(i.windowStartUnixMicros - T0) / HOUR}`,
+        );
+      expect(await keys({})).toEqual([
+        'shell-in-container citizens/portal-7d9f 2',
+        'shell-in-container payments/pay-1 0',
+        'miner citizens/portal-7d9f 0',
+        'shell-in-container citizens/portal-7d9f 0',
+      ]);
+      expect(await keys({ severities: ['critical'] })).toEqual([
+        'shell-in-container citizens/portal-7d9f 0',
+      ]);
+      expect(await keys({ ruleIds: ['miner'] })).toEqual(['miner citizens/portal-7d9f 0']);
+      expect(await keys({ namespace: 'payments' })).toEqual([
+        'shell-in-container payments/pay-1 0',
+      ]);
+      expect(await keys({ podName: 'pay-1', hostname: 'node-2' })).toEqual([
+        'shell-in-container payments/pay-1 0',
+      ]);
+      expect(await keys({ workload: 'payments/pay-1' })).toEqual([
+        'shell-in-container payments/pay-1 0',
+      ]);
+      // An incident lies in a range when its alerts could: first seen before the end, last after the start.
+      expect(await keys({ fromMicros: T0 + 2 * SECOND, toMicros: T0 + HOUR })).toEqual([
+        'shell-in-container payments/pay-1 0',
+        'miner citizens/portal-7d9f 0',
+      ]);
+      expect(await keys({ fromMicros: T0 + HOUR })).toEqual([
+        'shell-in-container citizens/portal-7d9f 2',
+      ]);
+      expect(await warehouse.countIncidentsBySeverity(tenant)).toEqual({
+        info: 1,
+        low: 1,
+        medium: 1,
+        high: 0,
+        critical: 1,
+      });
+      expect(await warehouse.countIncidentsBySeverity(tenant, { namespace: 'citizens' })).toEqual({
+        info: 1,
+        low: 0,
+        medium: 1,
+        high: 0,
+        critical: 1,
+      });
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await warehouse.listIncidents(tenant, {}, { limit: 3, cursor });
+        seen.push(...page.items.map((i) => i.id));
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      expect(seen).toEqual((await warehouse.listIncidents(tenant)).items.map((i) => i.id));
+      expect(seen).toHaveLength(4);
+      expect((await warehouse.listIncidents(testTenant())).items).toEqual([]);
+      expect(await warehouse.countIncidentsBySeverity(testTenant())).toMatchObject({ critical: 0 });
+      const bad = await rejection(warehouse.listIncidents(tenant, {}, { cursor: 'bm9wZQ' }));
+      expect(isMamoriError(bad, 'MAMORI_VALIDATION') && bad.context['field']).toBe('cursor');
     });
   });
 
