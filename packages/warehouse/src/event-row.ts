@@ -80,16 +80,25 @@ const FILE_LINK = numbersOf('mamori.v1.FileLink');
 const FILE_SYMLINK = numbersOf('mamori.v1.FileSymlink');
 const KERNEL_MODULE_LOAD = numbersOf('mamori.v1.KernelModuleLoad');
 
+const PAYLOADS = protoType('mamori.v1.Event').oneofs['payload']!.fieldsArray;
 /** Payload field number → kind name (the oneof member's name). */
-const KIND_BY_NUMBER = new Map(
-  protoType('mamori.v1.Event').oneofs['payload']!.fieldsArray.map((f) => [f.id, f.name]),
-);
+const KIND_BY_NUMBER = new Map(PAYLOADS.map((f) => [f.id, f.name]));
 /**
- * Payload kinds whose message has `process` (field 1) and where their file path is: the path
- * the call made or changed (a rename's new name, a link's new name), and the file a kernel
- * module was loaded from (empty when it was loaded from memory).
+ * Payload kinds whose message has `process` (field 1), read from the schema so that a new kind
+ * carrying a process needs no change here.
  */
 const PROCESS_FIELD = 1;
+const WITH_PROCESS = new Set(
+  PAYLOADS.filter((f) => {
+    const message = f.resolvedType as { fieldsById?: Record<number, { name: string }> } | null;
+    return message?.fieldsById?.[PROCESS_FIELD]?.name === 'process';
+  }).map((f) => f.id),
+);
+/**
+ * Where the file path of a payload kind is: the path the call made or changed (a rename's new
+ * name, a link's new name), and the file a kernel module was loaded from (empty when it was
+ * loaded from memory).
+ */
 const PATH_FIELD = new Map<number, number>([
   [EVENT['file_open']!, FILE_OPEN['path']!],
   [EVENT['file_write']!, FILE_OPEN['path']!],
@@ -100,26 +109,6 @@ const PATH_FIELD = new Map<number, number>([
   [EVENT['kernel_module_load']!, KERNEL_MODULE_LOAD['path']!],
 ]);
 const PROCESS_EXEC = EVENT['process_exec']!;
-const WITH_PROCESS = new Set(
-  [
-    'process_exec',
-    'process_exit',
-    'file_open',
-    'file_write',
-    'file_rename',
-    'file_delete',
-    'network_connect',
-    'network_accept',
-    'network_listen',
-    'dns_query',
-    'file_link',
-    'file_symlink',
-    'kernel_module_load',
-    'process_ptrace',
-    'network_socket',
-    'fd_dup',
-  ].map((name) => EVENT[name]!),
-);
 
 /** A byte range of the event; start < 0 when the field was absent. */
 interface Range {
