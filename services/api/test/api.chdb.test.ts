@@ -3,11 +3,13 @@ import { openWarehouse, type Warehouse } from '@mamori/warehouse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiApp } from '../src/app.js';
 import { chdbTestDir, testDatabase, testTenant } from './support/chdb.js';
-import { SECOND, T0, gql, testApp, testEvent, token } from './support/fixtures.js';
+import { SECOND, T0, gql, testApp, testEvent, token, tokenActor } from './support/fixtures.js';
 
-// One warehouse on chDB for the file, tenants A and B in it; B must never see A's data.
+// One warehouse on chDB for the file, tenants A and B in it; B must never see A's data. C has
+// the incidents, so that A's counts stay as they are.
 const A = testTenant();
 const B = testTenant();
+const C = testTenant();
 let warehouse: Warehouse;
 let database: string;
 let app: ApiApp;
@@ -63,7 +65,7 @@ beforeAll(async () => {
       policyVersion: 'p1',
     },
   ]);
-  app = testApp(warehouse, [A, B], {
+  app = testApp(warehouse, [A, B, C], {
     ping: async () => (await warehouse.client.ping()).success,
   });
 });
@@ -266,5 +268,208 @@ describe('alerts, agents and workloads', () => {
 describe('readiness', () => {
   it('is ready while the warehouse answers', async () => {
     expect((await app.server.inject('/readyz')).statusCode).toBe(200);
+  });
+});
+
+describe('incidents and triage', () => {
+  const HOUR = 3600 * SECOND;
+  const miner = (id: string, at: number, severity: 'high' | 'critical' = 'high') => ({
+    id,
+    tenantId: C,
+    observedUnixMicros: at,
+    ruleId: 'miner',
+    ruleName: 'Cryptominer',
+    severity,
+    title: `xmrig (${id})`,
+    agentId: 'node-1',
+    eventId: `ev-${id}`,
+    hostname: 'node-1.city-c',
+    namespace: 'citizens',
+    podName: 'portal-7d9f',
+    containerId: 'c0ffee01',
+  });
+  type Incident = {
+    id: string;
+    alertCount: number;
+    severity: string;
+    status: string;
+    title: string;
+    statusChange: { by: string; note: string } | null;
+  };
+  const incidents = async (bearer: string, filter = '{}') => {
+    const result = await gql(
+      app,
+      bearer,
+      `{ incidents(filter: ${filter}) { edges { node { id alertCount severity status title statusChange { by note } } } countsBySeverity { high critical total } } }`,
+    );
+    expect(result.body.errors).toBeUndefined();
+    const data = result.body.data as {
+      incidents: { edges: { node: Incident }[]; countsBySeverity: Record<string, number> };
+    };
+    return {
+      nodes: data.incidents.edges.map((edge) => edge.node),
+      counts: data.incidents.countsBySeverity,
+    };
+  };
+  let minerId: string;
+
+  beforeAll(async () => {
+    const first = [miner('m1', T0 + SECOND), miner('m2', T0 + 2 * SECOND, 'critical')];
+    await warehouse.insertAlerts([...first, miner('m3', T0 + 3 * SECOND)]);
+    await warehouse.insertAlerts(first); // a detector replay
+    await warehouse.insertAlerts([
+      { ...miner('n1', T0 + 4 * SECOND), ruleId: 'netcat', title: 'nc' },
+      miner('later', T0 + HOUR + SECOND),
+    ]);
+    const { nodes } = await incidents(token(C, 'viewer'), '{ ruleIds: ["miner"] }');
+    minerId = nodes.find((node) => node.alertCount === 3)!.id;
+  });
+
+  it('rolls a rule’s alerts on one pod within an hour into one incident, replays counted once', async () => {
+    const { nodes, counts } = await incidents(token(C, 'viewer'));
+    expect(nodes.map((node) => [node.title, node.alertCount, node.severity])).toEqual([
+      ['xmrig (later)', 1, 'HIGH'],
+      ['nc', 1, 'HIGH'],
+      ['xmrig (m1)', 3, 'CRITICAL'],
+    ]);
+    expect(counts).toEqual({ high: 2, critical: 1, total: 3 });
+    expect((await incidents(token(C, 'viewer'), '{ severities: [CRITICAL] }')).nodes).toEqual([
+      expect.objectContaining({ id: minerId }),
+    ]);
+  });
+
+  it('shows an incident with its alerts, paged, to its tenant only', async () => {
+    const query = `query ($id: ID!, $after: String) { incident(id: $id) {
+      id windowStart windowEnd workload { kind key namespace podName }
+      alerts(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }`;
+    const first = await gql(app, token(C, 'viewer'), query, { id: minerId });
+    expect(first.body.errors).toBeUndefined();
+    const incident = (
+      first.body.data as {
+        incident: {
+          windowStart: string;
+          windowEnd: string;
+          workload: unknown;
+          alerts: {
+            edges: { node: { id: string } }[];
+            pageInfo: { hasNextPage: boolean; endCursor: string };
+          };
+        };
+      }
+    ).incident;
+    expect(incident.workload).toEqual({
+      kind: 'POD',
+      key: 'citizens/portal-7d9f',
+      namespace: 'citizens',
+      podName: 'portal-7d9f',
+    });
+    expect(incident.windowStart).toBe(`${iso(T0).slice(0, 19)}.000000Z`);
+    expect(incident.windowEnd).toBe(`${iso(T0 + HOUR).slice(0, 19)}.000000Z`);
+    expect(incident.alerts.edges.map((edge) => edge.node.id)).toEqual(['m3', 'm2']);
+    expect(incident.alerts.pageInfo.hasNextPage).toBe(true);
+    const rest = await gql(app, token(C, 'viewer'), query, {
+      id: minerId,
+      after: incident.alerts.pageInfo.endCursor,
+    });
+    expect(rest.body.data).toMatchObject({
+      incident: { alerts: { edges: [{ node: { id: 'm1' } }], pageInfo: { hasNextPage: false } } },
+    });
+    expect((await gql(app, token(B, 'admin'), query, { id: minerId })).body.data).toEqual({
+      incident: null,
+    });
+    expect((await incidents(token(B, 'admin'))).nodes).toEqual([]);
+  });
+
+  it('keeps a suppressed incident suppressed while alerts join it, and audits who did it', async () => {
+    const suppress = await gql(
+      app,
+      token(C, 'analyst'),
+      'mutation ($id: ID!) { suppressIncident(id: $id, note: "pen test this week") { id status statusChange { by note } } }',
+      { id: minerId },
+    );
+    expect(suppress.body).toEqual({
+      data: {
+        suppressIncident: {
+          id: minerId,
+          status: 'SUPPRESSED',
+          statusChange: { by: `analyst@${C}`, note: 'pen test this week' },
+        },
+      },
+    });
+    // Another tenant's admin cannot touch it, and leaves no trace in its trail.
+    const foreign = await gql(
+      app,
+      token(B, 'admin'),
+      'mutation ($id: ID!) { resolveIncident(id: $id) { id } }',
+      { id: minerId },
+    );
+    expect(foreign.body.errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
+    // A viewer of the tenant cannot either.
+    const viewer = await gql(
+      app,
+      token(C, 'viewer'),
+      'mutation ($id: ID!) { acknowledgeIncident(id: $id) { id } }',
+      { id: minerId },
+    );
+    expect(viewer.body.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+
+    await warehouse.insertAlerts([miner('m4', T0 + 10 * SECOND)]);
+    const [suppressed] = (await incidents(token(C, 'viewer'), '{ statuses: [SUPPRESSED] }')).nodes;
+    expect(suppressed).toMatchObject({ id: minerId, alertCount: 4, status: 'SUPPRESSED' });
+    expect((await incidents(token(C, 'viewer'), '{ statuses: [OPEN] }')).nodes).toHaveLength(2);
+
+    const resolve = await gql(
+      app,
+      token(C, 'admin'),
+      'mutation ($id: ID!) { resolveIncident(id: $id) { status } }',
+      { id: minerId },
+    );
+    expect(resolve.body.data).toEqual({ resolveIncident: { status: 'RESOLVED' } });
+    const trail = await gql(
+      app,
+      token(C, 'viewer'),
+      'query ($id: ID!) { auditTrail(targetType: INCIDENT, targetId: $id) { edges { node { targetType targetId action actor note at } } } }',
+      { id: minerId },
+    );
+    const entries = (
+      trail.body.data as { auditTrail: { edges: { node: Record<string, unknown> }[] } }
+    ).auditTrail.edges.map((edge) => edge.node);
+    expect(entries).toEqual([
+      expect.objectContaining({ action: 'RESOLVE', actor: tokenActor(token(C, 'admin')) }),
+      expect.objectContaining({
+        targetType: 'INCIDENT',
+        targetId: minerId,
+        action: 'SUPPRESS',
+        actor: `analyst@${C}`,
+        note: 'pen test this week',
+      }),
+    ]);
+    const theirs = await gql(
+      app,
+      token(B, 'admin'),
+      'query ($id: ID!) { auditTrail(targetType: INCIDENT, targetId: $id) { edges { cursor } } }',
+      { id: minerId },
+    );
+    expect(theirs.body.data).toEqual({ auditTrail: { edges: [] } });
+  });
+
+  it('suppresses alerts with a note, recorded with the actor in their trail', async () => {
+    const set = await gql(
+      app,
+      token(C, 'analyst'),
+      'mutation { setAlertStatus(ids: ["n1"], status: SUPPRESSED, note: "admin tooling") { status } }',
+    );
+    expect(set.body.data).toEqual({ setAlertStatus: { status: 'SUPPRESSED' } });
+    const result = await gql(
+      app,
+      token(C, 'viewer'),
+      '{ alerts(filter: { statuses: [SUPPRESSED] }) { edges { node { id } } } auditTrail(targetType: ALERT, targetId: "n1") { edges { node { action actor note } } } }',
+    );
+    expect(result.body.data).toEqual({
+      alerts: { edges: [{ node: { id: 'n1' } }] },
+      auditTrail: {
+        edges: [{ node: { action: 'SUPPRESS', actor: `analyst@${C}`, note: 'admin tooling' } }],
+      },
+    });
   });
 });

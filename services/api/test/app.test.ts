@@ -1,11 +1,13 @@
+import { createHash } from 'node:crypto';
 import { createLogger, type Readiness } from '@mamori/common';
 import { auditServer } from 'graphql-http';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { protoType } from '@mamori/proto';
-import type { StoredEvent } from '@mamori/warehouse';
+import type { StoredEvent, StoredIncident } from '@mamori/warehouse';
+import { createTokenRegistry } from '../src/auth/tokens.js';
 import { resolvers, type ApiWarehouse } from '../src/graphql/resolvers.js';
-import { gql, testApp, token } from './support/fixtures.js';
+import { gql, testApp, token, tokenActor } from './support/fixtures.js';
 
 const TENANT = 'city-a';
 
@@ -21,6 +23,13 @@ function emptyWarehouse(overrides: Partial<ApiWarehouse> = {}): ApiWarehouse {
     setAlertStatus: vi.fn(() => Promise.resolve()),
     listAgents: vi.fn(() => Promise.resolve({ items: [] })),
     listWorkloads: vi.fn(() => Promise.resolve({ items: [] })),
+    listIncidents: vi.fn(() => Promise.resolve({ items: [] })),
+    countIncidentsBySeverity: vi.fn(() =>
+      Promise.resolve({ info: 0, low: 0, medium: 0, high: 0, critical: 0 }),
+    ),
+    getIncident: vi.fn(() => Promise.resolve(undefined)),
+    setIncidentStatus: vi.fn(() => Promise.resolve(false)),
+    listAudit: vi.fn(() => Promise.resolve({ items: [] })),
     ...overrides,
   };
 }
@@ -80,10 +89,233 @@ describe('roles', () => {
       expect(result.body).toEqual({
         data: { setAlertStatus: { ids: ['a1'], status: 'RESOLVED' } },
       });
-      expect(warehouse.setAlertStatus).toHaveBeenCalledWith(TENANT, ['a1'], 'resolved');
+      expect(warehouse.setAlertStatus).toHaveBeenCalledWith(TENANT, ['a1'], 'resolved', {
+        actor: role === 'analyst' ? `analyst@${TENANT}` : tokenActor(token(TENANT, role)),
+      });
     },
   );
+
+  const incident: StoredIncident = {
+    ...incidentFixture(),
+    status: 'suppressed',
+    statusChange: { atMicros: 1_764_000_003_000_000, actor: 'analyst@city-a', note: 'lab' },
+  };
+  const triage = ['acknowledgeIncident', 'resolveIncident', 'suppressIncident', 'reopenIncident'];
+
+  it.each(triage)('refuses %s to a viewer with FORBIDDEN, writing nothing', async (mutation) => {
+    const warehouse = emptyWarehouse();
+    const result = await gql(
+      testApp(warehouse, [TENANT]),
+      token(TENANT, 'viewer'),
+      `mutation { ${mutation}(id: "inc-1") { id } }`,
+    );
+    expect(result.body.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+    expect(warehouse.setIncidentStatus).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['acknowledgeIncident', 'acknowledged'],
+    ['resolveIncident', 'resolved'],
+    ['suppressIncident', 'suppressed'],
+    ['reopenIncident', 'open'],
+  ])('lets an analyst %s, as the actor of their token, with a note', async (mutation, status) => {
+    const warehouse = emptyWarehouse({
+      setIncidentStatus: vi.fn(() => Promise.resolve(true)),
+      getIncident: vi.fn(() => Promise.resolve({ ...incident, alerts: { items: [] } })),
+    });
+    const result = await gql(
+      testApp(warehouse, [TENANT]),
+      token(TENANT, 'analyst'),
+      `mutation { ${mutation}(id: "inc-1", note: "lab host") { id status statusChange { by note at } } }`,
+    );
+    expect(result.body).toEqual({
+      data: {
+        [mutation]: {
+          id: 'inc-1',
+          status: 'SUPPRESSED',
+          statusChange: { by: 'analyst@city-a', note: 'lab', at: '2025-11-24T16:00:03.000000Z' },
+        },
+      },
+    });
+    expect(warehouse.setIncidentStatus).toHaveBeenCalledWith(TENANT, 'inc-1', status, {
+      actor: `analyst@${TENANT}`,
+      note: 'lab host',
+    });
+  });
+
+  it('answers NOT_FOUND for an incident the tenant does not have', async () => {
+    const warehouse = emptyWarehouse();
+    const result = await gql(
+      testApp(warehouse, [TENANT]),
+      token(TENANT, 'admin'),
+      'mutation { resolveIncident(id: "elsewhere") { id } }',
+    );
+    expect(result.body.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'id' });
+    expect(warehouse.setIncidentStatus).toHaveBeenCalledWith(TENANT, 'elsewhere', 'resolved', {
+      actor: tokenActor(token(TENANT, 'admin')),
+    });
+  });
+
+  it('shows a caller the actor their changes are recorded as', async () => {
+    const app = testApp(emptyWarehouse(), [TENANT]);
+    const named = await gql(app, token(TENANT, 'analyst'), '{ viewer { actor } }');
+    expect(named.body.data).toEqual({ viewer: { actor: 'analyst@city-a' } });
+    const unnamed = await gql(app, token(TENANT, 'admin'), '{ viewer { actor } }');
+    const actor = (unnamed.body.data as { viewer: { actor: string } }).viewer.actor;
+    expect(actor).toMatch(/^token:[0-9a-f]{12}$/);
+    expect(actor).not.toContain(token(TENANT, 'admin'));
+  });
 });
+
+describe('API tokens', () => {
+  it('names a token by its name, else by a hash of the token, the same for token and tokenSha256', () => {
+    const secret = 'a-token-of-at-least-16';
+    const sha = tokenActor(secret).slice('token:'.length);
+    const registry = createTokenRegistry(
+      [
+        { token: secret, tenant: 'a', role: 'viewer' },
+        { token: 'another-token-of-16+', tenant: 'a', role: 'admin', name: 'Jane Doe (SOC)' },
+      ],
+      'test',
+    );
+    expect(registry.identify(secret)?.actor).toBe(`token:${sha}`);
+    expect(registry.identify('another-token-of-16+')?.actor).toBe('Jane Doe (SOC)');
+    const hashed = createTokenRegistry(
+      [
+        {
+          tokenSha256: createHash('sha256').update(secret).digest('hex').toUpperCase(),
+          tenant: 'a',
+          role: 'viewer',
+        },
+      ],
+      'test',
+    );
+    expect(hashed.identify(secret)?.actor).toBe(`token:${sha}`);
+  });
+
+  it('refuses a name that could pass for a token id or is not printable, naming the entry', () => {
+    expect(() =>
+      createTokenRegistry(
+        [
+          { token: 'x'.repeat(16), tenant: 'a', role: 'viewer', name: 'token:0123456789ab' },
+          { token: 'y'.repeat(16), tenant: 'a', role: 'viewer', name: 'tab\there' },
+          { token: 'z'.repeat(16), tenant: 'a', role: 'viewer', name: '' },
+        ],
+        'tokens.json',
+      ),
+    ).toThrow(
+      /tokens\.json\[0\]\.name[\s\S]*tokens\.json\[1\]\.name[\s\S]*tokens\.json\[2\]\.name/,
+    );
+  });
+});
+
+describe('incidents', () => {
+  it('passes filters and pages to the warehouse and counts by severity over the filter', async () => {
+    const warehouse = emptyWarehouse({
+      listIncidents: vi.fn(() => Promise.resolve({ items: [incidentFixture()] })),
+      countIncidentsBySeverity: vi.fn(() =>
+        Promise.resolve({ info: 0, low: 0, medium: 0, high: 2, critical: 1 }),
+      ),
+    });
+    const result = await gql(
+      testApp(warehouse, [TENANT]),
+      token(TENANT, 'viewer'),
+      `{ incidents(first: 10, filter: { severities: [HIGH], statuses: [OPEN, SUPPRESSED], namespace: "citizens", ruleIds: ["miner"], from: "2025-11-24T16:00:00Z" }) {
+        edges { node { id severity alertCount windowStart windowEnd workload { kind key } status statusChange { by } } }
+        countsBySeverity { high critical total } } }`,
+    );
+    expect(result.body).toEqual({
+      data: {
+        incidents: {
+          edges: [
+            {
+              node: {
+                id: 'inc-1',
+                severity: 'HIGH',
+                alertCount: 3,
+                windowStart: '2025-11-24T16:00:00.000000Z',
+                windowEnd: '2025-11-24T17:00:00.000000Z',
+                workload: { kind: 'POD', key: 'citizens/portal-7d9f' },
+                status: 'OPEN',
+                statusChange: null,
+              },
+            },
+          ],
+          countsBySeverity: { high: 2, critical: 1, total: 3 },
+        },
+      },
+    });
+    const filter = {
+      severities: ['high'],
+      statuses: ['open', 'suppressed'],
+      namespace: 'citizens',
+      ruleIds: ['miner'],
+      fromMicros: 1_764_000_000_000_000,
+    };
+    expect(warehouse.listIncidents).toHaveBeenCalledWith(TENANT, filter, { limit: 10 });
+    expect(warehouse.countIncidentsBySeverity).toHaveBeenCalledWith(TENANT, filter);
+  });
+
+  it('keeps nested incident alerts within the cost limit', async () => {
+    const warehouse = emptyWarehouse();
+    const app = testApp(warehouse, [TENANT], { limits: { maxComplexity: 1000 } });
+    const nested = await gql(
+      app,
+      token(TENANT, 'viewer'),
+      '{ incidents(first: 20) { edges { node { id alerts(first: 50) { edges { node { id } } } } } } }',
+    );
+    expect(nested.body.errors?.[0]?.extensions?.['code']).toBe('COMPLEXITY_LIMIT');
+    // Without first, both connections count as the default page of 50.
+    const defaults = await gql(
+      app,
+      token(TENANT, 'viewer'),
+      '{ incidents { edges { node { alerts { edges { node { id } } } } } } }',
+    );
+    expect(defaults.body.errors?.[0]?.extensions?.['code']).toBe('COMPLEXITY_LIMIT');
+    const audit = await gql(
+      app,
+      token(TENANT, 'viewer'),
+      '{ auditTrail(targetType: INCIDENT, targetId: "i", first: 200) { edges { node { actor note at action targetId } } } }',
+    );
+    expect(audit.body.errors?.[0]?.extensions?.['code']).toBe('COMPLEXITY_LIMIT');
+    expect(warehouse.listIncidents).not.toHaveBeenCalled();
+    expect(warehouse.listAudit).not.toHaveBeenCalled();
+  });
+
+  it('rejects an incident query deeper than the limit with DEPTH_LIMIT', async () => {
+    const app = testApp(emptyWarehouse(), [TENANT], { limits: { maxDepth: 4 } });
+    const result = await gql(
+      app,
+      token(TENANT, 'viewer'),
+      '{ incident(id: "i") { alerts { edges { node { id } } } } }',
+    );
+    expect(result.body.errors?.[0]?.extensions?.['code']).toBe('DEPTH_LIMIT');
+  });
+});
+
+/** An incident as the warehouse returns it, untriaged. */
+function incidentFixture(): StoredIncident {
+  return {
+    id: 'inc-1',
+    ruleId: 'miner',
+    ruleName: 'Miner',
+    workload: {
+      kind: 'pod',
+      key: 'citizens/portal-7d9f',
+      namespace: 'citizens',
+      podName: 'portal-7d9f',
+      containerId: 'c0ffee01',
+      hostname: 'node-1',
+    },
+    windowStartUnixMicros: 1_764_000_000_000_000,
+    severity: 'high',
+    title: 'xmrig ran',
+    alertCount: 3,
+    firstSeenUnixMicros: 1_764_000_001_000_000,
+    lastSeenUnixMicros: 1_764_000_002_000_000,
+    status: 'open',
+  };
+}
 
 describe('event kinds', () => {
   it('filters by the runtime kinds and shows their kind and payload', async () => {

@@ -75,7 +75,14 @@ function costOf(set: SelectionSetNode, walk: Walk, seen: ReadonlySet<string>): n
 }
 
 /** Root fields that are connections, with a `first` that defaults when left out. */
-const CONNECTION_FIELDS = { events: true, alerts: true, agents: true, workloads: true } as const;
+const CONNECTION_FIELDS = {
+  events: true,
+  alerts: true,
+  agents: true,
+  workloads: true,
+  incidents: true,
+  auditTrail: true,
+} as const;
 
 export interface LimitOptions {
   maxDepth: number;

@@ -1,15 +1,22 @@
 import { isMamoriError } from '@mamori/common';
 import {
   ALERT_SEVERITIES,
+  INCIDENT_WINDOW_SECONDS,
   type AlertFilter,
   type AlertSeverity,
   type AlertStatus,
+  type AuditEntry,
+  type AuditTargetType,
   type EventFilter,
   type EventKind,
+  type IncidentFilter,
+  type IncidentStatus,
   type Page,
   type PageRequest,
   type StoredAgent,
   type StoredEvent,
+  type StoredIncident,
+  type TriageAction,
   type Warehouse,
   type WorkloadListFilter,
 } from '@mamori/warehouse';
@@ -27,6 +34,11 @@ export type ApiWarehouse = Pick<
   | 'setAlertStatus'
   | 'listAgents'
   | 'listWorkloads'
+  | 'listIncidents'
+  | 'countIncidentsBySeverity'
+  | 'getIncident'
+  | 'setIncidentStatus'
+  | 'listAudit'
 >;
 
 /** What every resolver gets: the caller (from the token) and the warehouse. */
@@ -41,6 +53,7 @@ export interface ApiContext {
 export const ApiErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
   Forbidden: 'FORBIDDEN',
+  NotFound: 'NOT_FOUND',
   Unauthenticated: 'UNAUTHENTICATED',
   Timeout: 'TIMEOUT',
   Internal: 'INTERNAL_SERVER_ERROR',
@@ -241,6 +254,16 @@ interface AlertFilterArgs extends TimeArgs {
   image?: string | null;
 }
 
+interface IncidentFilterArgs extends TimeArgs {
+  severities?: AlertSeverity[] | null;
+  ruleIds?: string[] | null;
+  statuses?: IncidentStatus[] | null;
+  namespace?: string | null;
+  podName?: string | null;
+  hostname?: string | null;
+  workload?: string | null;
+}
+
 interface WorkloadFilterArgs {
   namespace?: string | null;
   image?: string | null;
@@ -275,6 +298,52 @@ interface AlertConnectionSource extends Connection<unknown> {
   filter: AlertFilter;
 }
 
+interface IncidentConnectionSource extends Connection<unknown> {
+  filter: IncidentFilter;
+}
+
+/** Roles that may change a triage status. */
+const TRIAGERS: readonly Role[] = ['admin', 'analyst'];
+
+/** Per-severity counts with their total. */
+function withTotal(counts: Record<AlertSeverity, number>) {
+  return {
+    ...counts,
+    total: ALERT_SEVERITIES.reduce((sum, severity) => sum + counts[severity], 0),
+  };
+}
+
+/** An incident without its page of alerts: `Incident.alerts` reads the page its arguments ask. */
+async function incidentOf(context: ApiContext, id: string): Promise<StoredIncident | undefined> {
+  // One alert: the smallest page getIncident reads; the field resolver reads the real one.
+  const found = await query(context, () =>
+    context.warehouse.getIncident(context.caller.tenantId, id, { limit: 1 }),
+  );
+  if (found === undefined) return undefined;
+  const { alerts: _alerts, ...incident } = found;
+  return incident;
+}
+
+/** A mutation that sets an incident's status and answers the incident as it now is. */
+function triageIncident(status: IncidentStatus, name: string) {
+  return async (_: unknown, args: { id: string; note?: string | null }, context: ApiContext) => {
+    requireRole(context, TRIAGERS, name);
+    const found = await query(context, () =>
+      context.warehouse.setIncidentStatus(context.caller.tenantId, args.id, status, {
+        actor: context.caller.actor,
+        ...(args.note == null ? {} : { note: args.note }),
+      }),
+    );
+    const incident = found ? await incidentOf(context, args.id) : undefined;
+    if (incident === undefined) {
+      throw new GraphQLError(`${name}: no incident ${args.id}`, {
+        extensions: { code: ApiErrorCode.NotFound, field: 'id' },
+      });
+    }
+    return incident;
+  };
+}
+
 export const resolvers = {
   DateTime,
   JSON: JSONScalar,
@@ -301,11 +370,34 @@ export const resolvers = {
     FD_DUP: 'fd_dup',
   } satisfies Record<string, EventKind>,
   Severity: { INFO: 'info', LOW: 'low', MEDIUM: 'medium', HIGH: 'high', CRITICAL: 'critical' },
-  AlertStatus: { OPEN: 'open', ACKNOWLEDGED: 'acknowledged', RESOLVED: 'resolved' },
+  AlertStatus: {
+    OPEN: 'open',
+    ACKNOWLEDGED: 'acknowledged',
+    RESOLVED: 'resolved',
+    SUPPRESSED: 'suppressed',
+  } satisfies Record<string, AlertStatus>,
+  IncidentStatus: {
+    OPEN: 'open',
+    ACKNOWLEDGED: 'acknowledged',
+    RESOLVED: 'resolved',
+    SUPPRESSED: 'suppressed',
+  } satisfies Record<string, IncidentStatus>,
+  WorkloadKind: { POD: 'pod', CONTAINER: 'container', HOST: 'host' },
+  AuditTargetType: { ALERT: 'alert', INCIDENT: 'incident' } satisfies Record<
+    string,
+    AuditTargetType
+  >,
+  TriageAction: {
+    REOPEN: 'reopen',
+    ACKNOWLEDGE: 'acknowledge',
+    RESOLVE: 'resolve',
+    SUPPRESS: 'suppress',
+  } satisfies Record<string, TriageAction>,
   Query: {
     viewer: (_: unknown, __: unknown, context: ApiContext) => ({
       tenant: context.caller.tenantId,
       role: context.caller.role,
+      actor: context.caller.actor,
     }),
     events: (
       _: unknown,
@@ -361,32 +453,96 @@ export const resolvers = {
           page,
         ),
       ),
+    incidents: async (
+      _: unknown,
+      args: ConnectionArgs & { filter?: IncidentFilterArgs | null },
+      context: ApiContext,
+    ): Promise<IncidentConnectionSource> => {
+      const filter = defined(args.filter) as IncidentFilter;
+      const page = await connection(context, args, (request) =>
+        context.warehouse.listIncidents(context.caller.tenantId, filter, request),
+      );
+      return { ...page, filter };
+    },
+    incident: async (_: unknown, args: { id: string }, context: ApiContext) =>
+      (await incidentOf(context, args.id)) ?? null,
+    auditTrail: (
+      _: unknown,
+      args: ConnectionArgs & { targetType: AuditTargetType; targetId: string },
+      context: ApiContext,
+    ) =>
+      connection(context, args, (page) =>
+        context.warehouse.listAudit(
+          context.caller.tenantId,
+          { type: args.targetType, id: args.targetId },
+          page,
+        ),
+      ),
   },
   Mutation: {
     setAlertStatus: async (
       _: unknown,
-      args: { ids: string[]; status: AlertStatus },
+      args: { ids: string[]; status: AlertStatus; note?: string | null },
       context: ApiContext,
     ) => {
-      requireRole(context, ['admin', 'analyst'], 'setAlertStatus');
+      requireRole(context, TRIAGERS, 'setAlertStatus');
       // 1000 ids: one request stays one reasonable ClickHouse insert.
       if (args.ids.length > 1000) throw badInput('ids: at most 1000 at a time', 'ids');
       await query(context, () =>
-        context.warehouse.setAlertStatus(context.caller.tenantId, args.ids, args.status),
+        context.warehouse.setAlertStatus(context.caller.tenantId, args.ids, args.status, {
+          actor: context.caller.actor,
+          ...(args.note == null ? {} : { note: args.note }),
+        }),
       );
       return { ids: args.ids, status: args.status };
     },
+    acknowledgeIncident: triageIncident('acknowledged', 'acknowledgeIncident'),
+    resolveIncident: triageIncident('resolved', 'resolveIncident'),
+    suppressIncident: triageIncident('suppressed', 'suppressIncident'),
+    reopenIncident: triageIncident('open', 'reopenIncident'),
   },
   AlertConnection: {
-    countsBySeverity: async (source: AlertConnectionSource, _: unknown, context: ApiContext) => {
-      const counts = await query(context, () =>
-        context.warehouse.countAlertsBySeverity(context.caller.tenantId, source.filter),
-      );
-      return {
-        ...counts,
-        total: ALERT_SEVERITIES.reduce((sum, severity) => sum + counts[severity], 0),
-      };
-    },
+    countsBySeverity: async (source: AlertConnectionSource, _: unknown, context: ApiContext) =>
+      withTotal(
+        await query(context, () =>
+          context.warehouse.countAlertsBySeverity(context.caller.tenantId, source.filter),
+        ),
+      ),
+  },
+  IncidentConnection: {
+    countsBySeverity: async (source: IncidentConnectionSource, _: unknown, context: ApiContext) =>
+      withTotal(
+        await query(context, () =>
+          context.warehouse.countIncidentsBySeverity(context.caller.tenantId, source.filter),
+        ),
+      ),
+  },
+  Incident: {
+    firstSeenAt: (incident: StoredIncident) => incident.firstSeenUnixMicros,
+    lastSeenAt: (incident: StoredIncident) => incident.lastSeenUnixMicros,
+    windowStart: (incident: StoredIncident) => incident.windowStartUnixMicros,
+    windowEnd: (incident: StoredIncident) =>
+      incident.windowStartUnixMicros + INCIDENT_WINDOW_SECONDS * 1_000_000,
+    statusChange: (incident: StoredIncident) =>
+      incident.statusChange === undefined
+        ? null
+        : {
+            at: incident.statusChange.atMicros,
+            by: incident.statusChange.actor,
+            note: incident.statusChange.note,
+          },
+    alerts: (incident: StoredIncident, args: ConnectionArgs, context: ApiContext) =>
+      connection(context, args, async (page) => {
+        const found = await context.warehouse.getIncident(
+          context.caller.tenantId,
+          incident.id,
+          page,
+        );
+        return found?.alerts ?? { items: [] };
+      }),
+  },
+  AuditEntry: {
+    at: (entry: AuditEntry) => entry.atMicros,
   },
   Event: {
     kind: (event: StoredEvent) => (event.kind === '' ? null : event.kind),

@@ -42,10 +42,40 @@ export const typeDefs = /* GraphQL */ `
     CRITICAL
   }
 
+  "Triage state of an alert; SUPPRESSED is noise, kept but not worked on."
   enum AlertStatus {
     OPEN
     ACKNOWLEDGED
     RESOLVED
+    SUPPRESSED
+  }
+
+  "Triage state of an incident, as a whole: alerts that join it later share it."
+  enum IncidentStatus {
+    OPEN
+    ACKNOWLEDGED
+    RESOLVED
+    SUPPRESSED
+  }
+
+  "What an incident's alerts ran in: a pod, a container outside any pod, or the host itself."
+  enum WorkloadKind {
+    POD
+    CONTAINER
+    HOST
+  }
+
+  enum AuditTargetType {
+    ALERT
+    INCIDENT
+  }
+
+  "A triage change: the status it set (REOPEN sets OPEN)."
+  enum TriageAction {
+    REOPEN
+    ACKNOWLEDGE
+    RESOLVE
+    SUPPRESS
   }
 
   "Relay page information; pages go forward only (newest first)."
@@ -60,6 +90,8 @@ export const typeDefs = /* GraphQL */ `
   type Viewer {
     tenant: String!
     role: Role!
+    "How the audit trail names this token's changes: its name, else token:<12 hex of its SHA-256>."
+    actor: String!
   }
 
   type EventWorkload {
@@ -179,6 +211,103 @@ export const typeDefs = /* GraphQL */ `
     image: String
   }
 
+  "Where an incident's alerts ran."
+  type IncidentWorkload {
+    kind: WorkloadKind!
+    "The roll-up key: namespace/pod, container:<id> or host:<hostname>."
+    key: String!
+    namespace: String!
+    podName: String!
+    "One container of the pod (a pod's alerts may come from several)."
+    containerId: String!
+    hostname: String!
+  }
+
+  type StatusChange {
+    at: DateTime!
+    "The actor of the token that made it."
+    by: String!
+    note: String!
+  }
+
+  type IncidentAlertConnection {
+    edges: [AlertEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  "Alerts of one rule on one workload within one hour, rolled up."
+  type Incident {
+    "A hash of tenant, rule, workload and window: the same however often it is rebuilt."
+    id: ID!
+    ruleId: String!
+    ruleName: String!
+    "The highest severity among its alerts."
+    severity: Severity!
+    "The title of its earliest alert."
+    title: String!
+    "Distinct alerts: a replayed alert counts once."
+    alertCount: Int!
+    firstSeenAt: DateTime!
+    lastSeenAt: DateTime!
+    windowStart: DateTime!
+    "Exclusive end of its window."
+    windowEnd: DateTime!
+    workload: IncidentWorkload!
+    status: IncidentStatus!
+    "The last status change; null while the incident was never triaged."
+    statusChange: StatusChange
+    "Its alerts, newest first."
+    alerts(first: Int = 50, after: String): IncidentAlertConnection!
+  }
+
+  type IncidentEdge {
+    cursor: String!
+    node: Incident!
+  }
+
+  type IncidentConnection {
+    edges: [IncidentEdge!]!
+    pageInfo: PageInfo!
+    "Incidents matching the filter, per severity (all pages)."
+    countsBySeverity: SeverityCounts!
+  }
+
+  "Every field given must hold."
+  input IncidentFilter {
+    "An incident lies in [from, to) when its first alert came before to and its last at or after from."
+    from: DateTime
+    to: DateTime
+    "Of the incident: the highest of its alerts."
+    severities: [Severity!]
+    ruleIds: [String!]
+    statuses: [IncidentStatus!]
+    namespace: String
+    podName: String
+    hostname: String
+    "The roll-up key (IncidentWorkload.key)."
+    workload: String
+  }
+
+  "One entry of the append-only triage audit trail."
+  type AuditEntry {
+    targetType: AuditTargetType!
+    targetId: ID!
+    action: TriageAction!
+    actor: String!
+    at: DateTime!
+    note: String!
+  }
+
+  type AuditEntryEdge {
+    cursor: String!
+    node: AuditEntry!
+  }
+
+  type AuditEntryConnection {
+    edges: [AuditEntryEdge!]!
+    pageInfo: PageInfo!
+  }
+
   type Agent {
     id: ID!
     hostname: String!
@@ -259,6 +388,17 @@ export const typeDefs = /* GraphQL */ `
     agents(first: Int = 50, after: String): AgentConnection!
     "The tenant's workloads, by namespace and pod."
     workloads(first: Int = 50, after: String, filter: WorkloadFilter): WorkloadConnection!
+    "The tenant's incidents, the most recently seen first."
+    incidents(first: Int = 50, after: String, filter: IncidentFilter): IncidentConnection!
+    "One of the tenant's incidents; null when it has none of that id."
+    incident(id: ID!): Incident
+    "Who changed the status of one of the tenant's alerts or incidents, newest first."
+    auditTrail(
+      targetType: AuditTargetType!
+      targetId: ID!
+      first: Int = 50
+      after: String
+    ): AuditEntryConnection!
   }
 
   type SetAlertStatusPayload {
@@ -267,8 +407,17 @@ export const typeDefs = /* GraphQL */ `
     status: AlertStatus!
   }
 
+  "Status changes are for admins and analysts (FORBIDDEN otherwise), recorded in the audit trail with the token's actor and the note (at most 4096 characters)."
   type Mutation {
-    "Sets the status of some of the tenant's alerts. Admins and analysts only."
-    setAlertStatus(ids: [ID!]!, status: AlertStatus!): SetAlertStatusPayload!
+    "Sets the status of some of the tenant's alerts."
+    setAlertStatus(ids: [ID!]!, status: AlertStatus!, note: String): SetAlertStatusPayload!
+    "Acknowledges one of the tenant's incidents (NOT_FOUND when it has none of that id)."
+    acknowledgeIncident(id: ID!, note: String): Incident!
+    "Resolves one of the tenant's incidents."
+    resolveIncident(id: ID!, note: String): Incident!
+    "Suppresses one of the tenant's incidents: it stays suppressed while alerts join it."
+    suppressIncident(id: ID!, note: String): Incident!
+    "Opens one of the tenant's incidents again."
+    reopenIncident(id: ID!, note: String): Incident!
   }
 `;

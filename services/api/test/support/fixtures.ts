@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Event__Output } from '@mamori/proto';
 import { execEvent, fileEvent, SECOND, T0 } from '@mamori/warehouse/testing';
 import type { LightMyRequestResponse } from 'fastify';
@@ -33,6 +34,11 @@ export function testEvent(options: EventOptions): Event__Output {
     : fileEvent({ ...base, path: options.path });
 }
 
+/** The actor of a token without a name: `token:` and 12 hex digits of its SHA-256. */
+export function tokenActor(bearer: string): string {
+  return `token:${createHash('sha256').update(bearer).digest('hex').slice(0, 12)}`;
+}
+
 /** A token of 32 characters per tenant and role, so that tests read like `token(a, 'viewer')`. */
 export function token(tenant: string, role: Role): string {
   return `tok-${role}-${tenant}`.padEnd(32, '0');
@@ -47,9 +53,15 @@ export function testApp(
   } = {},
 ): ApiApp {
   const roles: Role[] = ['admin', 'analyst', 'viewer'];
+  // Analysts' tokens have a name (`analyst@<tenant>`); admins' and viewers' do not.
   const tokens = createTokenRegistry(
     tenants.flatMap((tenant) =>
-      roles.map((role) => ({ token: token(tenant, role), tenant, role })),
+      roles.map((role) => ({
+        token: token(tenant, role),
+        tenant,
+        role,
+        ...(role === 'analyst' ? { name: `analyst@${tenant}` } : {}),
+      })),
     ),
     'test',
   );
