@@ -11,6 +11,13 @@ export const Topics = {
   agents: 'mamori.agents.v1',
   /** Alerts raised by detectors, keyed by `<tenant>/<agent>`, protobuf `mamori.v1.Alert`. */
   alerts: 'mamori.alerts.v1',
+  /**
+   * Runtime policies, keyed `<tenant>/<policy id>`, protobuf `mamori.v1.Policy`; compacted (the
+   * last record per key is the policy, or its deletion when `deleted` is set). Written by the
+   * API, read from the beginning by every ingest replica, which pushes each tenant's set to its
+   * agents.
+   */
+  policies: 'mamori.policies.v1',
 } as const;
 
 /**

@@ -28,6 +28,7 @@ import type { KernelModuleLoad as _mamori_v1_KernelModuleLoad, KernelModuleLoad_
 import type { KillProcess as _mamori_v1_KillProcess, KillProcess__Output as _mamori_v1_KillProcess__Output } from './mamori/v1/KillProcess.generated.js';
 import type { NetworkAccept as _mamori_v1_NetworkAccept, NetworkAccept__Output as _mamori_v1_NetworkAccept__Output } from './mamori/v1/NetworkAccept.generated.js';
 import type { NetworkConnect as _mamori_v1_NetworkConnect, NetworkConnect__Output as _mamori_v1_NetworkConnect__Output } from './mamori/v1/NetworkConnect.generated.js';
+import type { NetworkDestination as _mamori_v1_NetworkDestination, NetworkDestination__Output as _mamori_v1_NetworkDestination__Output } from './mamori/v1/NetworkDestination.generated.js';
 import type { NetworkListen as _mamori_v1_NetworkListen, NetworkListen__Output as _mamori_v1_NetworkListen__Output } from './mamori/v1/NetworkListen.generated.js';
 import type { NetworkSocket as _mamori_v1_NetworkSocket, NetworkSocket__Output as _mamori_v1_NetworkSocket__Output } from './mamori/v1/NetworkSocket.generated.js';
 import type { Policy as _mamori_v1_Policy, Policy__Output as _mamori_v1_Policy__Output } from './mamori/v1/Policy.generated.js';
@@ -80,6 +81,7 @@ export interface ProtoGrpcType {
       L4Protocol: EnumTypeDefinition
       NetworkAccept: MessageTypeDefinition<_mamori_v1_NetworkAccept, _mamori_v1_NetworkAccept__Output>
       NetworkConnect: MessageTypeDefinition<_mamori_v1_NetworkConnect, _mamori_v1_NetworkConnect__Output>
+      NetworkDestination: MessageTypeDefinition<_mamori_v1_NetworkDestination, _mamori_v1_NetworkDestination__Output>
       NetworkListen: MessageTypeDefinition<_mamori_v1_NetworkListen, _mamori_v1_NetworkListen__Output>
       NetworkSocket: MessageTypeDefinition<_mamori_v1_NetworkSocket, _mamori_v1_NetworkSocket__Output>
       Policy: MessageTypeDefinition<_mamori_v1_Policy, _mamori_v1_Policy__Output>
