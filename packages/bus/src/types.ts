@@ -44,6 +44,14 @@ export interface TopicSpec {
   retentionMs?: number;
   /** A partition may be trimmed to this many bytes; -1 for no limit. @default -1 */
   retentionBytes?: number;
+  /**
+   * `compact`: a topic of keyed state where only the last record per key matters (Kafka's
+   * `cleanup.policy=compact`); readers must take the last record of each key. Kafka removes
+   * older records of a key in the background. The embedded log does not compact: it keeps
+   * every record, and without an explicit retention never deletes any (deleting by age would
+   * lose keys' last records). @default 'delete'
+   */
+  cleanupPolicy?: 'delete' | 'compact';
 }
 
 /** First and next offset of one partition: records [low, high) are readable. */

@@ -46,11 +46,14 @@ export function topicMetaFromSpec(
   defaults: { retentionMs: number; retentionBytes: number },
 ): TopicMeta {
   validateTopicName(spec.topic);
+  // The embedded log does not compact; a compacted topic keeps every record unless its spec
+  // asks for a retention, since deleting old segments would lose keys' last records.
+  const compact = spec.cleanupPolicy === 'compact';
   const meta: TopicMeta = {
     topic: spec.topic,
     partitions: spec.partitions ?? 1,
-    retentionMs: spec.retentionMs ?? defaults.retentionMs,
-    retentionBytes: spec.retentionBytes ?? defaults.retentionBytes,
+    retentionMs: spec.retentionMs ?? (compact ? -1 : defaults.retentionMs),
+    retentionBytes: spec.retentionBytes ?? (compact ? -1 : defaults.retentionBytes),
   };
   const invalid = (field: string): MamoriError =>
     new MamoriError(ErrorCode.BusTopic, 'invalid topic setting', {
@@ -65,6 +68,9 @@ export function topicMetaFromSpec(
   }
   if (!isLimit(meta.retentionMs)) throw invalid('retentionMs');
   if (!isLimit(meta.retentionBytes)) throw invalid('retentionBytes');
+  if (spec.cleanupPolicy !== undefined && spec.cleanupPolicy !== 'delete' && !compact) {
+    throw invalid('cleanupPolicy');
+  }
   return meta;
 }
 

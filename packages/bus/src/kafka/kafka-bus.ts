@@ -126,6 +126,7 @@ class KafkaBus implements Bus {
                 topic: spec.topic,
                 numPartitions: spec.partitions,
                 configEntries: [
+                  { name: 'cleanup.policy', value: spec.cleanupPolicy },
                   { name: 'retention.ms', value: String(spec.retentionMs) },
                   { name: 'retention.bytes', value: String(spec.retentionBytes) },
                 ],
@@ -342,6 +343,7 @@ function resolveTopicSpec(spec: TopicSpec): Required<TopicSpec> {
     partitions: spec.partitions ?? 1,
     retentionMs: spec.retentionMs ?? DEFAULT_RETENTION_MS,
     retentionBytes: spec.retentionBytes ?? DEFAULT_RETENTION_BYTES,
+    cleanupPolicy: spec.cleanupPolicy ?? 'delete',
   };
   const invalid = (field: string): MamoriError =>
     new MamoriError(ErrorCode.BusTopic, 'invalid topic spec', {
@@ -353,6 +355,8 @@ function resolveTopicSpec(spec: TopicSpec): Required<TopicSpec> {
     throw invalid('retentionMs');
   if (!Number.isSafeInteger(resolved.retentionBytes) || resolved.retentionBytes < -1)
     throw invalid('retentionBytes');
+  if (resolved.cleanupPolicy !== 'delete' && resolved.cleanupPolicy !== 'compact')
+    throw invalid('cleanupPolicy');
   return resolved;
 }
 

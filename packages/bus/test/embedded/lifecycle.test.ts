@@ -116,8 +116,30 @@ describe('embedded bus lock and lifecycle', () => {
       { topic: 'x'.repeat(250) },
       { topic: 't', partitions: 0 },
       { topic: 't', retentionMs: 0 },
+      { topic: 't', cleanupPolicy: 'shred' as 'compact' },
     ]) {
       expect(isMamoriError(await errorOf(bus.ensureTopics([spec])), 'MAMORI_BUS_TOPIC')).toBe(true);
     }
+  });
+
+  it('keeps every record of a compacted topic: it does not compact, and deletes nothing by age unless asked', async () => {
+    const dir = await tempDir();
+    const bus = await openBus(dir);
+    await bus.ensureTopics([
+      { topic: 'state', cleanupPolicy: 'compact' },
+      { topic: 'state-aged', cleanupPolicy: 'compact', retentionMs: 60_000 },
+    ]);
+    const meta = async (topic: string) =>
+      JSON.parse(await readFile(join(dir, 'topics', topic, 'topic.json'), 'utf8')) as {
+        retentionMs: number;
+        retentionBytes: number;
+      };
+    expect(await meta('state')).toMatchObject({ retentionMs: -1, retentionBytes: -1 });
+    expect((await meta('state-aged')).retentionMs).toBe(60_000);
+    await bus.produce('state', [
+      { key: Buffer.from('k'), value: Buffer.from('1') },
+      { key: Buffer.from('k'), value: Buffer.from('2') },
+    ]);
+    expect(await bus.offsets('state')).toEqual([{ partition: 0, low: 0, high: 2 }]);
   });
 });

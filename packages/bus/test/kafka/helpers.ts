@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { testKafkaBrokers } from '@mamori/common/testing';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { onTestFinished } from 'vitest';
-import type { Bus } from '../../src/index.js';
+import type { Bus, TopicSpec } from '../../src/index.js';
 import { createKafkaBus } from '../../src/index.js';
 import type { KafkaBusOptions } from '../../src/kafka/options.js';
 
@@ -49,7 +49,7 @@ export function openBus(options: Partial<KafkaBusOptions> = {}): Bus {
 export async function createTopic(
   bus: Bus,
   inspector: Admin,
-  spec: { partitions?: number; retentionMs?: number; retentionBytes?: number } = {},
+  spec: Omit<TopicSpec, 'topic'> = {},
 ): Promise<string> {
   const topic = uniqueName('t');
   onTestFinished(async () => {

@@ -88,6 +88,18 @@ describe.skipIf(!brokers)('Kafka bus: topics, produce and offsets (real broker)'
     expect(await bus.offsets(topic)).toEqual([{ partition: 0, low: 0, high: 0 }]);
   });
 
+  it('creates a compacted topic with cleanup.policy=compact', async () => {
+    const bus = openBus();
+    const topic = await createTopic(bus, inspector, { cleanupPolicy: 'compact' });
+    const { resources } = await inspector.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2 /* TOPIC */, name: topic, configNames: ['cleanup.policy'] }],
+    });
+    expect(resources[0]?.configEntries.map((e) => [e.configName, e.configValue])).toEqual([
+      ['cleanup.policy', 'compact'],
+    ]);
+  });
+
   it('leaves an existing topic as it is', async () => {
     const bus = openBus();
     const topic = await createTopic(bus, inspector, { partitions: 2, retentionMs: 60_000 });
