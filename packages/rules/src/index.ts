@@ -3,6 +3,7 @@ export {
   SEVERITIES,
   type CompiledRule,
   type EventKind,
+  type RuleAction,
   type RuleProblem,
   type RuleSet,
   type RuleSource,
@@ -25,3 +26,4 @@ export {
 } from './falco/loader.js';
 export { loadSigmaRules, type SigmaFile } from './sigma/load-sigma-rules.js';
 export { loadRuleFiles, ruleLanguageOf, type RuleFile, type RuleLanguage } from './rule-files.js';
+export { actionOfPolicyMode, compilePolicies, POLICY_PARTS, type PolicyPart } from './policy.js';

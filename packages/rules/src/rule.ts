@@ -28,15 +28,21 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** Where a rule came from. */
-export type RuleSource = 'falco' | 'sigma' | 'mamori';
+/** Where a rule came from; `policy`: a tenant's runtime policy (`compilePolicies`). */
+export type RuleSource = 'falco' | 'sigma' | 'mamori' | 'policy';
+
+/**
+ * What to do when a rule matches: report it (`alert`), kill the offending process
+ * (`prevent`), or stop the offending container (`block`). Every match is reported.
+ */
+export type RuleAction = 'alert' | 'prevent' | 'block';
 
 /**
  * A rule compiled into functions. Evaluation offers a rule only events of its `kinds`;
  * `matches` never throws (a missing field is a non-match, as in Falco).
  */
 export interface CompiledRule {
-  /** Stable across loads: `falco:<name>`, `sigma:<id>`, `mamori:<name>`. */
+  /** Stable across loads: `falco:<name>`, `sigma:<id>`, `mamori:<name>`, `policy:<id>:<part>`. */
   readonly id: string;
   readonly name: string;
   readonly source: RuleSource;
@@ -50,6 +56,11 @@ export interface CompiledRule {
   /** Where the rule is defined, for messages. */
   readonly file?: string;
   readonly line?: number;
+  /**
+   * What a match asks for, from the mode of the runtime policy the rule belongs to. Absent
+   * (rules of files, built-in rules): `alert`.
+   */
+  readonly action?: RuleAction;
   /** True when the condition holds and no exception applies. */
   matches(event: Event__Output): boolean;
   /** The output template with the event's values substituted. */
