@@ -30,20 +30,52 @@ export interface RuleEngine {
 
 const NONE: readonly CompiledRule[] = Object.freeze([]);
 
+type Check = (event: Event__Output) => boolean;
+
+/** The rules of one kind, with the function the hot loop calls for each. */
+interface KindRules {
+  readonly rules: readonly CompiledRule[];
+  readonly checks: readonly Check[];
+  /**
+   * True where the check is the rule's own per-kind function (`matcherFor`): a throw from it is
+   * a non-match by the contract, not an error of the rule.
+   */
+  readonly quiet: readonly boolean[];
+}
+
 interface Index {
-  readonly byKind: Readonly<Partial<Record<EventKind, readonly CompiledRule[]>>>;
+  readonly byKind: Readonly<Partial<Record<EventKind, KindRules>>>;
   readonly size: number;
 }
 
+const EMPTY_KIND: KindRules = Object.freeze({ rules: NONE, checks: [], quiet: [] });
+
 function buildIndex(input: RuleInput): Index {
   const rules = 'rules' in input ? input.rules : input;
-  const byKind: Partial<Record<EventKind, CompiledRule[]>> = {};
-  for (const kind of EVENT_KINDS) byKind[kind] = [];
-  for (const rule of rules) {
-    // A rule listing a kind twice is still offered each event once.
-    for (const kind of new Set(rule.kinds)) byKind[kind]?.push(rule);
+  const byKind: Partial<Record<EventKind, KindRules>> = {};
+  for (const kind of EVENT_KINDS) {
+    const of: CompiledRule[] = [];
+    const checks: Check[] = [];
+    const quiet: boolean[] = [];
+    for (const rule of rules) {
+      // A rule listing a kind twice is still offered each event once.
+      if (!rule.kinds.includes(kind)) continue;
+      // Each rule's own function for the kind, called directly: not its `matches`, which
+      // dispatches on the kind again from code every rule shares.
+      const direct = rule.matcherFor?.(kind);
+      of.push(rule);
+      checks.push(direct ?? ((e) => rule.matches(e)));
+      quiet.push(direct !== undefined);
+    }
+    byKind[kind] =
+      of.length === 0
+        ? EMPTY_KIND
+        : Object.freeze({
+            rules: Object.freeze(of),
+            checks: Object.freeze(checks),
+            quiet: Object.freeze(quiet),
+          });
   }
-  for (const kind of EVENT_KINDS) Object.freeze(byKind[kind]);
   return { byKind, size: rules.length };
 }
 
@@ -60,19 +92,19 @@ export function createRuleEngine(rules: RuleInput, options: RuleEngineOptions = 
     evaluate(event) {
       const kind = event.payload;
       if (kind === undefined) return NONE;
-      const candidates = index.byKind[kind];
-      if (candidates === undefined) return NONE;
+      const of = index.byKind[kind];
+      if (of === undefined) return NONE;
+      const { rules, checks, quiet } = of;
       let matched: CompiledRule[] | undefined;
-      for (let i = 0; i < candidates.length; i++) {
-        const rule = candidates[i] as CompiledRule;
+      for (let i = 0; i < checks.length; i++) {
         let hit: boolean;
         try {
-          hit = rule.matches(event);
+          hit = (checks[i] as Check)(event);
         } catch (err) {
-          onRuleError?.(rule, err);
+          if (quiet[i] !== true) onRuleError?.(rules[i] as CompiledRule, err);
           hit = false;
         }
-        if (hit) (matched ??= []).push(rule);
+        if (hit) (matched ??= []).push(rules[i] as CompiledRule);
       }
       return matched ?? NONE;
     },
@@ -80,7 +112,7 @@ export function createRuleEngine(rules: RuleInput, options: RuleEngineOptions = 
       index = buildIndex(next);
     },
     rulesFor(kind) {
-      return index.byKind[kind] ?? NONE;
+      return index.byKind[kind]?.rules ?? NONE;
     },
     get size() {
       return index.size;

@@ -63,6 +63,13 @@ export interface CompiledRule {
   readonly action?: RuleAction;
   /** True when the condition holds and no exception applies. */
   matches(event: Event__Output): boolean;
+  /**
+   * Optional: the rule's check for events of `kind` alone, for an engine's hot loop (it offers
+   * a rule only events of its kinds, so the check skips `matches`' dispatch on the kind).
+   * Undefined for a kind the rule never fires on. The function may throw on an event that lacks
+   * what a decoder always sets (a hand-built object): that is a non-match, as `matches` says.
+   */
+  matcherFor?(kind: EventKind): ((event: Event__Output) => boolean) | undefined;
   /** The output template with the event's values substituted. */
   render(event: Event__Output): string;
   /** The fields the output names (e.g. `proc.cmdline`), with the event's values, as text. */

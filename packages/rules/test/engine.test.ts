@@ -97,4 +97,49 @@ describe('createRuleEngine', () => {
     expect(hit?.render(exec)).toBe('shell bash');
     expect(engine.rulesFor('file_open')).toEqual([]);
   });
+
+  it("calls a rule's per-kind function instead of its matches, and falls back where it has none", () => {
+    const matches = vi.fn(() => true);
+    const direct = vi.fn(() => true);
+    const engine = createRuleEngine([
+      {
+        ...rule('both', ['process_exec', 'dns_query'], matches),
+        matcherFor: (kind) => (kind === 'process_exec' ? direct : undefined),
+      },
+    ]);
+    expect(engine.evaluate(exec).map((r) => r.id)).toEqual(['both']);
+    expect(direct).toHaveBeenCalledTimes(1);
+    expect(matches).not.toHaveBeenCalled();
+    expect(engine.evaluate(dns).map((r) => r.id)).toEqual(['both']);
+    expect(matches).toHaveBeenCalledTimes(1);
+  });
+
+  it('counts a throw from a per-kind function as no match without reporting it', () => {
+    const onRuleError = vi.fn();
+    const engine = createRuleEngine(
+      [
+        {
+          ...rule('throws', ['process_exec'], () => true),
+          matcherFor: () => () => {
+            throw new TypeError('hand-built event');
+          },
+        },
+        rule('after', ['process_exec'], () => true),
+      ],
+      { onRuleError },
+    );
+    expect(engine.evaluate(exec).map((r) => r.id)).toEqual(['after']);
+    expect(onRuleError).not.toHaveBeenCalled();
+  });
+
+  it('gives a Falco rule its generated function for each kind it fires on, and no other', () => {
+    const [shell] = loadFalcoRules([
+      {
+        path: 'r.yaml',
+        text: '- rule: shell\n  desc: d\n  condition: evt.type = execve and proc.name = bash\n  output: o\n  priority: NOTICE\n',
+      },
+    ]).rules;
+    expect(shell?.matcherFor?.('process_exec')?.(exec)).toBe(true);
+    expect(shell?.matcherFor?.('file_open')).toBeUndefined();
+  });
 });

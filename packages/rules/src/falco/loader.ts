@@ -1,7 +1,14 @@
 import type { Event__Output } from '@mamori/proto';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import { isMamoriError } from '@mamori/common';
-import type { CompiledRule, RuleProblem, RuleSet, Severity, SkippedRule } from '../rule.js';
+import type {
+  CompiledRule,
+  EventKind,
+  RuleProblem,
+  RuleSet,
+  Severity,
+  SkippedRule,
+} from '../rule.js';
 import {
   BINARY_OPERATORS,
   LIST_OPERATORS,
@@ -892,6 +899,10 @@ function makeRule(p: RuleParts): CompiledRule {
         // An event missing what its decoder would always set (a hand-built object) is no match.
         return false;
       }
+    },
+    matcherFor(kind: EventKind): Matcher | undefined {
+      // The generated function itself: the engine calls it directly, one target per call.
+      return byKind[kind];
     },
     render(event: Event__Output): string {
       try {
