@@ -14,7 +14,11 @@ describe('readApiConfig', () => {
       warehouse: { kind: 'embedded' },
     });
     expect(config.limits).toMatchObject({ maxDepth: 10, maxPageSize: 500 });
-    expect(config.tokens.identify('a'.repeat(32))).toEqual({ tenantId: 'city-a', role: 'viewer' });
+    expect(config.tokens.identify('a'.repeat(32))).toEqual({
+      tenantId: 'city-a',
+      role: 'viewer',
+      actor: 'token:3ba3f5f43b92',
+    });
   });
 
   it('reports every problem at once', () => {
@@ -46,8 +50,16 @@ describe('API tokens', () => {
       ],
       'test',
     );
-    expect(registry.identify('b'.repeat(32))).toEqual({ tenantId: 'city-b', role: 'admin' });
-    expect(registry.identify('c'.repeat(32))).toEqual({ tenantId: 'city-c', role: 'analyst' });
+    expect(registry.identify('b'.repeat(32))).toEqual({
+      tenantId: 'city-b',
+      role: 'admin',
+      actor: 'token:bdb339768bc5',
+    });
+    expect(registry.identify('c'.repeat(32))).toEqual({
+      tenantId: 'city-c',
+      role: 'analyst',
+      actor: 'token:cd93782b7fb9',
+    });
     expect(registry.identify('unknown-token-0000000000')).toBeUndefined();
     expect(registry.size).toBe(2);
   });
