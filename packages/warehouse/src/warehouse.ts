@@ -4,7 +4,7 @@ import { open, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { ClickHouseClient } from '@clickhouse/client';
+import { TupleParam, type ClickHouseClient } from '@clickhouse/client';
 import { ErrorCode, MamoriError } from '@mamori/common';
 import { createEventCodec, type Event__Output } from '@mamori/proto';
 import { createWarehouseClient, type WarehouseClientOptions } from './client.js';
@@ -443,7 +443,6 @@ interface IncidentResultRow {
   max_severity: AlertSeverity;
   first_micros: number | string;
   last_micros: number | string;
-  alert_count: number | string;
   sample_title: string;
   incident_status: IncidentStatus;
   triaged: boolean | number;
@@ -453,7 +452,7 @@ interface IncidentResultRow {
 }
 
 /**
- * Incidents as rows: their partial aggregates merged per key (`inner`: conditions on the key,
+ * Incidents as rows, without their alert counts (see `withCounts`): their partial aggregates merged per key (`inner`: conditions on the key,
  * tenant first), joined with their latest status, then `outer` (conditions on the merged
  * values and the status). Aliases differ from the columns they aggregate: ClickHouse resolves
  * a name in WHERE to a SELECT alias first.
@@ -472,7 +471,7 @@ function incidentsSql(db: string, inner: Where, outer: Where): string {
         max(severity) AS max_severity,
         toUnixTimestamp64Micro(min(first_seen_at)) AS first_micros,
         toUnixTimestamp64Micro(max(last_seen_at)) AS last_micros,
-        uniqExactMerge(alert_ids) AS alert_count, argMinMerge(title) AS sample_title
+        argMinMerge(title) AS sample_title
       FROM ${db}.incidents
       WHERE ${inner.toString()}
       GROUP BY window_start, rule_id, workload
@@ -521,7 +520,7 @@ function incidentWheres(tenantId: string, filter: IncidentFilter): { inner: Wher
   return { inner, outer };
 }
 
-function toIncident(row: IncidentResultRow): StoredIncident {
+function toIncident(row: IncidentResultRow, counts: ReadonlyMap<string, number>): StoredIncident {
   return {
     id: row.incident_id,
     ruleId: row.rule_id,
@@ -537,7 +536,7 @@ function toIncident(row: IncidentResultRow): StoredIncident {
     windowStartUnixMicros: Number(row.window_seconds) * 1_000_000,
     severity: row.max_severity,
     title: row.sample_title,
-    alertCount: Number(row.alert_count),
+    alertCount: counts.get(row.incident_id) ?? 0,
     firstSeenUnixMicros: Number(row.first_micros),
     lastSeenUnixMicros: Number(row.last_micros),
     status: row.incident_status,
@@ -750,6 +749,32 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
     return toPage(rows, limit, toAlert, (r) => [Number(r.observed_micros), r.id]);
   }
 
+  /**
+   * Alert counts of the incidents of `rows`, by id. Merging the sets of alert ids is what an
+   * incident listing costs most (16 bytes per alert), so only a page's keys are merged: over
+   * 1 M alerts, merging every key of the tenant made the first page ~40 ms slower.
+   */
+  async function withCounts(
+    tenantId: string,
+    rows: readonly IncidentResultRow[],
+  ): Promise<Map<string, number>> {
+    if (rows.length === 0) return new Map();
+    const counts = await select<{ incident_id: string; alert_count: number | string }>(
+      `SELECT any(id) AS incident_id, uniqExactMerge(alert_ids) AS alert_count
+      FROM ${db}.incidents
+      WHERE tenant_id = {tenant:String}
+        AND window_start IN {windows:Array(DateTime('UTC'))}
+        AND (toUnixTimestamp(window_start), rule_id, workload) IN {keys:Array(Tuple(UInt32, String, String))}
+      GROUP BY window_start, rule_id, workload`,
+      {
+        tenant: tenantId,
+        windows: [...new Set(rows.map((r) => Number(r.window_seconds)))],
+        keys: rows.map((r) => new TupleParam([Number(r.window_seconds), r.rule_id, r.workload])),
+      },
+    );
+    return new Map(counts.map((c) => [c.incident_id, Number(c.alert_count)]));
+  }
+
   async function incidentExists(tenantId: string, id: string): Promise<boolean> {
     const rows = await select<{ found: number }>(
       `SELECT 1 AS found FROM ${db}.incidents
@@ -958,7 +983,13 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
         LIMIT {limit:UInt32}`,
         { ...inner.params, ...outer.params, tenant: tenantId, limit: limit + 1 },
       );
-      return toPage(rows, limit, toIncident, (r) => [Number(r.last_micros), r.incident_id]);
+      const counts = await withCounts(tenantId, rows.slice(0, limit));
+      return toPage(
+        rows,
+        limit,
+        (r) => toIncident(r, counts),
+        (r) => [Number(r.last_micros), r.incident_id],
+      );
     },
 
     async countIncidentsBySeverity(tenantId, filter = {}) {
@@ -987,7 +1018,7 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
         tenant: tenantId,
       });
       if (row === undefined) return undefined;
-      const incident = toIncident(row);
+      const incident = toIncident(row, await withCounts(tenantId, [row]));
       const start = incident.windowStartUnixMicros;
       const where = alertWhere(tenantId, {
         fromMicros: start,
