@@ -18,6 +18,7 @@ import {
   type SessionContext,
 } from './grpc/session.js';
 import { createAgentStatusReporter } from './pipeline/agent-status.js';
+import { createPolicyFollower, type PolicyFollower } from './policies/policy-follower.js';
 
 export const SERVICE_NAME = 'mamori.v1.DefenderService';
 export const INGEST_VERSION = '0.1.0';
@@ -26,7 +27,11 @@ export interface IngestDeps {
   config: Readonly<IngestConfig>;
   bus: Bus;
   logger: Logger;
-  /** The policy set each agent should enforce; pushed on hello when the agent's differs. */
+  /**
+   * The policy set each agent should enforce; pushed on hello when the agent's differs. When
+   * given, ingest does not follow the policies topic (tests, embedding).
+   * @default the policies topic (`config.topics.policies`), followed by `createPolicyFollower`
+   */
   policies?: PolicySource;
   /**
    * Whether ingest's registry collects process metrics; off when another service of the same
@@ -44,6 +49,11 @@ export interface IngestApp {
   sessions(): AgentSession[];
   /** Pushes a policy set to every connected session of an agent; returns how many got it. */
   pushPolicy(identity: AgentIdentity, update: PolicyUpdate): number;
+  /**
+   * Pushes a tenant's policy set to every connected session of the tenant that holds another
+   * version; returns how many got it. Ingest calls it itself when the policies topic changes.
+   */
+  pushTenantPolicies(tenantId: string, update: PolicyUpdate): number;
   /** Sends a command (kill a process, stop a container) to an agent; returns how many got it. */
   sendCommand(identity: AgentIdentity, command: Command): number;
   /** Prometheus metrics (prefix `mamori_ingest_`). */
@@ -80,6 +90,24 @@ export function buildApp(deps: IngestDeps): IngestApp {
     heartbeatMs: config.agentHeartbeatMs,
     logger,
   });
+  const follower: PolicyFollower | undefined = deps.policies
+    ? undefined
+    : createPolicyFollower({
+        bus,
+        topic: config.topics.policies,
+        logger: logger.child({ component: 'policies' }),
+        onChange: (tenantId, update) => {
+          pushTenantPolicies(tenantId, update);
+        },
+        onSynced: () => {
+          for (const session of sessions.values()) {
+            const update = follower?.current(session.identity.tenantId);
+            if (update) session.pushPolicy(update);
+          }
+        },
+      });
+  const policies: PolicySource | undefined =
+    deps.policies ?? (follower ? (identity) => follower.current(identity.tenantId) : undefined);
   const ctx: SessionContext = {
     agentStatus,
     tokens: config.tokens,
@@ -89,7 +117,7 @@ export function buildApp(deps: IngestDeps): IngestApp {
     logger,
     limits: config.limits,
     serverVersion: INGEST_VERSION,
-    ...(deps.policies ? { policies: deps.policies } : {}),
+    ...(policies ? { policies } : {}),
     sessions,
   };
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
@@ -103,7 +131,20 @@ export function buildApp(deps: IngestDeps): IngestApp {
         { topic: config.topics.events, partitions: config.eventPartitions },
         { topic: config.topics.rejected, partitions: 1 },
         { topic: config.topics.agents, partitions: 1 },
+        // Keyed state: the last record of each policy is the policy. Retention -1 on both
+        // buses, so that neither deletes a policy by age (Kafka's compaction keeps the last
+        // record per key; the embedded log keeps everything).
+        {
+          topic: config.topics.policies,
+          partitions: 1,
+          cleanupPolicy: 'compact',
+          retentionMs: -1,
+          retentionBytes: -1,
+        },
       ]);
+      // Before the server listens: an agent that connects gets the complete set, never a
+      // partial one (until synced, agents are sent nothing and keep what they have).
+      await follower?.start(config.policySyncTimeoutMs);
       server = new grpc.Server({
         'grpc.max_receive_message_length': config.limits.maxMessageBytes,
         'grpc.max_send_message_length': 4 * 1024 * 1024,
@@ -174,6 +215,7 @@ export function buildApp(deps: IngestDeps): IngestApp {
       });
       // The agents' last statuses (disconnected) reach the bus before it closes.
       await agentStatus.stop();
+      await follower?.stop();
     },
 
     sessions: () => [...sessions.values()],
@@ -190,9 +232,30 @@ export function buildApp(deps: IngestDeps): IngestApp {
       return answer.ready ? answer : { ready: false, reason: `bus unusable: ${answer.reason}` };
     },
 
-    pushPolicy: (identity, update) => sendTo(identity, { policy: update }),
+    pushPolicy(identity, update) {
+      let sent = 0;
+      for (const session of sessions.values()) {
+        if (
+          session.identity.tenantId === identity.tenantId &&
+          session.identity.agentId === identity.agentId &&
+          session.pushPolicy(update, true)
+        ) {
+          sent++;
+        }
+      }
+      return sent;
+    },
+    pushTenantPolicies,
     sendCommand: (identity, command) => sendTo(identity, { command }),
   };
+
+  function pushTenantPolicies(tenantId: string, update: PolicyUpdate): number {
+    let sent = 0;
+    for (const session of sessions.values()) {
+      if (session.identity.tenantId === tenantId && session.pushPolicy(update)) sent++;
+    }
+    return sent;
+  }
 
   function sendTo(identity: AgentIdentity, message: ServerMessage): number {
     let sent = 0;

@@ -13,7 +13,12 @@ export interface IngestConfig {
   ops: { host: string; port: number };
   tokens: TokenRegistry;
   bus: BusConfig;
-  topics: { events: string; rejected: string; agents: string };
+  topics: { events: string; rejected: string; agents: string; policies: string };
+  /**
+   * How long start waits to have read the policies topic up to date before serving, in ms;
+   * after that agents are served, and sent policies once the topic is read.
+   */
+  policySyncTimeoutMs: number;
   /** Between status records of an agent that stays connected, in ms. */
   agentHeartbeatMs: number;
   /** Partitions of the events topic when ingest creates it. */
@@ -89,7 +94,14 @@ export function readIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
       events: read.string('MAMORI_TOPIC_EVENTS', Topics.events),
       rejected: read.string('MAMORI_TOPIC_EVENTS_REJECTED', Topics.eventsRejected),
       agents: read.string('MAMORI_TOPIC_AGENTS', Topics.agents),
+      policies: read.string('MAMORI_TOPIC_POLICIES', Topics.policies),
     },
+    // 30 s: the policies topic holds one record per policy version (compacted on Kafka), read
+    // in well under a second; a bus that takes longer is unwell, and agents keep their sets.
+    policySyncTimeoutMs: read.int('MAMORI_INGEST_POLICY_SYNC_TIMEOUT_MS', 30_000, {
+      min: 0,
+      max: 600_000,
+    }),
     // 30 s: well inside the API's "connected" window (MAMORI_API_AGENT_CONNECTED_SECONDS,
     // 300 s), and one small record per agent per 30 s is nothing next to its events.
     agentHeartbeatMs: read.int('MAMORI_INGEST_AGENT_HEARTBEAT_MS', 30_000, {

@@ -52,12 +52,25 @@ export class FlowBudget {
 export interface AgentSession {
   readonly id: string;
   readonly identity: AgentIdentity;
+  /**
+   * The policy set version the agent holds, as far as ingest knows: its hello's, then that of
+   * each update sent since. '' for none.
+   */
+  readonly policyVersion: string;
   send(message: ServerMessage): boolean;
+  /**
+   * Sends a policy update unless the agent already holds its version (or `force`); true when
+   * sent.
+   */
+  pushPolicy(update: PolicyUpdate, force?: boolean): boolean;
   /** Stops reading, and ends the stream once every batch read so far is acknowledged. */
   close(): void;
 }
 
-/** Provides the policy set an agent should enforce. */
+/**
+ * Provides the policy set an agent should enforce; undefined when it is not known (yet), in
+ * which case the agent is sent nothing and keeps what it has.
+ */
 export type PolicySource = (identity: AgentIdentity) => PolicyUpdate | undefined;
 
 export interface SessionContext {
@@ -113,6 +126,7 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
   let inFlightBatches = 0;
   let waitingForDrain = false;
   let draining = false;
+  let policyVersion = '';
 
   const helloTimer = setTimeout(() => {
     if (!greeted)
@@ -122,6 +136,15 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
   const session: AgentSession = {
     id: sessionId,
     identity,
+    get policyVersion() {
+      return policyVersion;
+    },
+    pushPolicy: (update, force = false) => {
+      if (!force && (update.version ?? '') === policyVersion) return false;
+      if (!session.send({ policy: update })) return false;
+      policyVersion = update.version ?? '';
+      return true;
+    },
     send: (message) => {
       if (call.destroyed || call.writableEnded) return false;
       const ok = call.write(message);
@@ -235,8 +258,10 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
           capabilities: hello.capabilities,
           policyVersion: hello.policy_version,
         });
+        // Right after the welcome, so that the agent enforces the current set from the start.
+        policyVersion = hello.policy_version;
         const policy = ctx.policies?.(identity);
-        if (policy && policy.version !== hello.policy_version) session.send({ policy });
+        if (policy) session.pushPolicy(policy);
         return;
       }
       case 'batch':

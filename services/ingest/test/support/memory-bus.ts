@@ -1,4 +1,4 @@
-import type { Bus, ProduceRecord, ProduceResult, TopicSpec } from '@mamori/bus';
+import type { Bus, Consumer, ProduceRecord, ProduceResult, TopicSpec } from '@mamori/bus';
 import { ErrorCode, MamoriError } from '@mamori/common';
 import { Topics } from '@mamori/proto';
 
@@ -57,8 +57,14 @@ export class MemoryBus implements Bus {
     });
   }
 
-  consumer(): never {
-    throw new Error('MemoryBus has no consumers');
+  /** A consumer that never delivers anything (ingest's policy follower reads an empty topic). */
+  consumer(): Consumer {
+    return {
+      run: () => Promise.resolve(),
+      commit: () => Promise.reject(new Error('MemoryBus consumers cannot commit')),
+      assignment: () => [],
+      close: () => Promise.resolve(),
+    };
   }
 
   offsets(): Promise<never[]> {
