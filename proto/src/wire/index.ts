@@ -2,6 +2,7 @@
  * Reading `mamori.v1` messages straight from their protobuf bytes, without decoding them into
  * objects: ingest validates events this way and the warehouse turns them into rows.
  */
+export { WireDecodeError, decodeEvent, decodeMessage } from './decode.js';
 export {
   checkStructure,
   createFieldRef,
