@@ -7,7 +7,7 @@ import {
   type ProduceRecord,
 } from '@mamori/bus';
 import { ErrorCode, MamoriError, type Logger, type Readiness } from '@mamori/common';
-import { createEventCodec, EventHeaders, type Event__Output } from '@mamori/proto';
+import { decodeEvent as decodeEventBytes, EventHeaders, type Event__Output } from '@mamori/proto';
 import {
   createRuleEngine,
   type CompiledRule,
@@ -74,15 +74,28 @@ export interface DetectorApp {
   rules(): readonly CompiledRule[];
 }
 
-/** A decoded record whose kind no rule runs on: not decoded, nothing to evaluate. */
+/** A record whose kind no rule runs on: not decoded, nothing to evaluate. */
 const SKIPPED = null;
+/** A record that decoded and matched no rule: nothing of it is kept. */
+const NO_MATCH = false;
+
+/** An event that matched, with the rules it matched. */
+interface Matched {
+  event: Event__Output;
+  rules: readonly CompiledRule[];
+}
+
+function missing(field: 'tenant_id' | 'agent_id' | 'id'): MamoriError {
+  return new MamoriError(ErrorCode.BusDecode, `the event has no ${field}`, {
+    context: { field },
+  });
+}
 
 /** Builds the detector without loading rules, connecting or consuming anything. */
 export function buildApp(deps: DetectorDeps): DetectorApp {
   const { config, bus, logger } = deps;
   const loader =
     deps.loader ?? createRuleLoader({ builtin: config.builtinRules, files: config.ruleFiles });
-  const eventCodec = createEventCodec();
   const alertCodec = createAlertCodec();
   const failingRules = new Set<string>();
   let loaded: LoadedRules = { rules: [], skipped: [], problems: [], unreadable: [] };
@@ -105,26 +118,29 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
   });
 
   /**
-   * Decodes one event record. A record whose kind header names a kind no loaded rule runs on
-   * is not decoded at all (decoding costs more than the rules on most events); it is committed
-   * with its batch. Anything else must decode and carry the identity ingest stamps.
+   * Decodes one event record and evaluates it. A record whose kind header names a kind no
+   * loaded rule runs on is not decoded at all (decoding costs more than the rules on most
+   * events); it is committed with its batch. Anything else must decode and carry the identity
+   * ingest stamps. Only events that match are kept: the others become garbage at once, while
+   * the batch's produce and commit are awaited, instead of surviving into the old generation.
    */
-  function decodeEvent(record: { value: Buffer; headers: Readonly<Record<string, string>> }) {
+  function decodeAndEvaluate(record: {
+    value: Buffer;
+    headers: Readonly<Record<string, string>>;
+  }): Matched | typeof SKIPPED | typeof NO_MATCH {
     const kind = record.headers[EventHeaders.kind];
     if (kind !== undefined && engine.rulesFor(kind as EventKind).length === 0) return SKIPPED;
-    const event = eventCodec.decode(record.value);
-    for (const field of ['tenant_id', 'agent_id', 'id'] as const) {
-      if (event[field] === '') {
-        throw new MamoriError(ErrorCode.BusDecode, `the event has no ${field}`, {
-          context: { field },
-        });
-      }
-    }
-    return event;
+    // The same object as createEventCodec().decode, from a decoder generated for the schema.
+    const event = decodeEventBytes(record.value);
+    if (event.tenant_id === '') throw missing('tenant_id');
+    if (event.agent_id === '') throw missing('agent_id');
+    if (event.id === '') throw missing('id');
+    const rules = engine.evaluate(event);
+    return rules.length === 0 ? NO_MATCH : { event, rules };
   }
-  const decode = createDeadLetterDecoder<Event__Output | typeof SKIPPED>({
+  const decode = createDeadLetterDecoder<Matched | typeof SKIPPED | typeof NO_MATCH>({
     bus,
-    decode: decodeEvent,
+    decode: decodeAndEvaluate,
     groupId: config.groupId,
     logger: logger.child({ topic: config.topics.events }),
   });
@@ -150,13 +166,14 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     const alerts: ProduceRecord[] = [];
     const raised: CompiledRule[] = [];
     let evaluated = 0;
-    for (const { value: event } of decoded) {
-      if (event === SKIPPED) continue;
+    for (let i = 0; i < decoded.length; i++) {
+      const outcome = decoded[i]!.value;
+      if (outcome === SKIPPED) continue;
       evaluated++;
-      const matches = engine.evaluate(event);
-      if (matches.length === 0) continue;
+      if (outcome === NO_MATCH) continue;
+      const { event, rules } = outcome;
       const key = Buffer.from(`${event.tenant_id}/${event.agent_id}`);
-      for (const rule of matches) {
+      for (const rule of rules) {
         alerts.push({ key, value: alertCodec.encode(toAlert(rule, event)) });
         raised.push(rule);
       }
