@@ -25,6 +25,7 @@ import {
 } from './fields.js';
 import { compileGlob, compilePathPrefixes } from './match.js';
 import { ipKey, parseCidr, parseIp, type Network } from './net.js';
+import { MATCH, compileSubstrings } from './substrings.js';
 
 export type Matcher = (event: Event__Output) => boolean;
 
@@ -274,8 +275,24 @@ type LeafTest =
 
 /** A predicate's meaning: a test of one field's value, or a macro's folded condition. */
 type PredCode =
-  | { readonly t: 'leaf'; readonly get: Getter; readonly test: LeafTest; readonly cost: number }
-  | { readonly t: 'macro'; readonly tree: Folded; readonly memo: Matcher };
+  | {
+      readonly t: 'leaf';
+      readonly get: Getter;
+      readonly test: LeafTest;
+      readonly cost: number;
+      /** For `contains` / `icontains` on a text field: what an `or` of several shares. */
+      readonly sub?: SubstringCheck;
+    }
+  | { readonly t: 'macro'; readonly tree: Folded; readonly memo: Matcher }
+  // A check with no parts for the generator (`fn` is called as it is), and its cost.
+  | { readonly t: 'opaque'; readonly cost: number };
+
+/** `<field> contains <needle>` (`icontains`: `ignoreCase`), for {@link groupSubstrings}. */
+interface SubstringCheck {
+  readonly access: Extract<FieldAccess, { kind: 'get' }>;
+  readonly needle: string;
+  readonly ignoreCase: boolean;
+}
 
 // Relative costs, for ordering conjunctions: a field read and a comparison of identities is 1.
 // Text Falco builds (proc.cmdline joins argv, fd.name resolves a path) or transforms costs more,
@@ -344,6 +361,7 @@ function rank(f: Folded): number {
       const code = f.code;
       if (code === undefined) return OPAQUE_COST;
       if (code.t === 'macro') return cost(code.tree) * 2;
+      if (code.t === 'opaque') return code.cost / (f.neg !== true ? 0.9 : 0.1);
       // A positive comparison is false for most events: it decides an `and` early. A negated
       // one (`not proc.name in (…)`, `!=`) is mostly true, so it goes after one as cheap.
       const positive = f.neg !== true && code.test.op !== '!=';
@@ -361,9 +379,9 @@ function cost(f: Folded): number {
     case 'pred':
       return f.code === undefined
         ? OPAQUE_COST
-        : f.code.t === 'leaf'
-          ? f.code.cost
-          : cost(f.code.tree);
+        : f.code.t === 'macro'
+          ? cost(f.code.tree)
+          : f.code.cost;
     case 'not':
       return cost(f.child);
     case 'and':
@@ -447,7 +465,8 @@ class Generator {
         return `(${f.children.map((c) => this.expr(c)).join(f.t === 'and' ? ' && ' : ' || ')})`;
       case 'pred': {
         const code = f.code;
-        if (code === undefined) return `${this.constant(f.fn)}(e)`;
+        // `fn` of an opaque check is already negated where `neg` says so (Folder.fold).
+        if (code === undefined || code.t === 'opaque') return `${this.constant(f.fn)}(e)`;
         const tree = inlined(code);
         const positive =
           code.t === 'leaf'
@@ -513,6 +532,65 @@ function compileFolded(f: Folded, memo = false): Matcher {
     ...constants: unknown[]
   ) => Matcher;
   return factory(...g.constants);
+}
+
+function substringCheck(f: Folded | undefined): SubstringCheck | undefined {
+  return f?.t === 'pred' && f.neg !== true && f.code?.t === 'leaf' ? f.code.sub : undefined;
+}
+
+/**
+ * Runs of `contains` / `icontains` on one field among an `or`'s alternatives, each as one check
+ * that reads the field once for all their needles (`substrings.ts`). Only runs of neighbours:
+ * then the group is evaluated where its first member was and nothing else is reordered, so an
+ * event that makes a check throw gets the same result as before.
+ */
+function groupSubstrings(children: readonly Folded[]): Folded[] {
+  const out: Folded[] = [];
+  let i = 0;
+  while (i < children.length) {
+    const first = substringCheck(children[i]);
+    let j = i + 1;
+    if (first !== undefined) {
+      while (j < children.length && substringCheck(children[j])?.access === first.access) j++;
+    }
+    if (j - i < 2) out.push(children[i++] as Folded);
+    else {
+      out.push(substringGroup(children.slice(i, j)));
+      i = j;
+    }
+  }
+  return out;
+}
+
+function substringGroup(members: readonly Folded[]): Folded {
+  const checks = members.map((m) => substringCheck(m) as SubstringCheck);
+  const { access } = checks[0] as SubstringCheck;
+  const { step, matchesAnything } = compileSubstrings(
+    checks.map((c) => ({ text: c.needle, ignoreCase: c.ignoreCase })),
+  );
+  // The members' own checks decide what one pass cannot (see substrings.ts).
+  const plain = members.map((m) => (m as Extract<Folded, { t: 'pred' }>).fn);
+  const { get, scan } = access;
+  const fn: Matcher = (e) => {
+    let state: number | undefined;
+    if (scan !== undefined) state = scan(e, step);
+    else {
+      const v = get(e);
+      state = v === undefined ? undefined : step(0, v as string);
+    }
+    if (state === undefined) return false;
+    if (matchesAnything || state === MATCH) return true;
+    if (state >= 0) return false;
+    for (let k = 0; k < plain.length; k++) if ((plain[k] as Matcher)(e)) return true;
+    return false;
+  };
+  const costs = members.map((m) => cost(m));
+  return {
+    t: 'pred',
+    fn,
+    negated: (e) => !fn(e),
+    code: { t: 'opaque', cost: Math.max(...costs) },
+  };
 }
 
 // Deeper macro nesting than this is a cycle or a mistake; Falco's own files nest a few levels.
@@ -591,8 +669,9 @@ class Folder {
     }
     if (decided) return absorbing ? TRUE : FALSE;
     if (kept.length === 0) return absorbing ? FALSE : TRUE;
-    if (kept.length === 1) return kept[0] as Folded;
-    return { t: type, children: kept };
+    const alternatives = type === 'or' ? groupSubstrings(kept) : kept;
+    if (alternatives.length === 1) return alternatives[0] as Folded;
+    return { t: type, children: alternatives };
   }
 
   private foldMacro(name: string, depth: number): Folded {
@@ -718,7 +797,21 @@ class Folder {
         op === 'icontains' && access.type === 'string' ? this.lowered(field, access) : access.get;
       const direct = directCheck(access.type, op, texts, get);
       const test = directTest(access.type, op, texts) ?? { op: 'pred', pred };
-      const code: PredCode = { t: 'leaf', get, test, cost: leafCost(label, test.op) };
+      const needle = texts[0];
+      const sub =
+        (op === 'contains' || op === 'icontains') &&
+        access.type === 'string' &&
+        direct !== undefined &&
+        needle !== undefined
+          ? { access, needle, ignoreCase: op === 'icontains' }
+          : undefined;
+      const code: PredCode = {
+        t: 'leaf',
+        get,
+        test,
+        cost: leafCost(label, test.op),
+        ...(sub === undefined ? {} : { sub }),
+      };
       if (direct !== undefined) return { t: 'pred', fn: direct[0], negated: direct[1], code };
       return {
         t: 'pred',

@@ -84,6 +84,15 @@ const CATEGORY_OF_KIND: Readonly<Record<FalcoEventKind, string>> = {
 export type ValueType = 'string' | 'number' | 'bool' | 'ip' | 'net' | 'flags' | 'time';
 export type Scalar = string | number | boolean;
 export type Getter = (event: Event__Output) => Scalar | undefined;
+/**
+ * Feeds the pieces of a text value, in order, to `step` (from state 0), stopping when it returns
+ * a negative number; returns the last state, or undefined when the value is absent. The pieces
+ * joined are the value exactly.
+ */
+export type Scan = (
+  event: Event__Output,
+  step: (state: number, piece: string) => number,
+) => number | undefined;
 export type MultiGetter = (event: Event__Output) => readonly Scalar[] | undefined;
 
 export type FieldAccess =
@@ -91,7 +100,13 @@ export type FieldAccess =
   | { readonly kind: 'unsupported'; readonly reason: string }
   | { readonly kind: 'const'; readonly type: ValueType; readonly value: Scalar }
   | { readonly kind: 'atLeast'; readonly min: number; readonly reason: string }
-  | { readonly kind: 'get'; readonly type: ValueType; readonly get: Getter }
+  | {
+      readonly kind: 'get';
+      readonly type: ValueType;
+      readonly get: Getter;
+      /** For text Falco joins (`proc.cmdline`): the value's pieces, without building it. */
+      readonly scan?: Scan;
+    }
   | {
       readonly kind: 'any';
       readonly type: ValueType;
@@ -206,7 +221,31 @@ function exeOf(p: { args: string[]; exe: string }): string | undefined {
 /** Falco's command line: the process name followed by argv[1…]. */
 function cmdlineOf(p: { name: string; args: string[] }): string | undefined {
   if (p.name === '') return undefined;
-  return p.args.length > 1 ? `${p.name} ${p.args.slice(1).join(' ')}` : p.name;
+  // One string of the pieces, without an array for argv[1…] or a joined copy of it.
+  const args = p.args;
+  let s = p.name;
+  for (let i = 1; i < args.length; i++) s += ` ${argText(args[i])}`;
+  return s;
+}
+
+/** An argument as `join` writes it: a hand-built event's holes and nulls as ''. */
+function argText(a: string | undefined): string {
+  return a ?? '';
+}
+
+/** {@link cmdlineOf} as pieces, for a {@link Scan}. */
+function scanCmdline(
+  p: { name: string; args: string[] } | undefined,
+  step: (state: number, piece: string) => number,
+): number | undefined {
+  if (p === undefined || p.name === '') return undefined;
+  const args = p.args;
+  let s = step(0, p.name);
+  for (let i = 1; i < args.length && s >= 0; i++) {
+    s = step(s, ' ');
+    if (s >= 0) s = step(s, argText(args[i]));
+  }
+  return s;
 }
 
 /**
@@ -729,21 +768,35 @@ function processField(
     case 'proc.exepath':
       return get('string', (e) => nonEmpty(P(e)?.exe));
     case 'proc.cmdline':
-      return get(
-        'string',
-        memo((e) => {
+      return {
+        kind: 'get',
+        type: 'string',
+        get: memo((e) => {
           const p = P(e);
           return p && cmdlineOf(p);
         }),
-      );
+        scan: (e, step) => scanCmdline(P(e), step),
+      };
     case 'proc.args':
-      return get(
-        'string',
-        memo((e) => {
+      return {
+        kind: 'get',
+        type: 'string',
+        get: memo((e) => {
           const p = P(e);
           return p === undefined || p.args.length === 0 ? undefined : p.args.slice(1).join(' ');
         }),
-      );
+        scan: (e, step) => {
+          const p = P(e);
+          if (p === undefined || p.args.length === 0) return undefined;
+          const args = p.args;
+          let s = 0;
+          for (let i = 1; i < args.length && s >= 0; i++) {
+            if (i > 1) s = step(s, ' ');
+            if (s >= 0) s = step(s, argText(args[i]));
+          }
+          return s;
+        },
+      };
     case 'proc.pid':
     case 'thread.tid':
       return get('number', (e) => P(e)?.pid || undefined);
@@ -762,13 +815,15 @@ function processField(
     case 'proc.pexepath':
       return get('string', (e) => nonEmpty(parent(e)?.exe));
     case 'proc.pcmdline':
-      return get(
-        'string',
-        memo((e) => {
+      return {
+        kind: 'get',
+        type: 'string',
+        get: memo((e) => {
           const a = parent(e);
           return a && cmdlineOf(a);
         }),
-      );
+        scan: (e, step) => scanCmdline(parent(e), step),
+      };
     case 'proc.aname':
     case 'proc.apid':
     case 'proc.aexe':
@@ -1236,14 +1291,15 @@ function netFdField(name: string, kind: FalcoEventKind): FieldAccess | undefined
         }),
       );
     case 'fd.typechar':
+      // Constants per family, not a string made per call.
       return get('string', (e) => {
         const f = family(e);
-        return f === undefined ? undefined : String(f);
+        return f === undefined ? undefined : f === 4 ? '4' : '6';
       });
     case 'fd.type':
       return get('string', (e) => {
         const f = family(e);
-        return f === undefined ? undefined : `ipv${f}`;
+        return f === undefined ? undefined : f === 4 ? 'ipv4' : 'ipv6';
       });
     case 'fd.sockfamily':
       return { kind: 'const', type: 'string', value: 'ip' };
