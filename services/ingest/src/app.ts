@@ -178,11 +178,18 @@ export function buildApp(deps: IngestDeps): IngestApp {
         );
       }
       const bound = server;
-      const port = await new Promise<number>((resolve, reject) => {
-        bound.bindAsync(`${config.host}:${config.port}`, credentials, (err, actual) =>
-          err ? reject(err) : resolve(actual),
-        );
-      });
+      let port: number;
+      try {
+        port = await new Promise<number>((resolve, reject) => {
+          bound.bindAsync(`${config.host}:${config.port}`, credentials, (err, actual) =>
+            err ? reject(err) : resolve(actual),
+          );
+        });
+      } catch (err) {
+        // The follower's consumer would otherwise stay in its group until the bus closes.
+        await follower?.stop();
+        throw err;
+      }
       health.setStatus('', 'SERVING');
       health.setStatus(SERVICE_NAME, 'SERVING');
       serving = true;

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEmbeddedBus, type EmbeddedBus } from '@mamori/bus';
+import { createEmbeddedBus, type Bus, type EmbeddedBus } from '@mamori/bus';
 import { createSilentLogger } from '@mamori/common';
 import {
   protoType,
@@ -37,7 +37,7 @@ interface Harness {
   address?: string;
   /** Writes policies to the topic, as the API will: keyed `<tenant>/<id>`. */
   write(...policies: (Policy & { tenant_id: string; id: string })[]): Promise<void>;
-  start(): Promise<void>;
+  start(options?: { env?: Record<string, string>; bus?: Bus }): Promise<void>;
   agent(who: keyof typeof TOKENS): TestAgent;
 }
 
@@ -60,8 +60,9 @@ async function harness(): Promise<Harness> {
         })),
       );
     },
-    async start() {
+    async start(options = {}) {
       const config = readIngestConfig({
+        ...options.env,
         MAMORI_INGEST_PORT: '0',
         MAMORI_INGEST_TOKENS: JSON.stringify([
           { token: TOKENS.a1, tenant: 'city-a', agentId: AGENT_IDS.a1 },
@@ -69,7 +70,7 @@ async function harness(): Promise<Harness> {
           { token: TOKENS.b2, tenant: 'city-b', agentId: AGENT_IDS.b2 },
         ]),
       });
-      const app = buildApp({ config, bus, logger: createSilentLogger() });
+      const app = buildApp({ config, bus: options.bus ?? bus, logger: createSilentLogger() });
       const { port } = await app.start();
       cleanups.push(() => app.stop(1000));
       h.app = app;
@@ -228,5 +229,40 @@ describe('ingest pushes runtime policies from the policies topic', () => {
     const b = h.agent('b2');
     await b.hello(AGENT_IDS.b2, 'a-version-of-a-deleted-set');
     expect(policies(await b.next(isPolicy))).toEqual({ version: '', policies: [] });
+  });
+
+  it('sends no partial set while the topic is not yet read, and the whole set once it is', async () => {
+    const h = await harness();
+    await h.write({ tenant_id: 'city-a', id: 'p1', denied_processes: ['nc'] });
+    // A bus whose policy records arrive only when the test opens the gate.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const slow: Bus = {
+      kind: h.bus.kind,
+      ensureTopics: (specs) => h.bus.ensureTopics(specs),
+      produce: (topic, records) => h.bus.produce(topic, records),
+      offsets: (topic) => h.bus.offsets(topic),
+      committed: (group, topic) => h.bus.committed(group, topic),
+      close: () => Promise.resolve(),
+      consumer(options) {
+        const consumer = h.bus.consumer(options);
+        return {
+          run: (handler) => consumer.run(async (batch) => gate.then(() => handler(batch))),
+          commit: (offsets) => consumer.commit(offsets),
+          assignment: () => consumer.assignment(),
+          close: () => consumer.close(),
+        };
+      },
+    };
+    await h.start({ env: { MAMORI_INGEST_POLICY_SYNC_TIMEOUT_MS: '0' }, bus: slow });
+    // Should an expectation fail, the follower must still be able to leave its group.
+    cleanups.push(() => open());
+    const a = h.agent('a1');
+    await a.hello(AGENT_IDS.a1, 'what-the-agent-enforces');
+    // Not the empty set: the agent keeps enforcing what it has.
+    expect(await messagesUntilAck(a, 1)).toEqual(['welcome', 'ack']);
+    open();
+    const update = policies(await a.next(isPolicy));
+    expect(update.policies.map((p) => p.id)).toEqual(['p1']);
   });
 });
