@@ -166,7 +166,7 @@ const hasLatin1Slice =
  */
 const CACHE_SLOTS = 4096;
 const CACHE_SHIFT = 32 - 12;
-const CACHED_MAX_LENGTH = 64;
+const CACHED_MAX_LENGTH = 96;
 const stringCache: string[] = new Array<string>(CACHE_SLOTS).fill('');
 
 /** Text of UTF-8 bytes, exactly as protobufjs reads them (its decoder for invalid UTF-8). */
