@@ -341,6 +341,13 @@ function scopeFalcoRule(
     ...(rule.line === undefined ? {} : { line: rule.line }),
     action,
     matches: (event: Event__Output) => scope(event) && rule.matches(event),
+    // The rule's own per-kind function, still behind the policy's scope.
+    matcherFor(kind: EventKind) {
+      const direct = rule.matcherFor?.(kind);
+      return direct === undefined
+        ? undefined
+        : (event: Event__Output) => scope(event) && direct(event);
+    },
     render: (event: Event__Output) => rule.render(event),
     details: (event: Event__Output) => ({
       'policy.id': policy.id,
