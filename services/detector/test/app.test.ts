@@ -194,6 +194,33 @@ describe('detector app', () => {
     );
   });
 
+  it('evaluates the next batch while a commit is pending, and stop waits for that commit', async () => {
+    const h = await harness();
+    const held = gate();
+    let commits = 0;
+    const app = await h.detector({
+      hooks: {
+        async beforeCommit() {
+          // The first commit is held until released; the ones after it wait behind it.
+          if (commits++ === 0) await held.promise;
+        },
+      },
+      // One record a batch, so that a second batch exists while the first commit is held.
+      env: { MAMORI_DETECTOR_BATCH_EVENTS: '1' },
+    });
+    await produceEvents(h.bus, h.events, [harmlessEvent(), minerEvent(), harmlessEvent()]);
+    // The miner's alert is produced while the first commit is still held.
+    await expect.poll(() => readAlerts(h.bus, h.alerts).then((a) => a.length)).toBe(1);
+    expect(await committedCount(h.bus, h.groupId, h.events)).toBe(0);
+    let stopped = false;
+    const stopping = app.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stopped).toBe(false);
+    held.resolve();
+    await stopping;
+    expect(await committedCount(h.bus, h.groupId, h.events)).toBe(3);
+  });
+
   it('sends an undecodable record and an event without tenant to dead letters and still evaluates the next one', async () => {
     const h = await harness();
     const app = await h.detector();
