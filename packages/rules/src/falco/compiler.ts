@@ -25,7 +25,13 @@ import {
 } from './fields.js';
 import { compileGlob, compilePathPrefixes } from './match.js';
 import { ipKey, parseCidr, parseIp, type Network } from './net.js';
-import { MATCH, compileSubstrings } from './substrings.js';
+import {
+  MAX_SUBSTRING_GROUPS,
+  NOT_ASCII,
+  compileSubstrings,
+  type Needle,
+  type SubstringScan,
+} from './substrings.js';
 
 export type Matcher = (event: Event__Output) => boolean;
 
@@ -562,25 +568,79 @@ function groupSubstrings(children: readonly Folded[]): Folded[] {
   return out;
 }
 
+/**
+ * The `or` groups of needles on one field (one access, so one load and kind), searched together
+ * once per event: rules that search the same field share the pass.
+ */
+class SharedSubstrings {
+  private readonly groups: Needle[][] = [];
+  private scanner: SubstringScan | undefined;
+  private last: Event__Output | undefined;
+  private present = false;
+  /** After {@link scan}: groups that occur, and groups only their plain checks can decide. */
+  matched = 0;
+  unsure = 0;
+  private readonly read: NonNullable<Extract<FieldAccess, { kind: 'get' }>['scan']>;
+
+  constructor(access: Extract<FieldAccess, { kind: 'get' }>) {
+    const { get } = access;
+    this.read =
+      access.scan ??
+      ((e, step, state) => {
+        const v = get(e);
+        return v === undefined ? undefined : step(state, v as string);
+      });
+  }
+
+  get full(): boolean {
+    return this.groups.length === MAX_SUBSTRING_GROUPS;
+  }
+
+  /** Adds a group; its bit in {@link matched} and {@link unsure}. */
+  add(needles: Needle[]): number {
+    this.groups.push(needles);
+    this.scanner = undefined;
+    this.last = undefined;
+    return 1 << (this.groups.length - 1);
+  }
+
+  /** Scans the field of `e` (once per event); false when `e` has no value for it. */
+  scan(e: Event__Output): boolean {
+    if (e !== this.last) {
+      const scanner = (this.scanner ??= compileSubstrings(this.groups));
+      const state = this.read(e, scanner.step, scanner.start());
+      this.present = state !== undefined;
+      if (state === NOT_ASCII) {
+        this.matched = 0;
+        this.unsure = -1;
+      } else {
+        this.matched = scanner.matched | scanner.anything;
+        this.unsure = scanner.unsure;
+      }
+      this.last = e;
+    }
+    return this.present;
+  }
+}
+
+const sharedSubstrings = new WeakMap<FieldAccess, SharedSubstrings>();
+
 function substringGroup(members: readonly Folded[]): Folded {
   const checks = members.map((m) => substringCheck(m) as SubstringCheck);
   const { access } = checks[0] as SubstringCheck;
-  const { step, matchesAnything } = compileSubstrings(
-    checks.map((c) => ({ text: c.needle, ignoreCase: c.ignoreCase })),
-  );
+  let shared = sharedSubstrings.get(access);
+  if (shared === undefined || shared.full) {
+    shared = new SharedSubstrings(access);
+    sharedSubstrings.set(access, shared);
+  }
+  const scan = shared;
+  const bit = scan.add(checks.map((c) => ({ text: c.needle, ignoreCase: c.ignoreCase })));
   // The members' own checks decide what one pass cannot (see substrings.ts).
   const plain = members.map((m) => (m as Extract<Folded, { t: 'pred' }>).fn);
-  const { get, scan } = access;
   const fn: Matcher = (e) => {
-    let state: number | undefined;
-    if (scan !== undefined) state = scan(e, step);
-    else {
-      const v = get(e);
-      state = v === undefined ? undefined : step(0, v as string);
-    }
-    if (state === undefined) return false;
-    if (matchesAnything || state === MATCH) return true;
-    if (state >= 0) return false;
+    if (!scan.scan(e)) return false;
+    if ((scan.matched & bit) !== 0) return true;
+    if ((scan.unsure & bit) === 0) return false;
     for (let k = 0; k < plain.length; k++) if ((plain[k] as Matcher)(e)) return true;
     return false;
   };

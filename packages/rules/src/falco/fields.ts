@@ -85,13 +85,14 @@ export type ValueType = 'string' | 'number' | 'bool' | 'ip' | 'net' | 'flags' | 
 export type Scalar = string | number | boolean;
 export type Getter = (event: Event__Output) => Scalar | undefined;
 /**
- * Feeds the pieces of a text value, in order, to `step` (from state 0), stopping when it returns
- * a negative number; returns the last state, or undefined when the value is absent. The pieces
- * joined are the value exactly.
+ * Feeds the pieces of a text value, in order, to `step` (from `state`), stopping when it
+ * returns a negative number; returns the last state, or undefined when the value is absent. The
+ * pieces joined are the value exactly.
  */
 export type Scan = (
   event: Event__Output,
   step: (state: number, piece: string) => number,
+  state: number,
 ) => number | undefined;
 export type MultiGetter = (event: Event__Output) => readonly Scalar[] | undefined;
 
@@ -237,10 +238,11 @@ function argText(a: string | undefined): string {
 function scanCmdline(
   p: { name: string; args: string[] } | undefined,
   step: (state: number, piece: string) => number,
+  state: number,
 ): number | undefined {
   if (p === undefined || p.name === '') return undefined;
   const args = p.args;
-  let s = step(0, p.name);
+  let s = step(state, p.name);
   for (let i = 1; i < args.length && s >= 0; i++) {
     s = step(s, ' ');
     if (s >= 0) s = step(s, argText(args[i]));
@@ -775,7 +777,7 @@ function processField(
           const p = P(e);
           return p && cmdlineOf(p);
         }),
-        scan: (e, step) => scanCmdline(P(e), step),
+        scan: (e, step, state) => scanCmdline(P(e), step, state),
       };
     case 'proc.args':
       return {
@@ -785,11 +787,11 @@ function processField(
           const p = P(e);
           return p === undefined || p.args.length === 0 ? undefined : p.args.slice(1).join(' ');
         }),
-        scan: (e, step) => {
+        scan: (e, step, state) => {
           const p = P(e);
           if (p === undefined || p.args.length === 0) return undefined;
           const args = p.args;
-          let s = 0;
+          let s = state;
           for (let i = 1; i < args.length && s >= 0; i++) {
             if (i > 1) s = step(s, ' ');
             if (s >= 0) s = step(s, argText(args[i]));
@@ -822,7 +824,7 @@ function processField(
           const a = parent(e);
           return a && cmdlineOf(a);
         }),
-        scan: (e, step) => scanCmdline(parent(e), step),
+        scan: (e, step, state) => scanCmdline(parent(e), step, state),
       };
     case 'proc.aname':
     case 'proc.apid':

