@@ -1,4 +1,10 @@
-import { createEventCodec, type Event, type Event__Output, type Process } from '@mamori/proto';
+import {
+  createEventCodec,
+  decodeEvent,
+  type Event,
+  type Event__Output,
+  type Process,
+} from '@mamori/proto';
 
 /**
  * The events of bench:rules: what the detector sees on the bus from a few nodes running the
@@ -313,10 +319,20 @@ const SLOTS: MixKind[] = (() => {
 })();
 
 /**
- * `count` distinct events as a bus consumer decodes them: built as objects, encoded with the
- * bus codec and decoded again (each has its own id, timestamp and process).
+ * How events are decoded: `wire` with `decodeEvent` (what the detector does: objects of one
+ * shape per message type), `codec` with the bus codec (protobufjs `decode` + `toObject`).
  */
-export function buildRuleEvents(count: number): Event__Output[] {
+export const RULE_EVENT_DECODERS = ['wire', 'codec'] as const;
+export type RuleEventDecoder = (typeof RULE_EVENT_DECODERS)[number];
+
+/**
+ * `count` distinct events as a bus consumer decodes them: built as objects, encoded with the
+ * bus codec and decoded again with `decoder` (each has its own id, timestamp and process).
+ */
+export function buildRuleEvents(
+  count: number,
+  decoder: RuleEventDecoder = 'wire',
+): Event__Output[] {
   const codec = createEventCodec();
   const events: Event__Output[] = [];
   for (let i = 0; i < count; i++) {
@@ -332,7 +348,7 @@ export function buildRuleEvents(count: number): Event__Output[] {
       received_unix_micros: 1_764_000_000_001_000 + i * 10,
       ...event,
     });
-    events.push(codec.decode(bytes));
+    events.push(decoder === 'wire' ? decodeEvent(bytes) : codec.decode(bytes));
   }
   return events;
 }

@@ -15,7 +15,13 @@ import {
 } from '@mamori/rules';
 import { positive, runMain } from '../support/args.js';
 import { REPO_ROOT } from '../support/paths.js';
-import { ATTACK_SHARE, RULES_EVENT_MIX, buildRuleEvents } from './events.js';
+import {
+  ATTACK_SHARE,
+  RULE_EVENT_DECODERS,
+  RULES_EVENT_MIX,
+  buildRuleEvents,
+  type RuleEventDecoder,
+} from './events.js';
 
 /** Falco's stable rules, where the shared corpora are checked out beside the repository. */
 const DEFAULT_RULES = join(REPO_ROOT, '..', 'shared', 'corpora', 'falco', 'falco_rules.yaml');
@@ -30,6 +36,8 @@ timing) and prints events per second, alerts, and the time per event of each kin
                   that file exists; without it, pass --rules)
   --no-builtin    leave out Mamori's built-in rules
   --events N      distinct events, built and decoded before timing (default 100000)
+  --decoder D     wire: decodeEvent, as the detector decodes (default); codec: the bus
+                  codec (protobufjs), whose objects are larger and of varying shapes
   --seconds S     how long the timed loop runs (default 10)
 `;
 
@@ -43,6 +51,7 @@ interface Options {
   defaultRules: boolean;
   builtin: boolean;
   events: number;
+  decoder: RuleEventDecoder;
   seconds: number;
 }
 
@@ -52,6 +61,7 @@ function readOptions(): Options | undefined {
       rules: { type: 'string', multiple: true },
       'no-builtin': { type: 'boolean', default: false },
       events: { type: 'string', default: '100000' },
+      decoder: { type: 'string', default: 'wire' },
       seconds: { type: 'string', default: '10' },
       help: { type: 'boolean', default: false },
     },
@@ -62,6 +72,10 @@ function readOptions(): Options | undefined {
     return undefined;
   }
   const given = values.rules ?? [];
+  const decoder = values.decoder as RuleEventDecoder;
+  if (!RULE_EVENT_DECODERS.includes(decoder)) {
+    throw new Error(`--decoder: expected ${RULE_EVENT_DECODERS.join(' or ')}, got ${decoder}`);
+  }
   return {
     rules:
       given.length > 0
@@ -72,6 +86,7 @@ function readOptions(): Options | undefined {
     defaultRules: given.length === 0,
     builtin: !values['no-builtin'],
     events: positive('events', values.events),
+    decoder,
     seconds: positive('seconds', values.seconds),
   };
 }
@@ -130,7 +145,7 @@ function main(): void {
   const engine = createRuleEngine(set);
 
   const buildStart = performance.now();
-  const events = buildRuleEvents(options.events);
+  const events = buildRuleEvents(options.events, options.decoder);
   const buildMs = performance.now() - buildStart;
 
   // Which rules the events fire, and how many events fire any (outside the timing).
@@ -184,6 +199,7 @@ function main(): void {
       : {}),
     firedRules: Object.fromEntries([...firedBy].sort((a, b) => b[1] - a[1])),
     events: options.events,
+    decoder: options.decoder,
     mix: { ...RULES_EVENT_MIX, attacksOneIn: ATTACK_SHARE },
     loadMs: Math.round(loadMs),
     buildEventsMs: Math.round(buildMs),
