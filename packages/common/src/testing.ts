@@ -1,6 +1,8 @@
+import { createLogger, type Logger } from './logger.js';
+
 /**
  * Test-only helpers: finding the real services (Kafka, ClickHouse, …) that integration tests
- * need. A suite whose service is missing is skipped loudly; where
+ * need, and capturing what a component logs. A suite whose service is missing is skipped loudly; where
  * MAMORI_TEST_REQUIRE_SERVICES names the service (CI sets it), the missing service is an error
  * instead, so that CI can never pass with those suites silently skipped.
  */
@@ -52,4 +54,22 @@ export function testKafkaBrokers(env: NodeJS.ProcessEnv = process.env): string[]
     ?.split(',')
     .map((b) => b.trim())
     .filter(Boolean);
+}
+
+/** One parsed line of a captured log. */
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A real pino logger (level debug) whose lines are kept, parsed, for assertions. */
+export function captureLogs(name = 'test'): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const logger = createLogger({
+    name,
+    level: 'debug',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+  });
+  return { logger, lines };
 }

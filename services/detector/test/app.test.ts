@@ -10,7 +10,7 @@ import {
 } from '@mamori/bus';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { alertId, buildApp, readDetectorConfig, type DetectorApp } from '../src/index.js';
-import { captureLogs } from './support/logs.js';
+import { captureLogs } from '@mamori/common/testing';
 import {
   committedCount,
   harmlessEvent,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createEmbeddedBus, DEAD_LETTER_HEADERS, type EmbeddedBus } from '@mamori/bus';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { buildApp, readStoreConfig, type StoreApp } from '../src/index.js';
-import { captureLogs } from './support/logs.js';
+import { captureLogs } from '@mamori/common/testing';
 import { committedCount, produceEvents, rowId, testEvent, unique } from './support/events.js';
 
 interface Harness {

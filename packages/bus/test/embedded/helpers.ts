@@ -1,7 +1,6 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, type Logger } from '@mamori/common';
 import { onTestFinished } from 'vitest';
 import { createEmbeddedBus, type EmbeddedBus, type EmbeddedBusOptions } from '../../src/index.js';
 import type { BusRecord, ProduceRecord } from '../../src/index.js';
@@ -24,18 +23,6 @@ export async function openBus(
 }
 
 /** One parsed log line. */
-export type LogLine = Record<string, unknown> & { level: number; msg: string };
-
-/** A logger whose lines are kept for assertions. */
-export function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = createLogger({
-    name: 'test',
-    level: 'debug',
-    destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
-  });
-  return { logger, lines };
-}
 
 /** `count` records with keys `key-<i % keys>` and values `value-<i>`. */
 export function makeRecords(

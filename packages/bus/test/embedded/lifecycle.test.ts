@@ -2,9 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMamoriError } from '@mamori/common';
+import { captureLogs } from '@mamori/common/testing';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedBus } from '../../src/index.js';
-import { captureLogger, openBus, tempDir } from './helpers.js';
+import { openBus, tempDir } from './helpers.js';
 import { errorOf } from '../rejections.js';
 
 describe('embedded bus lock and lifecycle', () => {
@@ -45,7 +46,7 @@ describe('embedded bus lock and lifecycle', () => {
     const deadPid = Number(exited.stdout.toString());
     await writeFile(join(dir, 'LOCK'), `${deadPid}\n`);
 
-    const { logger, lines } = captureLogger();
+    const { logger, lines } = captureLogs();
     const bus = await openBus(dir, { logger });
     expect((await readFile(join(dir, 'LOCK'), 'utf8')).trim()).toBe(String(process.pid));
     expect(lines.some((l) => l.msg.includes('taking over the lock') && l['pid'] === deadPid)).toBe(

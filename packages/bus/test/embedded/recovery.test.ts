@@ -1,8 +1,9 @@
 import { appendFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { isMamoriError, type MamoriError } from '@mamori/common';
+import { captureLogs } from '@mamori/common/testing';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedBus } from '../../src/index.js';
-import { captureLogger, makeRecords, openBus, readAll, segmentFiles, tempDir } from './helpers.js';
+import { makeRecords, openBus, readAll, segmentFiles, tempDir } from './helpers.js';
 
 const topic = 'recovery';
 
@@ -39,7 +40,7 @@ describe('embedded log recovery', () => {
     const { size } = await stat(file!);
     await truncate(file!, size - 5); // the last record loses its last 5 bytes
 
-    const { logger, lines } = captureLogger();
+    const { logger, lines } = captureLogs();
     const bus = await openBus(dir, { logger });
     const records = await readAll(bus, topic, 0);
     expect(records.map((r) => r.value.toString())).toEqual(
@@ -62,7 +63,7 @@ describe('embedded log recovery', () => {
     const { size } = await stat(file!);
     await flipByte(file!, size - 2);
 
-    const { logger, lines } = captureLogger();
+    const { logger, lines } = captureLogs();
     const bus = await openBus(dir, { logger });
     expect((await bus.offsets(topic))[0]).toEqual({ partition: 0, low: 0, high: 9 });
     expect(lines.find((l) => l.msg === 'truncated a torn tail of the embedded log')).toMatchObject({

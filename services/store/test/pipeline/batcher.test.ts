@@ -2,7 +2,7 @@ import type { TopicPartitionOffset } from '@mamori/bus';
 import { ErrorCode, MamoriError } from '@mamori/common';
 import { describe, expect, it, vi } from 'vitest';
 import { createBatcher, type BatcherOptions, type BatchChunk } from '../../src/pipeline/batcher.js';
-import { captureLogs } from '../support/logs.js';
+import { captureLogs } from '@mamori/common/testing';
 
 const TOPIC = 'mamori.events.v1';
 
