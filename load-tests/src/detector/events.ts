@@ -1,5 +1,5 @@
 import { EventHeaders, protoType, type Event } from '@mamori/proto';
-import { buildTemplates, EVENT_MIX } from '../ingest/events.js';
+import { buildTemplates, EVENT_MIX, writeVarint } from '../ingest/events.js';
 
 /**
  * The records of bench:detector: what ingest writes to the events topic. Routine events are
@@ -116,15 +116,6 @@ const ATTACKS: [kind: string, event: Event][] = [
     },
   ],
 ];
-
-function writeVarint(buf: Buffer, offset: number, value: number): number {
-  while (value >= 128) {
-    buf[offset++] = (value % 128) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  buf[offset++] = value;
-  return offset;
-}
 
 function writeString(buf: Buffer, at: number, field: number, text: string): number {
   buf[at++] = (field << 3) | 2;

@@ -210,7 +210,8 @@ function varintLength(value: number): number {
   return length;
 }
 
-function writeVarint(buf: Buffer, offset: number, value: number): number {
+/** Writes `value` as a protobuf varint at `offset`; returns the offset after it. */
+export function writeVarint(buf: Buffer, offset: number, value: number): number {
   while (value >= 128) {
     buf[offset++] = (value % 128) | 0x80;
     value = Math.floor(value / 128);
