@@ -141,11 +141,13 @@ function directCheck(
   texts: readonly string[],
   get: Getter,
 ): [Matcher, Matcher] | undefined {
-  if (type !== 'string' && type !== 'number') return undefined;
+  if (type !== 'string' && type !== 'number' && type !== 'bool') return undefined;
   const c = texts[0];
   if (op === 'exists') return [(e) => get(e) !== undefined, (e) => get(e) === undefined];
   if (c === undefined) return undefined;
-  const value = type === 'number' ? Number(c) : c;
+  if (type === 'bool' && op !== '=' && op !== '!=') return undefined;
+  // buildPredicate has checked the value: a number, or true or false for a bool.
+  const value = type === 'number' ? Number(c) : type === 'bool' ? c.toLowerCase() === 'true' : c;
   switch (op) {
     case '=':
       return [(e) => get(e) === value, (e) => get(e) !== value];
@@ -206,20 +208,39 @@ function directCheck(
   }
 }
 
-/** The test {@link directCheck} makes, for generated code; the same cases, the same values. */
-function directTest(type: ValueType, op: Operator, texts: readonly string[]): LeafTest | undefined {
-  if (type !== 'string' && type !== 'number') return undefined;
+/**
+ * The test {@link directCheck} makes, for generated code; the same cases, the same values. Also
+ * what buildPredicate tests for numbers (`<`, `in`, …), written inline rather than called.
+ */
+function directTest(
+  type: ValueType,
+  op: Operator,
+  texts: readonly string[],
+  label: string,
+): LeafTest | undefined {
+  if (type !== 'string' && type !== 'number' && type !== 'bool') return undefined;
   const c = texts[0];
   if (op === 'exists') return { op };
   if (c === undefined) return undefined;
-  const value = type === 'number' ? Number(c) : c;
+  if (type === 'bool') {
+    return op === '=' || op === '!=' ? { op, value: c.toLowerCase() === 'true' } : undefined;
+  }
+  const value = type === 'number' ? parseNumber(c, label) : c;
   switch (op) {
     case '=':
     case '!=':
       return { op, value };
+    case '<':
+    case '<=':
+    case '>':
+    case '>=':
+      return typeof value === 'number' ? { op, value } : undefined;
     case 'in':
     case 'intersects':
-      return type === 'string' ? { op: 'in', value: new Set<Scalar>(texts) } : undefined;
+      return {
+        op: 'in',
+        value: new Set<Scalar>(type === 'number' ? texts.map((t) => parseNumber(t, label)) : texts),
+      };
     case 'startswith':
     case 'endswith':
     case 'contains':
@@ -277,6 +298,10 @@ type LeafTest =
       readonly op: '=' | '!=' | 'in' | 'startswith' | 'endswith' | 'contains';
       readonly value: Scalar | ReadonlySet<Scalar>;
     }
+  | {
+      readonly op: '<' | '<=' | '>' | '>=';
+      readonly value: number;
+    }
   | { readonly op: 'pred'; readonly pred: Pred };
 
 /** A predicate's meaning: a test of one field's value, or a macro's folded condition. */
@@ -324,6 +349,10 @@ const OP_COST: Readonly<Record<LeafTest['op'], number>> = {
   exists: 1,
   '=': 1,
   '!=': 1,
+  '<': 1,
+  '<=': 1,
+  '>': 1,
+  '>=': 1,
   in: 1.5,
   startswith: 1.5,
   endswith: 1.5,
@@ -512,6 +541,11 @@ class Generator {
         return `(${read}, ${v} !== undefined && ${v}.${test.op === 'startswith' ? 'startsWith' : 'endsWith'}(${this.constant(test.value)}))`;
       case 'contains':
         return `(${read}, ${v} !== undefined && ${v}.includes(${this.constant(test.value)}))`;
+      case '<':
+      case '<=':
+      case '>':
+      case '>=':
+        return `(${read}, ${v} !== undefined && ${v} ${test.op} ${this.constant(test.value)})`;
       case 'pred':
         return `(${read}, ${v} !== undefined && ${this.constant(test.pred)}(${v}))`;
     }
@@ -856,7 +890,7 @@ class Folder {
       const get =
         op === 'icontains' && access.type === 'string' ? this.lowered(field, access) : access.get;
       const direct = directCheck(access.type, op, texts, get);
-      const test = directTest(access.type, op, texts) ?? { op: 'pred', pred };
+      const test = directTest(access.type, op, texts, label) ?? { op: 'pred', pred };
       const needle = texts[0];
       const sub =
         (op === 'contains' || op === 'icontains') &&

@@ -287,16 +287,20 @@ export function resolvePath(path: string, cwd: string): string {
     p = `${cwd.endsWith('/') ? cwd : `${cwd}/`}${p}`;
   }
   // Most paths are already clean; normalize only when a segment needs it.
-  if (
-    p.includes('//') ||
-    p.includes('/./') ||
-    p.includes('/../') ||
-    p.endsWith('/.') ||
-    p.endsWith('/..')
-  ) {
-    return posix.normalize(p);
+  return needsNormalizing(p) ? posix.normalize(p) : p;
+}
+
+/** True when `p` has `//`, `/./`, `/../`, or ends with `/.` or `/..`: two searches, not five. */
+function needsNormalizing(p: string): boolean {
+  if (p.includes('//')) return true;
+  for (let i = p.indexOf('/.'); i >= 0; i = p.indexOf('/.', i + 2)) {
+    const after = i + 2;
+    if (after === p.length || p.charCodeAt(after) === 47) return true;
+    if (p.charCodeAt(after) === 46 && (after + 1 === p.length || p.charCodeAt(after + 1) === 47)) {
+      return true;
+    }
   }
-  return p;
+  return false;
 }
 
 function dirnameOf(path: string): string {

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Event } from '@mamori/proto';
 import { formatOpenFlags, resolvePath, ttyNumber } from '../../src/falco/fields.js';
@@ -549,6 +550,26 @@ describe('field helpers', () => {
     expect(resolvePath('/etc//x/../shadow', '/')).toBe('/etc/shadow');
     expect(resolvePath('x', '/srv')).toBe('/srv/x');
     expect(resolvePath('x', '')).toBe('x');
+  });
+
+  it('normalizes exactly the paths with an empty, `.` or `..` segment', () => {
+    // The definition before the two-search check, for every path of up to 7 of `/`, `.`, `a`.
+    const reference = (p: string) =>
+      p.includes('//') ||
+      p.includes('/./') ||
+      p.includes('/../') ||
+      p.endsWith('/.') ||
+      p.endsWith('/..')
+        ? posix.normalize(p)
+        : p;
+    let paths = [''];
+    for (let length = 1; length <= 7; length++) {
+      paths = paths.flatMap((p) => [`${p}/`, `${p}.`, `${p}a`]);
+      for (const p of paths) {
+        const absolute = `/${p}`;
+        expect(resolvePath(absolute, ''), absolute).toBe(reference(absolute));
+      }
+    }
   });
 
   it('writes open flags as Falco does', () => {
