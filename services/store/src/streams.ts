@@ -1,6 +1,7 @@
 import type { BusRecord, DecodeOutcome } from '@mamori/bus';
 import { ErrorCode, MamoriError } from '@mamori/common';
 import { protoType, type AgentStatus__Output, type Alert__Output } from '@mamori/proto';
+import { decodeMessage } from '@mamori/proto/wire';
 import {
   encodeEventRow,
   type AgentInput,
@@ -108,19 +109,12 @@ const SEVERITIES: Record<string, AlertSeverity> = {
  * without id, tenant, rule or severity goes to dead letters.
  */
 export function alertsStream(topic: string, partitions: number): StoreStream<AlertInput> {
-  const type = protoType('mamori.v1.Alert');
   return {
     name: 'alerts',
     topic,
     partitions,
     decode(record) {
-      const alert = type.toObject(type.decode(record.value), {
-        longs: Number,
-        enums: String,
-        defaults: true,
-        arrays: true,
-        objects: true,
-      }) as Alert__Output;
+      const alert = decodeMessage<Alert__Output>('mamori.v1.Alert', record.value);
       for (const field of ['id', 'tenant_id', 'rule_id'] as const) {
         if (alert[field] === '') {
           throw new MamoriError(ErrorCode.BusDecode, `the alert has no ${field}`, {

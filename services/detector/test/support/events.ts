@@ -1,12 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus } from '@mamori/bus';
-import {
-  createEventCodec,
-  EventHeaders,
-  protoType,
-  type Alert__Output,
-  type Event,
-} from '@mamori/proto';
+import { createEventCodec, EventHeaders, type Alert__Output, type Event } from '@mamori/proto';
+import { decodeMessage } from '@mamori/proto/wire';
 
 const codec = createEventCodec();
 let counter = 0;
@@ -76,17 +71,9 @@ export async function produceEvents(bus: Bus, topic: string, events: Event[]): P
   );
 }
 
-const alertType = protoType('mamori.v1.Alert');
-
 /** Decodes an alert record the way the store does. */
 export function decodeAlert(bytes: Buffer): Alert__Output {
-  return alertType.toObject(alertType.decode(bytes), {
-    longs: Number,
-    enums: String,
-    defaults: true,
-    arrays: true,
-    objects: true,
-  }) as Alert__Output;
+  return decodeMessage<Alert__Output>('mamori.v1.Alert', bytes);
 }
 
 /** Every record of a topic, across partitions, with its key and decoded alert. */
