@@ -32,15 +32,74 @@ const NONE: readonly CompiledRule[] = Object.freeze([]);
 
 type Check = (event: Event__Output) => boolean;
 
-/** The rules of one kind, with the function the hot loop calls for each. */
+/** The rules of one kind, and the function that evaluates an event against all of them. */
 interface KindRules {
   readonly rules: readonly CompiledRule[];
-  readonly checks: readonly Check[];
-  /**
-   * True where the check is the rule's own per-kind function (`matcherFor`): a throw from it is
-   * a non-match by the contract, not an error of the rule.
-   */
-  readonly quiet: readonly boolean[];
+  readonly evaluate: Evaluator;
+}
+
+/** The rules that match, in order; undefined for none. */
+type Evaluator = (
+  event: Event__Output,
+  onRuleError: RuleEngineOptions['onRuleError'],
+) => CompiledRule[] | undefined;
+
+// Above this many rules of a kind, one loop: a larger function is compiled later, or never.
+const MAX_UNROLLED = 64;
+
+/**
+ * `quiet[i]`: the check is the rule's own per-kind function (`matcherFor`), and a throw from it
+ * is a non-match by the contract, not an error of the rule.
+ */
+function loopOf(
+  rules: readonly CompiledRule[],
+  checks: readonly Check[],
+  quiet: readonly boolean[],
+): Evaluator {
+  return (event, onRuleError) => {
+    let matched: CompiledRule[] | undefined;
+    for (let i = 0; i < checks.length; i++) {
+      let hit: boolean;
+      try {
+        hit = (checks[i] as Check)(event);
+      } catch (err) {
+        if (quiet[i] !== true) onRuleError?.(rules[i] as CompiledRule, err);
+        hit = false;
+      }
+      if (hit) (matched ??= []).push(rules[i] as CompiledRule);
+    }
+    return matched;
+  };
+}
+
+/**
+ * One function that calls each rule's check of a kind in turn, each from a call site of its own:
+ * V8 then sees one target at each (and inlines the small ones), where a loop's single call site
+ * sees every rule's function. The source holds only generated names; the checks and rules are
+ * passed in as arguments.
+ */
+function evaluatorOf(
+  rules: readonly CompiledRule[],
+  checks: readonly Check[],
+  quiet: readonly boolean[],
+): Evaluator {
+  if (checks.length > MAX_UNROLLED) return loopOf(rules, checks, quiet);
+  const lines: string[] = [];
+  for (let i = 0; i < checks.length; i++) {
+    const report =
+      quiet[i] === true ? '' : ` if (onRuleError !== undefined) onRuleError(r${i}, err);`;
+    lines.push(
+      `try { hit = c${i}(e); } catch (err) { hit = false;${report} }`,
+      `if (hit) (matched ??= []).push(r${i});`,
+    );
+  }
+  const params = [...checks.map((_, i) => `c${i}`), ...rules.map((_, i) => `r${i}`)];
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- only generated names in the source; the rules and their checks are arguments
+  const factory = new Function(
+    ...params,
+    `'use strict';\nreturn function evaluate(e, onRuleError) {\nlet matched, hit;\n${lines.join('\n')}\nreturn matched;\n};`,
+  ) as (...args: unknown[]) => Evaluator;
+  return factory(...checks, ...rules);
 }
 
 interface Index {
@@ -48,7 +107,7 @@ interface Index {
   readonly size: number;
 }
 
-const EMPTY_KIND: KindRules = Object.freeze({ rules: NONE, checks: [], quiet: [] });
+const EMPTY_KIND: KindRules = Object.freeze({ rules: NONE, evaluate: () => undefined });
 
 function buildIndex(input: RuleInput): Index {
   const rules = 'rules' in input ? input.rules : input;
@@ -72,8 +131,7 @@ function buildIndex(input: RuleInput): Index {
         ? EMPTY_KIND
         : Object.freeze({
             rules: Object.freeze(of),
-            checks: Object.freeze(checks),
-            quiet: Object.freeze(quiet),
+            evaluate: evaluatorOf(of, checks, quiet),
           });
   }
   return { byKind, size: rules.length };
@@ -94,19 +152,7 @@ export function createRuleEngine(rules: RuleInput, options: RuleEngineOptions = 
       if (kind === undefined) return NONE;
       const of = index.byKind[kind];
       if (of === undefined) return NONE;
-      const { rules, checks, quiet } = of;
-      let matched: CompiledRule[] | undefined;
-      for (let i = 0; i < checks.length; i++) {
-        let hit: boolean;
-        try {
-          hit = (checks[i] as Check)(event);
-        } catch (err) {
-          if (quiet[i] !== true) onRuleError?.(rules[i] as CompiledRule, err);
-          hit = false;
-        }
-        if (hit) (matched ??= []).push(rules[i] as CompiledRule);
-      }
-      return matched ?? NONE;
+      return of.evaluate(event, onRuleError) ?? NONE;
     },
     reload(next) {
       index = buildIndex(next);

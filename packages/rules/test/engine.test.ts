@@ -142,4 +142,33 @@ describe('createRuleEngine', () => {
     expect(shell?.matcherFor?.('process_exec')?.(exec)).toBe(true);
     expect(shell?.matcherFor?.('file_open')).toBeUndefined();
   });
+
+  it('evaluates many rules of one kind the same way: in order, throws as no match, reported', () => {
+    for (const count of [3, 64, 65, 200]) {
+      const errors: string[] = [];
+      const rules = Array.from({ length: count }, (_, i) => {
+        const id = `r${i}`;
+        if (i % 7 === 3) {
+          return rule(id, ['process_exec'], () => {
+            throw new Error(id);
+          });
+        }
+        if (i % 5 === 4) {
+          return {
+            ...rule(id, ['process_exec'], () => false),
+            matcherFor: () => () => {
+              throw new TypeError('hand-built');
+            },
+          };
+        }
+        return rule(id, ['process_exec'], () => i % 2 === 0);
+      });
+      const engine = createRuleEngine(rules, {
+        onRuleError: (r, err) => errors.push(`${r.id}:${(err as Error).message}`),
+      });
+      const expected = rules.filter((_, i) => i % 7 !== 3 && i % 5 !== 4 && i % 2 === 0);
+      expect(engine.evaluate(exec)).toEqual(expected);
+      expect(errors).toEqual(rules.filter((_, i) => i % 7 === 3).map((r) => `${r.id}:${r.id}`));
+    }
+  });
 });
