@@ -620,9 +620,9 @@ class SharedSubstrings {
     const { get } = access;
     this.read =
       access.scan ??
-      ((e, step, state) => {
+      ((e, sink, state) => {
         const v = get(e);
-        return v === undefined ? undefined : step(state, v as string);
+        return v === undefined ? undefined : sink.step(state, v as string);
       });
   }
 
@@ -642,7 +642,7 @@ class SharedSubstrings {
   scan(e: Event__Output): boolean {
     if (e !== this.last) {
       const scanner = (this.scanner ??= compileSubstrings(this.groups));
-      const state = this.read(e, scanner.step, scanner.start());
+      const state = this.read(e, scanner, scanner.start());
       this.present = state !== undefined;
       if (state === NOT_ASCII) {
         this.matched = 0;

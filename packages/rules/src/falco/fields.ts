@@ -84,16 +84,23 @@ const CATEGORY_OF_KIND: Readonly<Record<FalcoEventKind, string>> = {
 export type ValueType = 'string' | 'number' | 'bool' | 'ip' | 'net' | 'flags' | 'time';
 export type Scalar = string | number | boolean;
 export type Getter = (event: Event__Output) => Scalar | undefined;
+/** What a {@link Scan} feeds a value's pieces to; a negative state means: stop. */
+export interface TextSink {
+  /** Feeds `text` from `state`; returns the state after it. */
+  step(state: number, text: string): number;
+  /**
+   * Feeds `words[from…]` joined with single spaces (after a space when `spaceFirst`), as `join`
+   * writes them (null and undefined as ''); returns the state after them.
+   */
+  words(state: number, words: readonly string[], from: number, spaceFirst: boolean): number;
+}
+
 /**
- * Feeds the pieces of a text value, in order, to `step` (from `state`), stopping when it
- * returns a negative number; returns the last state, or undefined when the value is absent. The
- * pieces joined are the value exactly.
+ * Feeds the pieces of a text value, in order, to `sink` (from `state`), stopping when a state is
+ * negative; returns the last state, or undefined when the value is absent. The pieces joined are
+ * the value exactly.
  */
-export type Scan = (
-  event: Event__Output,
-  step: (state: number, piece: string) => number,
-  state: number,
-) => number | undefined;
+export type Scan = (event: Event__Output, sink: TextSink, state: number) => number | undefined;
 export type MultiGetter = (event: Event__Output) => readonly Scalar[] | undefined;
 
 export type FieldAccess =
@@ -237,17 +244,12 @@ function argText(a: string | undefined): string {
 /** {@link cmdlineOf} as pieces, for a {@link Scan}. */
 function scanCmdline(
   p: { name: string; args: string[] } | undefined,
-  step: (state: number, piece: string) => number,
+  sink: TextSink,
   state: number,
 ): number | undefined {
   if (p === undefined || p.name === '') return undefined;
-  const args = p.args;
-  let s = step(state, p.name);
-  for (let i = 1; i < args.length && s >= 0; i++) {
-    s = step(s, ' ');
-    if (s >= 0) s = step(s, argText(args[i]));
-  }
-  return s;
+  const s = sink.step(state, p.name);
+  return s < 0 ? s : sink.words(s, p.args, 1, true);
 }
 
 /**
@@ -781,7 +783,7 @@ function processField(
           const p = P(e);
           return p && cmdlineOf(p);
         }),
-        scan: (e, step, state) => scanCmdline(P(e), step, state),
+        scan: (e, sink, state) => scanCmdline(P(e), sink, state),
       };
     case 'proc.args':
       return {
@@ -791,16 +793,10 @@ function processField(
           const p = P(e);
           return p === undefined || p.args.length === 0 ? undefined : p.args.slice(1).join(' ');
         }),
-        scan: (e, step, state) => {
+        scan: (e, sink, state) => {
           const p = P(e);
           if (p === undefined || p.args.length === 0) return undefined;
-          const args = p.args;
-          let s = state;
-          for (let i = 1; i < args.length && s >= 0; i++) {
-            if (i > 1) s = step(s, ' ');
-            if (s >= 0) s = step(s, argText(args[i]));
-          }
-          return s;
+          return sink.words(state, p.args, 1, false);
         },
       };
     case 'proc.pid':
@@ -828,7 +824,7 @@ function processField(
           const a = parent(e);
           return a && cmdlineOf(a);
         }),
-        scan: (e, step, state) => scanCmdline(parent(e), step, state),
+        scan: (e, sink, state) => scanCmdline(parent(e), sink, state),
       };
     case 'proc.aname':
     case 'proc.apid':

@@ -32,6 +32,16 @@ export interface SubstringScan {
    * which nothing more need be fed.
    */
   readonly step: (state: number, piece: string) => number;
+  /**
+   * Feeds `words[from…]` joined with single spaces (after a space when `spaceFirst`), as `join`
+   * writes them (null and undefined as ''): a command line without building it.
+   */
+  readonly words: (
+    state: number,
+    words: readonly string[],
+    from: number,
+    spaceFirst: boolean,
+  ) => number;
   /** Groups an `icontains` needle of which occurs in what was fed since `start`. */
   readonly matched: number;
   /** Groups a `contains` needle of which occurs up to case (only the plain checks can tell). */
@@ -157,6 +167,7 @@ export function compileSubstrings(groups: readonly (readonly Needle[])[]): Subst
   const matchedAt = Int32Array.from(matchedOf);
   const unsureAt = Int32Array.from(unsureOf);
 
+  const space = classOf[32] as number;
   const scan = {
     matched: 0,
     unsure: 0,
@@ -172,15 +183,35 @@ export function compileSubstrings(groups: readonly (readonly Needle[])[]): Subst
         const c = piece.charCodeAt(i);
         if (c > 127) return NOT_ASCII;
         s = delta[s + (classOf[c] as number)] as number;
-        if (s < 0) {
-          s = ~s;
-          const row = s / width;
-          scan.matched |= matchedAt[row] as number;
-          scan.unsure |= unsureAt[row] as number;
+        if (s < 0) s = ended(s);
+      }
+      return s;
+    },
+    words(state: number, words: readonly string[], from: number, spaceFirst: boolean): number {
+      let s = state;
+      for (let w = from; w < words.length; w++) {
+        if (w > from || spaceFirst) {
+          s = delta[s + space] as number;
+          if (s < 0) s = ended(s);
+        }
+        const word = words[w] ?? '';
+        for (let i = 0; i < word.length; i++) {
+          const c = word.charCodeAt(i);
+          if (c > 127) return NOT_ASCII;
+          s = delta[s + (classOf[c] as number)] as number;
+          if (s < 0) s = ended(s);
         }
       }
       return s;
     },
   };
+  /** Notes what ends in the state whose complemented row offset is `entry`; its offset. */
+  function ended(entry: number): number {
+    const s = ~entry;
+    const row = s / width;
+    scan.matched |= matchedAt[row] as number;
+    scan.unsure |= unsureAt[row] as number;
+    return s;
+  }
   return scan;
 }

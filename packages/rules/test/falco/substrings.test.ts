@@ -39,15 +39,25 @@ function naive(value: string, needles: readonly Needle[]): boolean {
   );
 }
 
-/** What a caller of the scanner concludes for each group: the plain checks decide when unsure. */
+/**
+ * What a caller of the scanner concludes for each group: the plain checks decide when unsure.
+ * The value is fed in `pieces`, or as its words (`words`, split at spaces).
+ */
 function scanned(
   value: string,
   groups: readonly (readonly Needle[])[],
-  pieces = [value],
+  pieces: readonly string[] | 'words' = [value],
 ): boolean[] {
   const scan = compileSubstrings(groups);
   let state = scan.start();
-  for (const p of pieces) if (state >= 0) state = scan.step(state, p);
+  if (pieces === 'words') {
+    // As a command line is fed: its first word, then the others after a space.
+    const [first, ...rest] = value.split(' ');
+    state = scan.step(state, first ?? '');
+    if (state >= 0) state = scan.words(state, ['unused', ...rest], 1, true);
+  } else {
+    for (const p of pieces) if (state >= 0) state = scan.step(state, p);
+  }
   return groups.map((needles, g) => {
     const bit = 1 << g;
     if (state === NOT_ASCII) return naive(value, needles);
@@ -87,6 +97,7 @@ describe('compileSubstrings', () => {
         expect(scanned(value, groups), JSON.stringify({ value, groups })).toEqual(expected);
         // Fed in pieces, the state carries across them.
         expect(scanned(value, groups, split(rnd, value))).toEqual(expected);
+        expect(scanned(value, groups, 'words')).toEqual(expected);
       }
     }
   });
