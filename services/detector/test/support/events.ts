@@ -59,6 +59,61 @@ export function harmlessEvent(overrides: Partial<Event> = {}): Event {
   return execEvent(['/usr/bin/ls', '-l', '/srv'], overrides);
 }
 
+/** What differs between the test's network_connect events. */
+export interface ConnectOptions {
+  port: number;
+  /** @default '10.0.0.7' */
+  remote?: string;
+  /** @default '10.0.0.21' */
+  local?: string;
+  /** @default 'L4_PROTOCOL_TCP' */
+  protocol?: 'L4_PROTOCOL_TCP' | 'L4_PROTOCOL_UDP' | 'L4_PROTOCOL_UNSPECIFIED';
+  /** Event time, µs. @default now */
+  micros?: number;
+  /** @default 'city-a' */
+  tenant?: string;
+  /** Container id; '' for a process on the host. @default the portal's */
+  container?: string;
+}
+
+/** A connect from the portal container (or the host) to `remote:port`, as ingest stamps it. */
+export function connectEvent(options: ConnectOptions): Event {
+  counter++;
+  const now = options.micros ?? Date.now() * 1000;
+  const container = options.container ?? PORTAL!.container_id!;
+  return {
+    id: `evt-${process.pid}-${counter}`,
+    tenant_id: options.tenant ?? 'city-a',
+    agent_id: 'node-1',
+    observed_unix_micros: now,
+    received_unix_micros: now + 1000,
+    host: { hostname: 'node-1.city-a' },
+    workload: container === '' ? null : { ...PORTAL, container_id: container },
+    network_connect: {
+      process: { pid: 7000, name: 'nmap', exe: '/usr/bin/nmap', args: ['nmap', '10.0.0.7'] },
+      connection: {
+        protocol: options.protocol ?? 'L4_PROTOCOL_TCP',
+        local_address: options.local ?? '10.0.0.21',
+        local_port: 40000 + counter,
+        remote_address: options.remote ?? '10.0.0.7',
+        remote_port: options.port,
+      },
+    },
+  };
+}
+
+/** Produces network_connect events as ingest does (with their kind header). */
+export async function produceConnects(bus: Bus, topic: string, events: Event[]): Promise<void> {
+  await bus.produce(
+    topic,
+    events.map((event) => ({
+      key: Buffer.from(`${event.tenant_id}/${event.agent_id}`),
+      value: codec.encode(event),
+      headers: { [EventHeaders.kind]: 'network_connect' },
+    })),
+  );
+}
+
 /** Produces events as ingest does: protobuf keyed by `<tenant>/<agent>`, with the kind header. */
 export async function produceEvents(bus: Bus, topic: string, events: Event[]): Promise<void> {
   await bus.produce(
