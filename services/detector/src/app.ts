@@ -14,6 +14,7 @@ import {
   type EventKind,
   type RuleEngine,
 } from '@mamori/rules';
+import { createCheckpointStore, type CheckpointStore } from './bus/checkpoints.js';
 import type { DetectorConfig } from './config.js';
 import { createAlertCodec, toAlert } from './detection/alert.js';
 import { createDetectorMetrics, type DetectorMetrics } from './metrics.js';
@@ -24,6 +25,13 @@ import {
   type RuleLoader,
 } from './rules/load.js';
 import { watchRuleFiles, type RuleWatcher } from './rules/watch.js';
+import { createPortScanRule } from './stateful/port-scan.js';
+import {
+  createPartitionState,
+  serializePartitionState,
+  type PartitionState,
+  type StatefulRule,
+} from './stateful/rule.js';
 
 export interface DetectorDeps {
   config: Readonly<DetectorConfig>;
@@ -41,6 +49,11 @@ export interface DetectorDeps {
    * @default 200 (an editor's save is a few events within milliseconds)
    */
   watchDebounceMs?: number;
+  /**
+   * The stateful rules, when `config.statefulRules` is on.
+   * @default the port scan (`createPortScanRule()`)
+   */
+  statefulRules?: readonly StatefulRule[];
 }
 
 /** What a reload did. */
@@ -79,10 +92,17 @@ const SKIPPED = null;
 /** A record that decoded and matched no rule: nothing of it is kept. */
 const NO_MATCH = false;
 
-/** An event that matched, with the rules it matched. */
+/** An event that matched, or that stateful rules look at, with the rules it matched. */
 interface Matched {
   event: Event__Output;
   rules: readonly CompiledRule[];
+}
+
+/** A partition's stateful rules: the state in memory, and the last acknowledged snapshot. */
+interface PartitionEntry {
+  live: PartitionState;
+  /** The state after the last batch whose alerts the bus acknowledged, and its offset. */
+  snapshot?: { offset: number; json: string };
 }
 
 function missing(field: 'tenant_id' | 'agent_id' | 'id'): MamoriError {
@@ -107,10 +127,35 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
       logger.error({ ruleId: rule.id, err }, 'rule failed on an event; it counts as no match');
     },
   });
+  const statefulRules: readonly StatefulRule[] = config.statefulRules
+    ? (deps.statefulRules ?? [createPortScanRule()])
+    : [];
+  const statefulSeverity = new Map(statefulRules.map((rule) => [rule.id, rule.severity]));
+  const statefulKinds = new Set<string>(statefulRules.flatMap((rule) => rule.kinds));
+  /** Each events partition's stateful rules; see `partitionState`. */
+  const partitions = new Map<number, PartitionEntry>();
   const metrics = createDetectorMetrics({
     defaultMetrics: deps.processMetrics ?? true,
     rules: () => engine.size,
+    statefulKeys() {
+      const keys = new Map<string, number>(statefulRules.map((rule) => [rule.id, 0]));
+      for (const { live } of partitions.values()) {
+        for (const [id, instance] of live.instances)
+          keys.set(id, (keys.get(id) ?? 0) + instance.keys);
+      }
+      return keys;
+    },
   });
+  const checkpoints: CheckpointStore | undefined =
+    statefulRules.length === 0
+      ? undefined
+      : createCheckpointStore({
+          bus,
+          topic: config.topics.state,
+          groupId: config.groupId,
+          eventsTopic: config.topics.events,
+        });
+  const failingStateful = new Set<string>();
   const consumer: Consumer = bus.consumer({
     groupId: config.groupId,
     topics: [config.topics.events],
@@ -129,14 +174,21 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     headers: Readonly<Record<string, string>>;
   }): Matched | typeof SKIPPED | typeof NO_MATCH {
     const kind = record.headers[EventHeaders.kind];
-    if (kind !== undefined && engine.rulesFor(kind as EventKind).length === 0) return SKIPPED;
+    if (
+      kind !== undefined &&
+      engine.rulesFor(kind as EventKind).length === 0 &&
+      !statefulKinds.has(kind)
+    ) {
+      return SKIPPED;
+    }
     // The same object as createEventCodec().decode, from a decoder generated for the schema.
     const event = decodeEventBytes(record.value);
     if (event.tenant_id === '') throw missing('tenant_id');
     if (event.agent_id === '') throw missing('agent_id');
     if (event.id === '') throw missing('id');
     const rules = engine.evaluate(event);
-    return rules.length === 0 ? NO_MATCH : { event, rules };
+    if (rules.length > 0 || statefulKinds.has(event.payload ?? '')) return { event, rules };
+    return NO_MATCH;
   }
   const decode = createDeadLetterDecoder<Matched | typeof SKIPPED | typeof NO_MATCH>({
     bus,
@@ -163,10 +215,17 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     // again after a restart. Holding the handler keeps the consumer from racing on meanwhile.
     if (stopping) return held;
     if (batch.records.length === 0) return;
+    const first = batch.records[0]!.offset;
+    const next = batch.records.at(-1)!.offset + 1;
+    const entry = checkpoints ? await partitionState(batch.partition, first) : undefined;
     const began = performance.now();
     const decoded = await decode(batch);
     const alerts: ProduceRecord[] = [];
-    const raised: CompiledRule[] = [];
+    const raised: { id: string; severity: string }[] = [];
+    const state = entry?.live;
+    // Until the loop is done the state is of no offset: a throw in between leaves it unusable,
+    // and the batch delivered again starts from the snapshot or the checkpoint.
+    if (state) state.offset = -1;
     let evaluated = 0;
     for (let i = 0; i < decoded.length; i++) {
       const outcome = decoded[i]!.value;
@@ -179,6 +238,29 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         alerts.push({ key, value: alertCodec.encode(toAlert(rule, event)) });
         raised.push(rule);
       }
+      if (state) {
+        for (const [id, instance] of state.instances) {
+          let alert;
+          try {
+            alert = instance.observe(event);
+          } catch (err) {
+            if (!failingStateful.has(id)) {
+              failingStateful.add(id);
+              logger.error({ ruleId: id, err }, 'stateful rule failed on an event; it is skipped');
+            }
+            continue;
+          }
+          if (alert === undefined) continue;
+          alerts.push({ key, value: alertCodec.encode(alert) });
+          raised.push({ id, severity: statefulSeverity.get(id) ?? 'info' });
+        }
+      }
+    }
+    // The checkpoint of the state after this batch, written before the batch's commit.
+    let checkpoint: string | undefined;
+    if (state) {
+      state.offset = next;
+      checkpoint = serializePartitionState(state);
     }
     metrics.batchEvaluation.observe((performance.now() - began) / 1000);
     metrics.eventsEvaluated.inc(evaluated);
@@ -204,12 +286,29 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     } else {
       produceFailure = undefined;
     }
+    if (entry && checkpoint !== undefined) entry.snapshot = { offset: next, json: checkpoint };
     const { topic, partition } = batch;
-    const offset = batch.records.at(-1)!.offset + 1;
+    const offset = next;
     // The alerts are durable, so the commit need not hold the next batch back: it runs while
     // the next batch is decoded and evaluated (an fsync of the embedded log, a round trip to
     // Kafka). Commits stay in order, one after another, so an offset never goes back.
     const commit = async (): Promise<void> => {
+      if (checkpoints && checkpoint !== undefined) {
+        // The checkpoint first: a committed offset then always has a checkpoint of its own. A
+        // crash between the two leaves a checkpoint ahead of the commit, which is not used (the
+        // batch is evaluated again from the previous one); the other order would leave a commit
+        // without its checkpoint, and the windows of those events would be lost.
+        try {
+          await checkpoints.write(partition, offset, checkpoint);
+        } catch (err) {
+          metrics.checkpointFailures.inc();
+          logger.warn(
+            { topic, partition, offset, err },
+            'could not write the checkpoint of stateful rules; the batch is not committed',
+          );
+          return;
+        }
+      }
       try {
         await consumer.commit([{ topic, partition, offset }]);
       } catch (err) {
@@ -222,6 +321,73 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
       }
     };
     committing = committing.then(commit);
+  }
+
+  /**
+   * The stateful rules' state of a partition, for a batch that begins at `first`. The state in
+   * memory is used when it has reached exactly that offset; else the snapshot of the last
+   * batch whose alerts were acknowledged (a batch delivered again after a failed produce); else
+   * the partition's checkpoint on the bus of exactly that offset — the offset the group
+   * committed, since every commit follows its checkpoint — after the commits still queued
+   * (and their checkpoints) are done. A partition this member sees for the first time, or
+   * again after another member had it, always reads the checkpoint. Without a checkpoint of
+   * that offset the state starts empty, logged and counted.
+   */
+  async function partitionState(partition: number, first: number): Promise<PartitionEntry> {
+    const known = partitions.get(partition);
+    if (known && known.live.offset === first) return known;
+    const hooks = (rule: StatefulRule) => ({
+      onEvict: () => metrics.statefulEvictions.inc({ rule: rule.id }),
+    });
+    if (known?.snapshot && known.snapshot.offset === first) {
+      const live = createPartitionState(statefulRules, {
+        offset: first,
+        hooks,
+        from: known.snapshot.json,
+      });
+      const entry: PartitionEntry = { live, snapshot: known.snapshot };
+      partitions.set(partition, entry);
+      return entry;
+    }
+    await committing;
+    const topic = config.topics.events;
+    const found = await checkpoints!.read(partition, first);
+    let live: PartitionState | undefined;
+    if (found.match !== undefined) {
+      try {
+        live = createPartitionState(statefulRules, { offset: first, hooks, from: found.match });
+        metrics.stateRestores.inc({ result: 'checkpoint' });
+        logger.info(
+          { topic, partition, offset: first },
+          'stateful rules resume from their checkpoint',
+        );
+      } catch (err) {
+        metrics.stateRestores.inc({ result: 'invalid' });
+        logger.warn(
+          { topic, partition, offset: first, err },
+          'stateful rules start empty: their checkpoint cannot be read',
+        );
+      }
+    } else if (found.latestOffset === undefined) {
+      metrics.stateRestores.inc({ result: 'none' });
+      logger.info(
+        { topic, partition, offset: first },
+        'stateful rules start empty: the partition has no checkpoint',
+      );
+    } else {
+      metrics.stateRestores.inc({ result: 'mismatch' });
+      logger.warn(
+        { topic, partition, offset: first, checkpointOffset: found.latestOffset },
+        'stateful rules start empty: no checkpoint of the offset consumption resumes from',
+      );
+    }
+    live ??= createPartitionState(statefulRules, { offset: first, hooks });
+    const entry: PartitionEntry = {
+      live,
+      snapshot: { offset: first, json: serializePartitionState(live) },
+    };
+    partitions.set(partition, entry);
+    return entry;
   }
 
   function logRules(set: LoadedRules): void {
@@ -290,6 +456,7 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
       await bus.ensureTopics([
         { topic: config.topics.events, partitions: config.eventPartitions },
         { topic: config.topics.alerts, partitions: config.eventPartitions },
+        ...(checkpoints ? [checkpoints.spec] : []),
       ]);
       if (config.watchRules && config.ruleFiles.length > 0) {
         watcher = watchRuleFiles({
@@ -314,6 +481,8 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
           groupId: config.groupId,
           topic: config.topics.events,
           alertsTopic: config.topics.alerts,
+          stateful: statefulRules.map((rule) => rule.id),
+          ...(checkpoints ? { stateTopic: config.topics.state } : {}),
           bus: bus.kind,
         },
         'detector consuming',

@@ -4,17 +4,23 @@ import { readBusConfig, type BusConfig } from '@mamori/bus';
 import { createEnvReader, DEFAULT_DATA_DIR } from '@mamori/common';
 import { Topics } from '@mamori/proto';
 
+/** The default topic of the stateful rules' checkpoints, keyed `<group>/<events topic>/<partition>`. */
+export const DETECTOR_STATE_TOPIC = 'mamori.detector.state.v1';
+
 export interface DetectorConfig {
   bus: BusConfig;
   /** Consumer group of every detector replica. */
   groupId: string;
-  topics: { events: string; alerts: string };
+  /** `state`: the compacted topic of the stateful rules' checkpoints. */
+  topics: { events: string; alerts: string; state: string };
   /** Partitions of the events and alerts topics when the detector creates them. */
   eventPartitions: number;
   /** Whether Mamori's built-in rules are loaded. */
   builtinRules: boolean;
   /** Rule files (Falco or Sigma), absolute paths, loaded after the built-ins. */
   ruleFiles: readonly string[];
+  /** Whether the stateful rules (the port scan) run. */
+  statefulRules: boolean;
   /** Whether a change to a rule file reloads the rules while running. */
   watchRules: boolean;
   /** Most records the bus hands the detector at once. */
@@ -50,6 +56,7 @@ export function readDetectorConfig(env: NodeJS.ProcessEnv = process.env): Readon
     topics: {
       events: read.string('MAMORI_TOPIC_EVENTS', Topics.events),
       alerts: read.string('MAMORI_TOPIC_ALERTS', Topics.alerts),
+      state: read.string('MAMORI_TOPIC_DETECTOR_STATE', DETECTOR_STATE_TOPIC),
     },
     // The same default as ingest and the store: whichever starts first creates the topics.
     eventPartitions: read.int('MAMORI_EVENTS_PARTITIONS', bus.kind === 'kafka' ? 12 : 4, {
@@ -58,6 +65,7 @@ export function readDetectorConfig(env: NodeJS.ProcessEnv = process.env): Readon
     }),
     builtinRules: read.bool('MAMORI_DETECTOR_BUILTIN', true),
     ruleFiles: Object.freeze([...new Set(ruleFiles)]),
+    statefulRules: read.bool('MAMORI_DETECTOR_STATEFUL', true),
     watchRules: read.bool('MAMORI_DETECTOR_WATCH', true),
     // 2,000 records: at a few µs each (decode and evaluation) a batch holds the thread for
     // about 10 ms, short enough for ingest and the API sharing it in `mamori start`, long

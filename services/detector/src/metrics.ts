@@ -10,6 +10,12 @@ export interface DetectorMetrics {
   readonly ruleReloads: Counter<'result'>;
   readonly batchEvaluation: Histogram;
   readonly produceFailures: Counter;
+  /** Keys dropped by a stateful rule because its cap of keys per partition was reached. */
+  readonly statefulEvictions: Counter<'rule'>;
+  /** Partition states set up: from a checkpoint, or empty (and why). */
+  readonly stateRestores: Counter<'result'>;
+  /** Checkpoints that the bus did not acknowledge (the batch's commit was left out). */
+  readonly checkpointFailures: Counter;
 }
 
 export interface DetectorMetricsOptions {
@@ -20,6 +26,8 @@ export interface DetectorMetricsOptions {
   defaultMetrics?: boolean;
   /** Rules loaded now, read at scrape time. */
   rules(): number;
+  /** Keys held by each stateful rule now (all partitions), read at scrape time. */
+  statefulKeys?(): ReadonlyMap<string, number>;
 }
 
 /** Prometheus metrics of one detector instance, in a registry of its own. */
@@ -34,6 +42,16 @@ export function createDetectorMetrics(options: DetectorMetricsOptions): Detector
     registers: [registry],
     collect() {
       this.set(options.rules());
+    },
+  });
+  new Gauge({
+    name: 'mamori_detector_stateful_keys',
+    help: 'Keys (e.g. source and destination pairs) held by each stateful rule, over the partitions this detector holds.',
+    labelNames: ['rule'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [rule, keys] of options.statefulKeys?.() ?? []) this.set({ rule }, keys);
     },
   });
   return {
@@ -75,6 +93,23 @@ export function createDetectorMetrics(options: DetectorMetricsOptions): Detector
     produceFailures: new Counter({
       name: 'mamori_detector_produce_failures_total',
       help: 'Batches whose alerts the bus did not acknowledge (the batch is delivered again).',
+      registers: [registry],
+    }),
+    statefulEvictions: new Counter({
+      name: 'mamori_detector_stateful_evictions_total',
+      help: 'Keys a stateful rule dropped because it held its most keys per partition (their windows are lost).',
+      labelNames: ['rule'],
+      registers: [registry],
+    }),
+    stateRestores: new Counter({
+      name: 'mamori_detector_state_restores_total',
+      help: 'Partition states of the stateful rules set up, by result: checkpoint, empty (no checkpoint), mismatch (a checkpoint of another offset), invalid (unreadable).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    checkpointFailures: new Counter({
+      name: 'mamori_detector_checkpoint_failures_total',
+      help: 'Checkpoints of stateful rules the bus did not acknowledge; the batch was not committed.',
       registers: [registry],
     }),
   };

@@ -9,7 +9,7 @@ import {
   statefulAlertId,
   type StatefulInstance,
 } from '../../src/stateful/rule.js';
-import { connectEvent } from '../support/events.js';
+import { connectEvent, type ConnectOptions } from '../support/events.js';
 
 const S = 1_000_000;
 const noHooks = { onEvict: () => undefined };
@@ -24,7 +24,7 @@ function decoded(event: Event): Event__Output {
 function scan(
   instance: StatefulInstance,
   ports: number[],
-  overrides: (port: number, i: number) => Partial<Event> = () => ({}),
+  overrides: (port: number, i: number) => Partial<ConnectOptions> = () => ({}),
 ) {
   return ports.map((port, i) =>
     instance.observe(decoded(connectEvent({ port, ...overrides(port, i) }))),
@@ -104,8 +104,8 @@ describe('port scan rule', () => {
       protocol: i < 7 ? 'L4_PROTOCOL_UDP' : 'L4_PROTOCOL_TCP',
     }));
     expect(alerts.filter(Boolean)).toHaveLength(1);
-    expect(alerts[14]!.details['ports']).toContain('udp/1');
-    expect(alerts[14]!.details['ports']).toContain('tcp/1');
+    expect(alerts[14]!.details?.['ports']).toContain('udp/1');
+    expect(alerts[14]!.details?.['ports']).toContain('tcp/1');
   });
 
   it('treats spellings of one IPv6 destination (and an IPv4-mapped one) as one destination', () => {
@@ -117,7 +117,7 @@ describe('port scan rule', () => {
     const v4 = scan(mapped, range(1, 15), (_, i) => ({
       remote: i % 2 === 0 ? '::ffff:10.0.0.7' : '10.0.0.7',
     }));
-    expect(v4[14]?.details['fd.sip']).toBe('10.0.0.7');
+    expect(v4[14]?.details?.['fd.sip']).toBe('10.0.0.7');
   });
 
   it('ignores connections without a remote port or address, and other kinds', () => {
