@@ -387,24 +387,56 @@ function inlined(code: PredCode | undefined): Folded | undefined {
   return code?.t === 'macro' && leafCount(code.tree) <= INLINE_MACRO_LEAVES ? code.tree : undefined;
 }
 
-/** What a check costs on average: its cost, divided by how often it decides an `and`. */
-function rank(f: Folded): number {
+// How often a check holds, for estimates: a positive comparison is false for most events, a
+// negated one (`not proc.name in (…)`, `!=`) mostly true.
+const P_POSITIVE = 0.1;
+const P_NEGATED = 0.9;
+
+/**
+ * What evaluating `f` costs on average, with short-circuits (the `and` of a rare check and a
+ * costly one mostly costs the rare check), and how often it holds.
+ */
+function estimate(f: Folded): { cost: number; p: number } {
   switch (f.t) {
     case 'const':
-      return 0;
+      return { cost: 0, p: f.v ? 1 : 0 };
     case 'pred': {
       const code = f.code;
-      if (code === undefined) return OPAQUE_COST;
-      if (code.t === 'macro') return cost(code.tree) * 2;
-      if (code.t === 'opaque') return code.cost / (f.neg !== true ? 0.9 : 0.1);
-      // A positive comparison is false for most events: it decides an `and` early. A negated
-      // one (`not proc.name in (…)`, `!=`) is mostly true, so it goes after one as cheap.
-      const positive = f.neg !== true && code.test.op !== '!=';
-      return code.cost / (positive ? 0.9 : 0.1);
+      if (code === undefined) return { cost: OPAQUE_COST, p: 0.5 };
+      if (code.t === 'macro') {
+        const e = estimate(code.tree);
+        return f.neg === true ? { cost: e.cost, p: 1 - e.p } : e;
+      }
+      const positive = f.neg !== true && (code.t === 'opaque' || code.test.op !== '!=');
+      return { cost: code.cost, p: positive ? P_POSITIVE : P_NEGATED };
+    }
+    case 'not': {
+      const e = estimate(f.child);
+      return { cost: e.cost, p: 1 - e.p };
+    }
+    case 'and':
+    case 'or': {
+      // The chance of reaching each child: all before it held (and) or none did (or).
+      let reach = 1;
+      let total = 0;
+      for (const c of f.children) {
+        const e = estimate(c);
+        total += reach * e.cost;
+        reach *= f.t === 'and' ? e.p : 1 - e.p;
+      }
+      return { cost: total, p: f.t === 'and' ? reach : 1 - reach };
     }
     default:
-      return cost(f) * 2;
+      return { cost: 0, p: 0.5 };
   }
+}
+
+/** What a check costs on average, divided by how often it decides an `and` (is false). */
+function rank(f: Folded): number {
+  if (f.t === 'const') return 0;
+  if (f.t === 'pred' && f.code === undefined) return OPAQUE_COST;
+  const e = estimate(f);
+  return e.cost / Math.max(1 - e.p, 0.01);
 }
 
 function cost(f: Folded): number {
