@@ -18,6 +18,19 @@ describe('detector configuration', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('runs the stateful rules by default with their checkpoints on mamori.detector.state.v1, and reads both settings', () => {
+    expect(readDetectorConfig({})).toMatchObject({
+      statefulRules: true,
+      topics: { state: 'mamori.detector.state.v1' },
+    });
+    expect(
+      readDetectorConfig({
+        MAMORI_DETECTOR_STATEFUL: 'false',
+        MAMORI_TOPIC_DETECTOR_STATE: 'city.detector.state',
+      }),
+    ).toMatchObject({ statefulRules: false, topics: { state: 'city.detector.state' } });
+  });
+
   it('resolves listed rule files and keeps their order', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mamori-detector-config-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
