@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { Event__Output, Process__Output, Connection__Output } from '@mamori/proto';
-import type { EventKind } from '../rule.js';
+import { EVENT_KINDS, type EventKind } from '../rule.js';
 
 /**
  * Falco's syscall fields, answered from Mamori's events.
@@ -19,25 +19,13 @@ import type { EventKind } from '../rule.js';
  *   needs such a field after folding is skipped with the field named, never run half-blind.
  */
 
-/** The Mamori payload kinds that correspond to a Falco syscall event. */
-export const FALCO_EVENT_KINDS = [
-  'process_exec',
-  'process_exit',
-  'file_open',
-  'file_write',
-  'file_rename',
-  'file_delete',
-  'network_connect',
-  'network_accept',
-  'network_listen',
-  'file_link',
-  'file_symlink',
-  'kernel_module_load',
-  'process_ptrace',
-  'network_socket',
-  'fd_dup',
-] as const satisfies readonly EventKind[];
-export type FalcoEventKind = (typeof FALCO_EVENT_KINDS)[number];
+/** Payload kinds that are not syscalls: no Falco rule of the syscall source sees them. */
+const NOT_SYSCALLS = ['dns_query', 'http_request', 'http_response', 'scanner_finding'] as const;
+export type FalcoEventKind = Exclude<EventKind, (typeof NOT_SYSCALLS)[number]>;
+/** The Mamori payload kinds that correspond to a Falco syscall event, in schema order. */
+export const FALCO_EVENT_KINDS: readonly FalcoEventKind[] = EVENT_KINDS.filter(
+  (kind): kind is FalcoEventKind => !(NOT_SYSCALLS as readonly string[]).includes(kind),
+);
 
 /**
  * The Falco `evt.type` each kind is seen as. `file_write` is an open for writing (README). A kind

@@ -1,7 +1,12 @@
 import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Event } from '@mamori/proto';
-import { formatOpenFlags, resolvePath, ttyNumber } from '../../src/falco/fields.js';
+import {
+  FALCO_EVENT_KINDS,
+  formatOpenFlags,
+  resolvePath,
+  ttyNumber,
+} from '../../src/falco/fields.js';
 import { buildEvent } from '../support/events.js';
 import { compileOne, loadOne } from './support.js';
 
@@ -470,23 +475,10 @@ describe('Falco fields on Mamori events', () => {
   });
 
   it('gives rules without evt.type every kind their fields apply to, and never dns, http or findings', () => {
-    expect(compileOne('proc.name = bash').kinds).toEqual([
-      'process_exec',
-      'process_exit',
-      'file_open',
-      'file_write',
-      'file_rename',
-      'file_delete',
-      'network_connect',
-      'network_accept',
-      'network_listen',
-      'file_link',
-      'file_symlink',
-      'kernel_module_load',
-      'process_ptrace',
-      'network_socket',
-      'fd_dup',
-    ]);
+    // Every kind with a process: all but DNS, HTTP and scanner findings.
+    expect(compileOne('proc.name = bash').kinds).toEqual([...FALCO_EVENT_KINDS]);
+    expect(FALCO_EVENT_KINDS).not.toContain('dns_query');
+    expect(FALCO_EVENT_KINDS).toContain('fd_dup');
     expect(compileOne('fd.sport = 22').kinds).toEqual([
       'network_connect',
       'network_accept',
