@@ -8,7 +8,8 @@ import { protoType, type Event } from '@mamori/proto';
  * real agent sends.
  */
 
-interface Container {
+/** A container of the simulated municipal cluster. */
+export interface Container {
   id: string;
   name: string;
   pod: string;
@@ -17,7 +18,8 @@ interface Container {
   tag: string;
 }
 
-const CONTAINERS: Container[] = [
+/** The eight containers every benchmark's events come from. */
+export const CONTAINERS: readonly Container[] = [
   ['portal', 'citizen-portal', 'registry.city.example/portal/web', '4.2.1'],
   ['portal', 'citizen-portal-api', 'registry.city.example/portal/api', '4.2.1'],
   ['tax', 'tax-calc', 'registry.city.example/tax/calc', '2025.11'],

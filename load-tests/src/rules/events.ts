@@ -5,6 +5,7 @@ import {
   type Event__Output,
   type Process,
 } from '@mamori/proto';
+import { CONTAINERS } from '../ingest/events.js';
 
 /**
  * The events of bench:rules: what the detector sees on the bus from a few nodes running the
@@ -26,33 +27,6 @@ export type MixKind = keyof typeof RULES_EVENT_MIX;
 
 /** One event in this many is an attack template (1 %). */
 export const ATTACK_SHARE = 100;
-
-interface Container {
-  id: string;
-  name: string;
-  pod: string;
-  namespace: string;
-  image: string;
-  tag: string;
-}
-
-const CONTAINERS: Container[] = [
-  ['portal', 'citizen-portal', 'registry.city.example/portal/web', '4.2.1'],
-  ['portal', 'citizen-portal-api', 'registry.city.example/portal/api', '4.2.1'],
-  ['tax', 'tax-calc', 'registry.city.example/tax/calc', '2025.11'],
-  ['tax', 'tax-batch', 'registry.city.example/tax/batch', '2025.11'],
-  ['records', 'records-db', 'docker.io/library/postgres', '16.4'],
-  ['records', 'records-search', 'docker.io/opensearchproject/opensearch', '2.17.0'],
-  ['ingress', 'nginx-ingress', 'registry.k8s.io/ingress-nginx/controller', 'v1.11.2'],
-  ['payments', 'payments-gw', 'registry.city.example/payments/gateway', '1.9.0'],
-].map(([namespace, name, image, tag], i) => ({
-  id: `${(i + 3).toString(16)}f2a9c1b7d4e`.slice(0, 12) + 'a'.repeat(52),
-  name: name!,
-  pod: `${name}-7d9f8c${i}b5-x${i}k2p`,
-  namespace: namespace!,
-  image: image!,
-  tag: tag!,
-}));
 
 const HOSTS = ['node-a1', 'node-a2', 'node-b1', 'node-b2'];
 
