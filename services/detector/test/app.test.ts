@@ -1,13 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createEmbeddedBus,
-  DEAD_LETTER_HEADERS,
-  type Bus,
-  type Consumer,
-  type EmbeddedBus,
-} from '@mamori/bus';
+import { createEmbeddedBus, DEAD_LETTER_HEADERS, type EmbeddedBus } from '@mamori/bus';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { alertId, buildApp, readDetectorConfig, type DetectorApp } from '../src/index.js';
 import { captureLogs } from '@mamori/common/testing';
@@ -20,45 +14,13 @@ import {
   readAlerts,
   unique,
 } from './support/events.js';
+import { hookedBus, type BusHooks } from './support/bus.js';
 
 /** A promise and its resolver (Node 20 has no Promise.withResolvers). */
 function gate(): { promise: Promise<void>; resolve: () => void } {
   let resolve: () => void = () => undefined;
   const promise = new Promise<void>((done) => (resolve = done));
   return { promise, resolve };
-}
-
-/** Hooks into the bus the detector sees, to hold or fail its produces and commits. */
-interface BusHooks {
-  beforeProduce?: (topic: string) => Promise<void>;
-  beforeCommit?: () => Promise<void>;
-}
-
-function hookedBus(bus: Bus, hooks: BusHooks): Bus {
-  return {
-    kind: bus.kind,
-    ensureTopics: (specs) => bus.ensureTopics(specs),
-    async produce(topic, records) {
-      await hooks.beforeProduce?.(topic);
-      return bus.produce(topic, records);
-    },
-    consumer(options) {
-      const consumer = bus.consumer(options);
-      const hooked: Consumer = {
-        run: (handler) => consumer.run(handler),
-        async commit(offsets) {
-          await hooks.beforeCommit?.();
-          return consumer.commit(offsets);
-        },
-        assignment: () => consumer.assignment(),
-        close: () => consumer.close(),
-      };
-      return hooked;
-    },
-    offsets: (topic) => bus.offsets(topic),
-    committed: (groupId, topic) => bus.committed(groupId, topic),
-    close: () => bus.close(),
-  };
 }
 
 interface Harness {

@@ -20,40 +20,9 @@ import {
   readAlerts,
   unique,
 } from '../support/events.js';
+import { hookedBus, type BusHooks } from '../support/bus.js';
 
 const S = 1_000_000;
-
-/** Hooks into the bus a detector sees: fail or hold produces by topic, fail commits. */
-interface Hooks {
-  beforeProduce?: (topic: string) => Promise<void>;
-  beforeCommit?: () => Promise<void>;
-}
-
-function hooked(bus: Bus, hooks: Hooks): Bus {
-  return {
-    kind: bus.kind,
-    ensureTopics: (specs) => bus.ensureTopics(specs),
-    async produce(topic, records) {
-      await hooks.beforeProduce?.(topic);
-      return bus.produce(topic, records);
-    },
-    consumer(options) {
-      const consumer = bus.consumer(options);
-      return {
-        run: (handler) => consumer.run(handler),
-        async commit(offsets) {
-          await hooks.beforeCommit?.();
-          return consumer.commit(offsets);
-        },
-        assignment: () => consumer.assignment(),
-        close: () => consumer.close(),
-      };
-    },
-    offsets: (topic) => bus.offsets(topic),
-    committed: (groupId, topic) => bus.committed(groupId, topic),
-    close: () => bus.close(),
-  };
-}
 
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'mamori-detector-state-'));
@@ -85,7 +54,7 @@ async function setup() {
       await bus!.close();
       await open();
     },
-    async detector(options: { hooks?: Hooks; env?: Record<string, string> } = {}) {
+    async detector(options: { hooks?: BusHooks; env?: Record<string, string> } = {}) {
       const config = readDetectorConfig({
         MAMORI_DATA_DIR: dir,
         MAMORI_TOPIC_EVENTS: names.events,
@@ -98,7 +67,7 @@ async function setup() {
       });
       const app: DetectorApp = buildApp({
         config,
-        bus: hooked(bus!, options.hooks ?? {}),
+        bus: hookedBus(bus!, options.hooks ?? {}),
         logger,
       });
       onTestFinished(() => app.stop(0));
