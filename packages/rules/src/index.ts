@@ -27,3 +27,4 @@ export {
 export { loadSigmaRules, type SigmaFile } from './sigma/load-sigma-rules.js';
 export { loadRuleFiles, ruleLanguageOf, type RuleFile, type RuleLanguage } from './rule-files.js';
 export { actionOfPolicyMode, compilePolicies, POLICY_PARTS, type PolicyPart } from './policy.js';
+export { PolicyStore, policyVersion, type PolicyRecordOutcome } from './policy-store.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bus, ConsumedBatch, Consumer } from '@mamori/bus';
 import type { Logger } from '@mamori/common';
 import type { PolicyUpdate } from '@mamori/proto';
-import { PolicyStore } from './policy-store.js';
+import { PolicyStore } from '@mamori/rules';
 
 export interface PolicyFollowerOptions {
   bus: Pick<Bus, 'consumer' | 'offsets'>;

@@ -13,7 +13,7 @@ import {
 } from '@mamori/proto';
 import { buildApp, type IngestApp } from '../../src/app.js';
 import { readIngestConfig } from '../../src/config.js';
-import { policyVersion } from '../../src/policies/policy-store.js';
+import { policyVersion } from '@mamori/rules';
 import { connectAgent, execEvent, type TestAgent } from '../../src/testing/index.js';
 
 const TOKENS = {

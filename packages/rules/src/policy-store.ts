@@ -5,12 +5,13 @@ import { protoType, type Policy, type Policy__Output, type PolicyUpdate } from '
 export type PolicyRecordOutcome =
   { kind: 'applied'; tenant: string } | { kind: 'ignored'; reason: string };
 
-/** Most characters of a key that ingest accepts: `<tenant>/<policy id>`, both ids bounded. */
+/** Most characters of a key a reader accepts: `<tenant>/<policy id>`, both ids bounded. */
 const MAX_KEY_LENGTH = 512;
 
 /**
- * The policy sets of every tenant, as the policies topic says: per key `<tenant>/<policy id>`
- * the last record, with deletions (`deleted`, or an empty value) removing the key. Log order
+ * The policy sets of every tenant, as the policies topic (`Topics.policies`) says; no I/O, so
+ * every reader of the topic (ingest, the detector) keeps the same sets: per key
+ * `<tenant>/<policy id>` the last record, with deletions (`deleted`, or an empty value) removing the key. Log order
  * decides, not `updated_unix_micros`: that is what Kafka's compaction keeps, so reading the
  * compacted topic gives the same sets as reading every record.
  */
@@ -20,7 +21,11 @@ export class PolicyStore {
   /** Each tenant's update, built when first asked for after a change. */
   readonly #updates = new Map<string, PolicyUpdate>();
 
-  /** Applies one record; a record that cannot be a policy is ignored, with the reason. */
+  /**
+   * Applies one record of the topic. Never throws: a record that cannot be a policy (a bad
+   * key, bytes that are not a `mamori.v1.Policy`, a value naming another key) is ignored, with
+   * the reason.
+   */
   applyRecord(key: Buffer | null, value: Buffer): PolicyRecordOutcome {
     if (key === null || key.length === 0 || key.length > MAX_KEY_LENGTH) {
       return { kind: 'ignored', reason: 'the record key is not <tenant>/<policy id>' };

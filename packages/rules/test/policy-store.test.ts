@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { protoType, type Policy } from '@mamori/proto';
-import { PolicyStore } from '../../src/policies/policy-store.js';
+import { PolicyStore } from '../src/policy-store.js';
 
 const type = protoType('mamori.v1.Policy');
 const bytes = (p: Policy): Buffer => Buffer.from(type.encode(type.fromObject(p)).finish());
