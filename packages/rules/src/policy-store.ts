@@ -73,13 +73,18 @@ export class PolicyStore {
     return { kind: 'applied', tenant };
   }
 
+  /** The tenant's policies, sorted by id (every field set, as decoded); empty when none. */
+  policies(tenant: string): Policy__Output[] {
+    return [...(this.#tenants.get(tenant)?.values() ?? [])].sort((a, b) =>
+      a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+    );
+  }
+
   /** The tenant's complete set, policies sorted by id; version '' when it has none. */
   update(tenant: string): PolicyUpdate {
     let update = this.#updates.get(tenant);
     if (update === undefined) {
-      const policies = [...(this.#tenants.get(tenant)?.values() ?? [])].sort((a, b) =>
-        a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
-      );
+      const policies = this.policies(tenant);
       update = { version: policyVersion(policies), policies };
       this.#updates.set(tenant, update);
     }

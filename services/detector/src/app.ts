@@ -15,6 +15,7 @@ import {
   type RuleEngine,
 } from '@mamori/rules';
 import { createCheckpointStore, type CheckpointStore } from './bus/checkpoints.js';
+import { createPolicyFollower, type PolicyFollower } from './bus/policy-follower.js';
 import type { DetectorConfig } from './config.js';
 import { createAlertCodec, toAlert } from './detection/alert.js';
 import { createDetectorMetrics, type DetectorMetrics } from './metrics.js';
@@ -24,6 +25,7 @@ import {
   type LoadedRules,
   type RuleLoader,
 } from './rules/load.js';
+import { createTenantPolicyRules, type TenantPolicyRules } from './policies/tenant-rules.js';
 import { watchRuleFiles, type RuleWatcher } from './rules/watch.js';
 import { createPortScanRule } from './stateful/port-scan.js';
 import {
@@ -54,6 +56,13 @@ export interface DetectorDeps {
    * @default the port scan (`createPortScanRule()`)
    */
   statefulRules?: readonly StatefulRule[];
+  /**
+   * How long start waits to have read the policies topic up to date before consuming events,
+   * in ms; after that events are evaluated against the policies read so far.
+   * @default 30000 (the topic holds one small record per policy version: read in well under a
+   * second on a healthy bus)
+   */
+  policySyncTimeoutMs?: number;
 }
 
 /** What a reload did. */
@@ -156,6 +165,49 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
           eventsTopic: config.topics.events,
         });
   const failingStateful = new Set<string>();
+  const policyLogger = logger.child({ component: 'policies' });
+  const failingPolicyRules = new Set<string>();
+  const policyRules: TenantPolicyRules | undefined = config.policies
+    ? createTenantPolicyRules({
+        onRuleError(tenant, rule, err) {
+          const key = `${tenant}/${rule.id}`;
+          if (failingPolicyRules.has(key)) return;
+          failingPolicyRules.add(key);
+          policyLogger.error(
+            { tenant, ruleId: rule.id, err },
+            'policy rule failed on an event; it counts as no match',
+          );
+        },
+      })
+    : undefined;
+  const follower: PolicyFollower | undefined = policyRules
+    ? createPolicyFollower({
+        bus,
+        topic: config.topics.policies,
+        logger: policyLogger,
+        onChange(tenant, policies) {
+          // The whole set is compiled again: a tenant has a few policies, compiled in well
+          // under a millisecond, and a batch sees either the old set or the new one.
+          const compiled = policyRules.set(tenant, policies);
+          for (const { file, line, message } of compiled.problems) {
+            policyLogger.warn(
+              { tenant, at: `${file}:${line}`, problem: message },
+              'policy problem',
+            );
+          }
+          for (const { rule, reason, field } of compiled.skipped) {
+            policyLogger.warn({ tenant, rule, reason, field }, 'policy rule skipped');
+          }
+          for (const key of failingPolicyRules) {
+            if (key.startsWith(`${tenant}/`)) failingPolicyRules.delete(key);
+          }
+          policyLogger.info(
+            { tenant, policies: policies.length, rules: compiled.rules },
+            'tenant policies compiled',
+          );
+        },
+      })
+    : undefined;
   const consumer: Consumer = bus.consumer({
     groupId: config.groupId,
     topics: [config.topics.events],
@@ -177,7 +229,8 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     if (
       kind !== undefined &&
       engine.rulesFor(kind as EventKind).length === 0 &&
-      !statefulKinds.has(kind)
+      !statefulKinds.has(kind) &&
+      !(policyRules?.hasKind(kind) ?? false)
     ) {
       return SKIPPED;
     }
@@ -186,7 +239,10 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     if (event.tenant_id === '') throw missing('tenant_id');
     if (event.agent_id === '') throw missing('agent_id');
     if (event.id === '') throw missing('id');
-    const rules = engine.evaluate(event);
+    const matched = engine.evaluate(event);
+    // The event's own tenant's policies only: rule ids are unique per tenant.
+    const own = policyRules?.evaluate(event);
+    const rules = own === undefined || own.length === 0 ? matched : [...matched, ...own];
     if (rules.length > 0 || statefulKinds.has(event.payload ?? '')) return { event, rules };
     return NO_MATCH;
   }
@@ -236,7 +292,8 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
       const key = Buffer.from(`${event.tenant_id}/${event.agent_id}`);
       for (const rule of rules) {
         alerts.push({ key, value: alertCodec.encode(toAlert(rule, event)) });
-        raised.push(rule);
+        // Policy rules are counted together: their ids grow with tenants and policies.
+        raised.push(rule.source === 'policy' ? { id: 'policy', severity: rule.severity } : rule);
       }
       if (state) {
         for (const [id, instance] of state.instances) {
@@ -457,7 +514,21 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         { topic: config.topics.events, partitions: config.eventPartitions },
         { topic: config.topics.alerts, partitions: config.eventPartitions },
         ...(checkpoints ? [checkpoints.spec] : []),
+        // The same settings as ingest's: whoever comes first creates it.
+        ...(follower
+          ? [
+              {
+                topic: config.topics.policies,
+                partitions: 1,
+                cleanupPolicy: 'compact' as const,
+                retentionMs: -1,
+                retentionBytes: -1,
+              },
+            ]
+          : []),
       ]);
+      // Before consuming: events are evaluated against every policy already written.
+      await follower?.start(deps.policySyncTimeoutMs ?? 30_000);
       if (config.watchRules && config.ruleFiles.length > 0) {
         watcher = watchRuleFiles({
           files: config.ruleFiles,
@@ -510,6 +581,7 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         clearTimeout(timer);
         releaseHeld();
         await reloading;
+        await follower?.stop();
         if (started) await consumer.close();
       }
     },

@@ -11,8 +11,11 @@ export interface DetectorConfig {
   bus: BusConfig;
   /** Consumer group of every detector replica. */
   groupId: string;
-  /** `state`: the compacted topic of the stateful rules' checkpoints. */
-  topics: { events: string; alerts: string; state: string };
+  /**
+   * `state`: the compacted topic of the stateful rules' checkpoints; `policies`: the compacted
+   * topic of runtime policies, keyed `<tenant>/<policy id>` (written by the API).
+   */
+  topics: { events: string; alerts: string; state: string; policies: string };
   /** Partitions of the events and alerts topics when the detector creates them. */
   eventPartitions: number;
   /** Whether Mamori's built-in rules are loaded. */
@@ -21,6 +24,8 @@ export interface DetectorConfig {
   ruleFiles: readonly string[];
   /** Whether the stateful rules (the port scan) run. */
   statefulRules: boolean;
+  /** Whether each tenant's runtime policies are followed and evaluated as rules. */
+  policies: boolean;
   /** Whether a change to a rule file reloads the rules while running. */
   watchRules: boolean;
   /** Most records the bus hands the detector at once. */
@@ -57,6 +62,7 @@ export function readDetectorConfig(env: NodeJS.ProcessEnv = process.env): Readon
       events: read.string('MAMORI_TOPIC_EVENTS', Topics.events),
       alerts: read.string('MAMORI_TOPIC_ALERTS', Topics.alerts),
       state: read.string('MAMORI_TOPIC_DETECTOR_STATE', DETECTOR_STATE_TOPIC),
+      policies: read.string('MAMORI_TOPIC_POLICIES', Topics.policies),
     },
     // The same default as ingest and the store: whichever starts first creates the topics.
     eventPartitions: read.int('MAMORI_EVENTS_PARTITIONS', bus.kind === 'kafka' ? 12 : 4, {
@@ -66,6 +72,7 @@ export function readDetectorConfig(env: NodeJS.ProcessEnv = process.env): Readon
     builtinRules: read.bool('MAMORI_DETECTOR_BUILTIN', true),
     ruleFiles: Object.freeze([...new Set(ruleFiles)]),
     statefulRules: read.bool('MAMORI_DETECTOR_STATEFUL', true),
+    policies: read.bool('MAMORI_DETECTOR_POLICIES', true),
     watchRules: read.bool('MAMORI_DETECTOR_WATCH', true),
     // 2,000 records: at a few µs each (decode and evaluation) a batch holds the thread for
     // about 10 ms, short enough for ingest and the API sharing it in `mamori start`, long

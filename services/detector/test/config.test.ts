@@ -31,6 +31,19 @@ describe('detector configuration', () => {
     ).toMatchObject({ statefulRules: false, topics: { state: 'city.detector.state' } });
   });
 
+  it("follows ingest's policies topic by default, and reads both settings", () => {
+    expect(readDetectorConfig({})).toMatchObject({
+      policies: true,
+      topics: { policies: 'mamori.policies.v1' },
+    });
+    expect(
+      readDetectorConfig({
+        MAMORI_DETECTOR_POLICIES: 'false',
+        MAMORI_TOPIC_POLICIES: 'city.policies',
+      }),
+    ).toMatchObject({ policies: false, topics: { policies: 'city.policies' } });
+  });
+
   it('resolves listed rule files and keeps their order', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mamori-detector-config-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
