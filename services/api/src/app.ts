@@ -1,4 +1,5 @@
 import { checkReadiness, type Logger, type ReadinessCheck } from '@mamori/common';
+import { Topics } from '@mamori/proto';
 import fastify, {
   LogController,
   type FastifyInstance,
@@ -22,6 +23,7 @@ import {
 } from './graphql/resolvers.js';
 import { typeDefs } from './graphql/schema.js';
 import { createMetrics, type ApiMetrics } from './metrics.js';
+import { createPolicyTopic, type PolicyBus } from './policies/policy-topic.js';
 
 export interface ApiDeps {
   config: Pick<
@@ -37,6 +39,13 @@ export interface ApiDeps {
    * `ready` also says so, and `/metrics` serves their registries beside the API's.
    */
   colocated?: { ready: ReadinessCheck; registries: readonly Registry[] };
+  /**
+   * The bus holding the policies topic, for `policies`, `upsertPolicy` and `deletePolicy`;
+   * without one they fail with POLICIES_UNAVAILABLE. The API does not close it.
+   */
+  bus?: PolicyBus;
+  /** @default Topics.policies */
+  policiesTopic?: string;
 }
 
 export interface ApiApp {
@@ -88,6 +97,13 @@ export function buildApp(deps: ApiDeps): ApiApp {
     ? Registry.merge([metrics.registry, ...deps.colocated.registries])
     : metrics.registry;
   const callers = new WeakMap<FastifyRequest, Caller>();
+  const policies = deps.bus
+    ? createPolicyTopic({
+        bus: deps.bus,
+        topic: deps.policiesTopic ?? Topics.policies,
+        logger: logger.child({ component: 'policies' }),
+      })
+    : undefined;
 
   const server = fastify({
     loggerInstance: logger,
@@ -152,6 +168,7 @@ export function buildApp(deps: ApiDeps): ApiApp {
         warehouse,
         limits: config.limits,
         connectedWithinSeconds: config.connectedWithinSeconds,
+        ...(policies ? { policies } : {}),
       };
     },
     maskedErrors: {
@@ -256,6 +273,7 @@ export function buildApp(deps: ApiDeps): ApiApp {
     },
     async stop() {
       await server.close();
+      await policies?.close();
     },
   };
 }

@@ -1,4 +1,6 @@
+import { readBusConfig, type BusConfig } from '@mamori/bus';
 import { createEnvReader, DEFAULT_DATA_DIR, isMamoriError } from '@mamori/common';
+import { Topics } from '@mamori/proto';
 import { readWarehouseConfig, type WarehouseConfig } from '@mamori/warehouse';
 import { createTokenRegistry, loadTokenFile, type TokenRegistry } from './auth/tokens.js';
 
@@ -23,6 +25,13 @@ export interface ApiConfig {
   limits: ApiLimits;
   /** An agent last seen this long ago or less counts as connected, in seconds. */
   connectedWithinSeconds: number;
+  /**
+   * The bus of the policies topic, only when `MAMORI_BUS` is set: the embedded log belongs to
+   * one process, and an API that opened it by default would lock out ingest. Without it the
+   * policy fields answer POLICIES_UNAVAILABLE.
+   */
+  bus?: BusConfig;
+  policiesTopic: string;
 }
 
 /**
@@ -54,6 +63,11 @@ export function readApiConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Ap
     min: 1,
     max: 86_400,
   });
+  const bus =
+    read.optionalString('MAMORI_BUS') === undefined
+      ? undefined
+      : readBusConfig(read, { dataDir, service: 'api' });
+  const policiesTopic = read.string('MAMORI_TOPIC_POLICIES', Topics.policies);
   let tokens: TokenRegistry | undefined;
   const file = read.optionalString('MAMORI_API_TOKENS_FILE');
   const inline = read.optionalString('MAMORI_API_TOKENS');
@@ -85,5 +99,7 @@ export function readApiConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Ap
     tokens: tokens!,
     limits: Object.freeze(limits),
     connectedWithinSeconds,
+    ...(bus ? { bus: Object.freeze(bus) } : {}),
+    policiesTopic,
   });
 }

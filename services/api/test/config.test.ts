@@ -21,6 +21,22 @@ describe('readApiConfig', () => {
     });
   });
 
+  it('opens no bus unless MAMORI_BUS is set, and then reads it like the other services', () => {
+    expect(readApiConfig({ MAMORI_API_TOKENS: TOKENS }).bus).toBeUndefined();
+    const config = readApiConfig({
+      MAMORI_API_TOKENS: TOKENS,
+      MAMORI_BUS: 'kafka',
+      MAMORI_KAFKA_BROKERS: 'kafka-1:9092',
+      MAMORI_TOPIC_POLICIES: 'test.policies',
+    });
+    expect(config.bus).toMatchObject({
+      kind: 'kafka',
+      brokers: ['kafka-1:9092'],
+      clientId: 'mamori-api',
+    });
+    expect(config.policiesTopic).toBe('test.policies');
+  });
+
   it('reports every problem at once', () => {
     let error: unknown;
     try {

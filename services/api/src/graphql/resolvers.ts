@@ -20,9 +20,12 @@ import {
   type Warehouse,
   type WorkloadListFilter,
 } from '@mamori/warehouse';
+import type { Policy__Output } from '@mamori/proto';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import type { Caller, Role } from '../auth/tokens.js';
 import type { ApiLimits } from '../config.js';
+import { policyOfInput, policyProblems, type PolicyInput } from '../policies/policy-input.js';
+import type { PolicyTopic } from '../policies/policy-topic.js';
 
 /** What the warehouse must offer the resolvers. */
 export type ApiWarehouse = Pick<
@@ -47,6 +50,8 @@ export interface ApiContext {
   warehouse: ApiWarehouse;
   limits: ApiLimits;
   connectedWithinSeconds: number;
+  /** The policies topic; undefined when the API has no bus (policy fields then fail). */
+  policies?: PolicyTopic;
 }
 
 /** `extensions.code` of the errors this API raises on purpose. */
@@ -56,6 +61,8 @@ export const ApiErrorCode = {
   NotFound: 'NOT_FOUND',
   Unauthenticated: 'UNAUTHENTICATED',
   Timeout: 'TIMEOUT',
+  /** The API has no bus (standalone without MAMORI_BUS), or the bus failed: retry later. */
+  PoliciesUnavailable: 'POLICIES_UNAVAILABLE',
   Internal: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -344,6 +351,36 @@ function triageIncident(status: IncidentStatus, name: string) {
   };
 }
 
+/** Roles that may change policies. */
+const POLICY_ADMINS: readonly Role[] = ['admin'];
+
+/**
+ * Runs an operation on the policies topic with the query timeout; no topic, or a bus that
+ * fails, is POLICIES_UNAVAILABLE.
+ */
+async function onPolicies<T>(
+  context: ApiContext,
+  run: (topic: PolicyTopic) => Promise<T>,
+): Promise<T> {
+  const topic = context.policies;
+  if (topic === undefined) {
+    throw new GraphQLError('policies: this API has no bus (set MAMORI_BUS)', {
+      extensions: { code: ApiErrorCode.PoliciesUnavailable },
+    });
+  }
+  try {
+    return await withTimeout(run(topic), context.limits.queryTimeoutMs);
+  } catch (err) {
+    if (isMamoriError(err) && err.code.startsWith('MAMORI_BUS')) {
+      throw new GraphQLError('policies: the bus is unavailable', {
+        originalError: err,
+        extensions: { code: ApiErrorCode.PoliciesUnavailable, retriable: err.retriable },
+      });
+    }
+    throw err;
+  }
+}
+
 export const resolvers = {
   DateTime,
   JSON: JSONScalar,
@@ -387,6 +424,16 @@ export const resolvers = {
     string,
     AuditTargetType
   >,
+  PolicyMode: {
+    DETECT: 'POLICY_MODE_DETECT',
+    PREVENT: 'POLICY_MODE_PREVENT',
+    BLOCK: 'POLICY_MODE_BLOCK',
+  } satisfies Record<string, Policy__Output['mode']>,
+  L4Protocol: {
+    ANY: 'L4_PROTOCOL_UNSPECIFIED',
+    TCP: 'L4_PROTOCOL_TCP',
+    UDP: 'L4_PROTOCOL_UDP',
+  } satisfies Record<string, Policy__Output['allowed_destinations'][number]['protocol']>,
   TriageAction: {
     REOPEN: 'reopen',
     ACKNOWLEDGE: 'acknowledge',
@@ -478,8 +525,50 @@ export const resolvers = {
           page,
         ),
       ),
+    policies: (_: unknown, __: unknown, context: ApiContext) =>
+      onPolicies(context, (topic) => topic.list(context.caller.tenantId)),
   },
   Mutation: {
+    upsertPolicy: async (_: unknown, args: { input: PolicyInput }, context: ApiContext) => {
+      requireRole(context, POLICY_ADMINS, 'upsertPolicy');
+      const { policy, problems } = policyOfInput(
+        context.caller.tenantId,
+        args.input,
+        Date.now() * 1000,
+      );
+      const first = problems[0];
+      if (first !== undefined) throw badInput(first.message, first.field);
+      const compiled = policyProblems(policy);
+      if (compiled.length > 0) {
+        throw new GraphQLError(
+          `upsertPolicy: the policy does not compile (${compiled.length} problem(s))`,
+          {
+            extensions: {
+              code: ApiErrorCode.BadUserInput,
+              field: 'input',
+              problems: compiled.map(({ line, message }) => ({ line, message })),
+            },
+          },
+        );
+      }
+      await onPolicies(context, (topic) => topic.write(policy));
+      return policy;
+    },
+    deletePolicy: async (_: unknown, args: { id: string }, context: ApiContext) => {
+      requireRole(context, POLICY_ADMINS, 'deletePolicy');
+      const tenant = context.caller.tenantId;
+      const deleted = await onPolicies(context, async (topic) => {
+        if ((await topic.get(tenant, args.id)) === undefined) return false;
+        await topic.write({
+          tenant_id: tenant,
+          id: args.id,
+          deleted: true,
+          updated_unix_micros: Date.now() * 1000,
+        });
+        return true;
+      });
+      return { id: args.id, deleted };
+    },
     setAlertStatus: async (
       _: unknown,
       args: { ids: string[]; status: AlertStatus; note?: string | null },
@@ -540,6 +629,24 @@ export const resolvers = {
         );
         return found?.alerts ?? { items: [] };
       }),
+  },
+  Policy: {
+    mode: (policy: Policy__Output) =>
+      policy.mode === 'POLICY_MODE_UNSPECIFIED' ? 'POLICY_MODE_DETECT' : policy.mode,
+    podLabels: (policy: Policy__Output) =>
+      Object.entries(policy.pod_labels)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, value]) => ({ key, value })),
+    allowedProcesses: (policy: Policy__Output) => policy.allowed_processes,
+    deniedProcesses: (policy: Policy__Output) => policy.denied_processes,
+    protectedPaths: (policy: Policy__Output) => policy.protected_paths,
+    allowedDestinations: (policy: Policy__Output) =>
+      policy.allowed_destinations.map(({ cidr, port, protocol }) => ({
+        cidr,
+        port,
+        protocol: String(protocol),
+      })),
+    updatedAt: (policy: Policy__Output) => policy.updated_unix_micros,
   },
   AuditEntry: {
     at: (entry: AuditEntry) => entry.atMicros,

@@ -371,6 +371,95 @@ export const typeDefs = /* GraphQL */ `
     seenSince: DateTime
   }
 
+  "What a policy does when one of its parts matches."
+  enum PolicyMode {
+    "Report matches as alerts only."
+    DETECT
+    "Kill the offending process locally, and report it."
+    PREVENT
+    "Stop the offending container, and report it."
+    BLOCK
+  }
+
+  "A transport protocol of an allowed destination; ANY for both."
+  enum L4Protocol {
+    ANY
+    TCP
+    UDP
+  }
+
+  type PodLabel {
+    key: String!
+    value: String!
+  }
+
+  "A destination an allow-list of outgoing connections admits."
+  type NetworkDestination {
+    "An IPv4 or IPv6 network (10.0.0.0/8, fd00::/8); a bare address is a /32 or /128."
+    cidr: String!
+    "A remote port, 0 for any."
+    port: Int!
+    protocol: L4Protocol!
+  }
+
+  "A runtime policy of the tenant (mamori.v1.Policy): a selector, parts, and Falco rules."
+  type Policy {
+    "Unique within the tenant; [A-Za-z0-9._:-], at most 128 characters."
+    id: ID!
+    name: String!
+    mode: PolicyMode!
+    "Image repositories with registry (exact or globs); empty matches every image."
+    images: [String!]!
+    "Kubernetes namespaces (exact or globs); empty matches every namespace."
+    namespaces: [String!]!
+    "Pod label equalities, all of which must hold; empty matches every pod."
+    podLabels: [PodLabel!]!
+    "When non-empty, a process started outside these names or executables matches."
+    allowedProcesses: [String!]!
+    "A process started with one of these names or executables matches."
+    deniedProcesses: [String!]!
+    "Writes, renames, deletes and links under these path prefixes or globs match."
+    protectedPaths: [String!]!
+    "When non-empty, an outgoing connection to none of these matches."
+    allowedDestinations: [NetworkDestination!]!
+    "Rules in Falco's rule language (YAML), scoped by the selector."
+    rules: String!
+    "When this version was written."
+    updatedAt: DateTime!
+  }
+
+  input PodLabelInput {
+    key: String!
+    value: String!
+  }
+
+  input NetworkDestinationInput {
+    cidr: String!
+    port: Int = 0
+    protocol: L4Protocol = ANY
+  }
+
+  "A whole policy: upsertPolicy replaces the tenant's policy of that id, every field."
+  input PolicyInput {
+    id: ID!
+    name: String!
+    mode: PolicyMode = DETECT
+    images: [String!] = []
+    namespaces: [String!] = []
+    podLabels: [PodLabelInput!] = []
+    allowedProcesses: [String!] = []
+    deniedProcesses: [String!] = []
+    protectedPaths: [String!] = []
+    allowedDestinations: [NetworkDestinationInput!] = []
+    rules: String = ""
+  }
+
+  type DeletePolicyPayload {
+    id: ID!
+    "False when the tenant had no policy of that id (nothing was written)."
+    deleted: Boolean!
+  }
+
   type Query {
     viewer: Viewer!
     "The tenant's events, newest first."
@@ -399,6 +488,8 @@ export const typeDefs = /* GraphQL */ `
       first: Int = 50
       after: String
     ): AuditEntryConnection!
+    "The tenant's runtime policies, by id (POLICIES_UNAVAILABLE when the API has no bus)."
+    policies: [Policy!]!
   }
 
   type SetAlertStatusPayload {
@@ -419,5 +510,9 @@ export const typeDefs = /* GraphQL */ `
     suppressIncident(id: ID!, note: String): Incident!
     "Opens one of the tenant's incidents again."
     reopenIncident(id: ID!, note: String): Incident!
+    "Creates or replaces one of the tenant's policies (admins only; BAD_USER_INPUT with extensions.problems when it does not compile)."
+    upsertPolicy(input: PolicyInput!): Policy!
+    "Deletes one of the tenant's policies (admins only): writes its tombstone."
+    deletePolicy(id: ID!): DeletePolicyPayload!
   }
 `;

@@ -84,6 +84,8 @@ export function testApp(
     ping: overrides.ping ?? (() => Promise.resolve(true)),
     logger: overrides.logger ?? createSilentLogger(),
     ...(overrides.colocated ? { colocated: overrides.colocated } : {}),
+    ...(overrides.bus ? { bus: overrides.bus } : {}),
+    ...(overrides.policiesTopic ? { policiesTopic: overrides.policiesTopic } : {}),
   });
 }
 

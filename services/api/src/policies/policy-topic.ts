@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { Bus, ConsumedBatch, Consumer } from '@mamori/bus';
+import type { Logger } from '@mamori/common';
+import { protoType, type Policy, type Policy__Output } from '@mamori/proto';
+
+/** What the policy resolvers need of the bus. */
+export type PolicyBus = Pick<Bus, 'ensureTopics' | 'produce' | 'consumer' | 'offsets'>;
+
+/** The policies topic as the API sees it: each tenant's current set, and writes to it. */
+export interface PolicyTopic {
+  /** The tenant's live policies, sorted by id, as of the topic's end when called. */
+  list(tenant: string): Promise<Policy__Output[]>;
+  /** One of the tenant's live policies, as of the topic's end when called. */
+  get(tenant: string, id: string): Promise<Policy__Output | undefined>;
+  /** Appends a version of a policy (or its tombstone), keyed `<tenant_id>/<id>`. */
+  write(policy: Policy): Promise<void>;
+  /** Stops following the topic. */
+  close(): Promise<void>;
+}
+
+export interface PolicyTopicOptions {
+  bus: PolicyBus;
+  topic: string;
+  logger: Logger;
+}
+
+const POLICY = protoType('mamori.v1.Policy');
+
+/**
+ * Follows the policies topic like ingest does (a consumer group of its own per process,
+ * from the earliest offset, never committing), started on first use so that an API nobody
+ * asks about policies reads nothing. Every read first waits until the follower has read up to
+ * where the topic ends at that moment, so a caller sees its own writes and those of every
+ * other API replica. Log order decides, as in ingest's store: the last record per key is the
+ * policy, or its deletion (`deleted`, or an empty value).
+ */
+export function createPolicyTopic(options: PolicyTopicOptions): PolicyTopic {
+  const { bus, topic, logger } = options;
+  const tenants = new Map<string, Map<string, Policy__Output>>();
+  /** Per partition, the next offset the follower will read. */
+  const next = new Map<number, number>();
+  let waiters: { reached: () => boolean; resolve: () => void }[] = [];
+  let consumer: Consumer | undefined;
+  let starting: Promise<void> | undefined;
+
+  function apply(key: Buffer | null, value: Buffer): string | undefined {
+    const text = key?.toString('utf8') ?? '';
+    const slash = text.indexOf('/');
+    if (slash <= 0 || slash === text.length - 1) return 'the record key is not <tenant>/<id>';
+    const tenant = text.slice(0, slash);
+    const id = text.slice(slash + 1);
+    let policy: Policy__Output | undefined;
+    if (value.length > 0) {
+      try {
+        policy = POLICY.toObject(POLICY.decode(value), {
+          longs: Number,
+          enums: String,
+          defaults: true,
+        }) as Policy__Output;
+      } catch {
+        return 'the record is not a mamori.v1.Policy';
+      }
+      if (
+        (policy.tenant_id !== '' && policy.tenant_id !== tenant) ||
+        (policy.id !== '' && policy.id !== id)
+      ) {
+        return 'the policy names another tenant or id than its key';
+      }
+    }
+    const policies = tenants.get(tenant) ?? new Map<string, Policy__Output>();
+    if (policy === undefined || policy.deleted) policies.delete(id);
+    else policies.set(id, { ...policy, tenant_id: tenant, id });
+    if (policies.size === 0) tenants.delete(tenant);
+    else tenants.set(tenant, policies);
+    return undefined;
+  }
+
+  function handle(batch: ConsumedBatch): Promise<void> {
+    for (const record of batch.records) {
+      const reason = apply(record.key, record.value);
+      if (reason !== undefined) {
+        logger.warn(
+          { topic, partition: batch.partition, offset: record.offset, reason },
+          'policy record ignored',
+        );
+      }
+    }
+    const last = batch.records.at(-1);
+    if (last !== undefined) next.set(batch.partition, last.offset + 1);
+    const waiting = waiters;
+    waiters = [];
+    for (const waiter of waiting) {
+      if (waiter.reached()) waiter.resolve();
+      else waiters.push(waiter);
+    }
+    return Promise.resolve();
+  }
+
+  function start(): Promise<void> {
+    starting ??= (async () => {
+      // The same spec as ingest's: whichever service starts first creates the topic.
+      await bus.ensureTopics([
+        { topic, partitions: 1, cleanupPolicy: 'compact', retentionMs: -1, retentionBytes: -1 },
+      ]);
+      consumer = bus.consumer({
+        groupId: `mamori-api-policies-${randomUUID()}`,
+        topics: [topic],
+        startFrom: 'earliest',
+      });
+      await consumer.run(handle);
+    })().catch((err: unknown) => {
+      // Tried again on the next request: the bus may come back.
+      starting = undefined;
+      const failed = consumer;
+      consumer = undefined;
+      void failed?.close().catch(() => undefined);
+      throw err;
+    });
+    return starting;
+  }
+
+  /** Resolves once every record on the topic when called has been applied. */
+  async function caughtUp(): Promise<void> {
+    await start();
+    const ends = (await bus.offsets(topic)).filter((p) => p.high > p.low);
+    const reached = (): boolean => ends.every((p) => (next.get(p.partition) ?? p.low) >= p.high);
+    if (reached()) return;
+    await new Promise<void>((resolve) => waiters.push({ reached, resolve }));
+  }
+
+  return {
+    async list(tenant) {
+      await caughtUp();
+      return [...(tenants.get(tenant)?.values() ?? [])].sort((a, b) =>
+        a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+      );
+    },
+    async get(tenant, id) {
+      await caughtUp();
+      return tenants.get(tenant)?.get(id);
+    },
+    async write(policy) {
+      await start();
+      const bytes = POLICY.encode(POLICY.fromObject(policy)).finish();
+      await bus.produce(topic, [
+        {
+          key: Buffer.from(`${policy.tenant_id ?? ''}/${policy.id ?? ''}`, 'utf8'),
+          value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        },
+      ]);
+    },
+    async close() {
+      const running = consumer;
+      consumer = undefined;
+      starting = undefined;
+      await running?.close();
+    },
+  };
+}
