@@ -130,6 +130,8 @@ export async function startPlatform(env: NodeJS.ProcessEnv, logger: Logger): Pro
     services.push({ name: 'store', running: store });
     const { startApi } = await import('@mamori/api');
     const api = await startApi(platformEnv, logger.child({ service: 'api' }), {
+      // The platform's bus: the API writes policies to it, which ingest follows.
+      bus,
       colocated: {
         ready: allReady({
           ingest: () => ingest.app.readiness(),
