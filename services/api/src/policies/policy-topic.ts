@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bus, ConsumedBatch, Consumer } from '@mamori/bus';
 import type { Logger } from '@mamori/common';
 import { protoType, type Policy, type Policy__Output } from '@mamori/proto';
+import { PolicyStore } from '@mamori/rules';
 
 /** What the policy resolvers need of the bus. */
 export type PolicyBus = Pick<Bus, 'ensureTopics' | 'produce' | 'consumer' | 'offsets'>;
@@ -36,51 +37,20 @@ const POLICY = protoType('mamori.v1.Policy');
  */
 export function createPolicyTopic(options: PolicyTopicOptions): PolicyTopic {
   const { bus, topic, logger } = options;
-  const tenants = new Map<string, Map<string, Policy__Output>>();
+  // The same reading of the topic as ingest's and the detector's: last record per key wins.
+  const store = new PolicyStore();
   /** Per partition, the next offset the follower will read. */
   const next = new Map<number, number>();
   let waiters: { reached: () => boolean; resolve: () => void }[] = [];
   let consumer: Consumer | undefined;
   let starting: Promise<void> | undefined;
 
-  function apply(key: Buffer | null, value: Buffer): string | undefined {
-    const text = key?.toString('utf8') ?? '';
-    const slash = text.indexOf('/');
-    if (slash <= 0 || slash === text.length - 1) return 'the record key is not <tenant>/<id>';
-    const tenant = text.slice(0, slash);
-    const id = text.slice(slash + 1);
-    let policy: Policy__Output | undefined;
-    if (value.length > 0) {
-      try {
-        policy = POLICY.toObject(POLICY.decode(value), {
-          longs: Number,
-          enums: String,
-          defaults: true,
-        }) as Policy__Output;
-      } catch {
-        return 'the record is not a mamori.v1.Policy';
-      }
-      if (
-        (policy.tenant_id !== '' && policy.tenant_id !== tenant) ||
-        (policy.id !== '' && policy.id !== id)
-      ) {
-        return 'the policy names another tenant or id than its key';
-      }
-    }
-    const policies = tenants.get(tenant) ?? new Map<string, Policy__Output>();
-    if (policy === undefined || policy.deleted) policies.delete(id);
-    else policies.set(id, { ...policy, tenant_id: tenant, id });
-    if (policies.size === 0) tenants.delete(tenant);
-    else tenants.set(tenant, policies);
-    return undefined;
-  }
-
   function handle(batch: ConsumedBatch): Promise<void> {
     for (const record of batch.records) {
-      const reason = apply(record.key, record.value);
-      if (reason !== undefined) {
+      const outcome = store.applyRecord(record.key, record.value);
+      if (outcome.kind === 'ignored') {
         logger.warn(
-          { topic, partition: batch.partition, offset: record.offset, reason },
+          { topic, partition: batch.partition, offset: record.offset, reason: outcome.reason },
           'policy record ignored',
         );
       }
@@ -131,13 +101,11 @@ export function createPolicyTopic(options: PolicyTopicOptions): PolicyTopic {
   return {
     async list(tenant) {
       await caughtUp();
-      return [...(tenants.get(tenant)?.values() ?? [])].sort((a, b) =>
-        a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
-      );
+      return store.policies(tenant);
     },
     async get(tenant, id) {
       await caughtUp();
-      return tenants.get(tenant)?.get(id);
+      return store.policies(tenant).find((policy) => policy.id === id);
     },
     async write(policy) {
       await start();
