@@ -13,6 +13,7 @@ export type {
   TopicPartitionOffset,
   TopicSpec,
 } from './types.js';
+export { followTopic, type TopicFollower, type TopicFollowerOptions } from './follow-topic.js';
 export { murmur2, partitionForKey } from './partitioner.js';
 export { readBusConfig, type BusConfig } from './config.js';
 export { createKafkaBus } from './kafka/kafka-bus.js';

@@ -22,8 +22,6 @@ export async function openBus(
   return bus;
 }
 
-/** One parsed log line. */
-
 /** `count` records with keys `key-<i % keys>` and values `value-<i>`. */
 export function makeRecords(
   count: number,
