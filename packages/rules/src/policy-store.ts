@@ -80,6 +80,32 @@ export class PolicyStore {
     );
   }
 
+  /**
+   * Applies records in order (see `applyRecord`). Returns the tenants whose set is not what it
+   * was before the first of them (a change undone within the records is no change), and the
+   * records ignored with why.
+   */
+  applyRecords(records: readonly { key: Buffer | null; value: Buffer; offset: number }[]): {
+    changed: string[];
+    ignored: { offset: number; reason: string }[];
+  } {
+    /** Each tenant touched, with its version before the records. */
+    const before = new Map<string, string>();
+    const ignored: { offset: number; reason: string }[] = [];
+    for (const record of records) {
+      const tenant = record.key?.toString('utf8').split('/', 1)[0] ?? '';
+      const version = before.has(tenant) ? undefined : this.update(tenant).version;
+      const outcome = this.applyRecord(record.key, record.value);
+      if (outcome.kind === 'ignored') {
+        ignored.push({ offset: record.offset, reason: outcome.reason });
+      } else if (version !== undefined) {
+        before.set(tenant, version);
+      }
+    }
+    const changed = [...before].filter(([tenant, v]) => this.update(tenant).version !== v);
+    return { changed: changed.map(([tenant]) => tenant), ignored };
+  }
+
   /** The tenant's complete set, policies sorted by id; version '' when it has none. */
   update(tenant: string): PolicyUpdate {
     let update = this.#updates.get(tenant);

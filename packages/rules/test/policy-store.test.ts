@@ -20,6 +20,20 @@ describe('PolicyStore', () => {
     expect(two.update('t').version).not.toBe(one.update('t').version);
   });
 
+  it('reports the tenants a batch changed, not one whose change the batch undid, and what it ignored', () => {
+    const store = new PolicyStore();
+    store.applyRecord(key('u/a'), bytes({ id: 'a', name: 'kept' }));
+    const records = [
+      { key: key('t/a'), value: bytes({ id: 'a' }), offset: 0 },
+      { key: key('u/a'), value: bytes({ id: 'a', name: 'other' }), offset: 1 },
+      { key: key('u/a'), value: bytes({ id: 'a', name: 'kept' }), offset: 2 },
+      { key: key('nokey'), value: bytes({ id: 'x' }), offset: 3 },
+    ];
+    const { changed, ignored } = store.applyRecords(records);
+    expect(changed).toEqual(['t']);
+    expect(ignored).toEqual([{ offset: 3, reason: expect.stringContaining('<tenant>/') }]);
+  });
+
   it('keeps the last record per key, and drops the key on a tombstone or an empty value', () => {
     const store = new PolicyStore();
     store.applyRecord(key('t/a'), bytes({ id: 'a', name: 'first' }));

@@ -32,24 +32,11 @@ export function createPolicyFollower(options: PolicyFollowerOptions): PolicyFoll
   const store = new PolicyStore();
 
   function onBatch(batch: ConsumedBatch): void {
-    /** Each tenant touched by the batch, with its version before. */
-    const touched = new Map<string, string>();
-    for (const record of batch.records) {
-      const tenant = record.key?.toString('utf8').split('/', 1)[0] ?? '';
-      const before = touched.has(tenant) ? undefined : store.update(tenant).version;
-      const outcome = store.applyRecord(record.key, record.value);
-      if (outcome.kind === 'ignored') {
-        logger.warn(
-          { topic, partition: batch.partition, offset: record.offset, reason: outcome.reason },
-          'policy record ignored',
-        );
-        continue;
-      }
-      if (before !== undefined) touched.set(tenant, before);
+    const { changed, ignored } = store.applyRecords(batch.records);
+    for (const { offset, reason } of ignored) {
+      logger.warn({ topic, partition: batch.partition, offset, reason }, 'policy record ignored');
     }
-    for (const [tenant, before] of touched) {
-      if (store.update(tenant).version !== before) options.onChange(tenant, store.policies(tenant));
-    }
+    for (const tenant of changed) options.onChange(tenant, store.policies(tenant));
   }
 
   const follower = followTopic({

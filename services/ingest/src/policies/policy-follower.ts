@@ -37,30 +37,18 @@ export function createPolicyFollower(options: PolicyFollowerOptions): PolicyFoll
   const store = new PolicyStore();
 
   function onBatch(batch: ConsumedBatch, synced: boolean): void {
-    const touched = new Map<string, string>();
-    for (const record of batch.records) {
-      const tenant = record.key?.toString('utf8').split('/', 1)[0] ?? '';
-      const before = touched.has(tenant) ? undefined : store.update(tenant).version;
-      const outcome = store.applyRecord(record.key, record.value);
-      if (outcome.kind === 'ignored') {
-        logger.warn(
-          { topic, partition: batch.partition, offset: record.offset, reason: outcome.reason },
-          'policy record ignored',
-        );
-        continue;
-      }
-      if (before !== undefined) touched.set(tenant, before);
+    const { changed, ignored } = store.applyRecords(batch.records);
+    for (const { offset, reason } of ignored) {
+      logger.warn({ topic, partition: batch.partition, offset, reason }, 'policy record ignored');
     }
     if (!synced) return;
-    for (const [tenant, before] of touched) {
+    for (const tenant of changed) {
       const update = store.update(tenant);
-      if (update.version !== before) {
-        logger.info(
-          { tenant, version: update.version, policies: update.policies?.length ?? 0 },
-          'tenant policies changed',
-        );
-        options.onChange(tenant, update);
-      }
+      logger.info(
+        { tenant, version: update.version, policies: update.policies?.length ?? 0 },
+        'tenant policies changed',
+      );
+      options.onChange(tenant, update);
     }
   }
 
