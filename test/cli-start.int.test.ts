@@ -8,6 +8,28 @@ import { connectAgent, execEvent } from '@mamori/ingest/testing';
 import { openWarehouse, readWarehouseConfig } from '@mamori/warehouse';
 import { killHard, spawnMamori } from './support/processes.js';
 
+/**
+ * `mamori start` on a fresh data directory with, for each tenant, an agent token (agent
+ * node-1) and a viewer's API token; stopped and removed when the test ends.
+ */
+async function startForTenants(names: string[]) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mamori-start-'));
+  onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
+  const token = (): string => randomBytes(24).toString('base64url');
+  const tenants = names.map((tenant) => ({ tenant, agentToken: token(), apiToken: token() }));
+  const platform = await spawnMamori('start', {
+    MAMORI_DATA_DIR: dataDir,
+    MAMORI_INGEST_TOKENS: JSON.stringify(
+      tenants.map((t) => ({ token: t.agentToken, tenant: t.tenant, agentId: 'node-1' })),
+    ),
+    MAMORI_API_TOKENS: JSON.stringify(
+      tenants.map((t) => ({ token: t.apiToken, tenant: t.tenant, role: 'viewer' })),
+    ),
+  });
+  onTestFinished(() => killHard(platform.child));
+  return { platform, tenants };
+}
+
 describe('mamori start', () => {
   it('runs ingest and store on embedded defaults: an agent with the generated credential gets its events into the warehouse', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mamori-start-'));
@@ -82,31 +104,17 @@ describe('mamori start', () => {
   });
 
   it("keeps tenants apart: a tenant's API token sees its own agents' events and workloads, none of another tenant's", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'mamori-start-'));
-    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
-    const token = (): string => randomBytes(24).toString('base64url');
-    const tenants = ['city-a', 'city-b'].map((tenant) => ({
-      tenant,
-      agentToken: token(),
-      apiToken: token(),
-      // Both tenants run a pod named shop/web-0, each with its own container.
+    const { platform, tenants: started } = await startForTenants(['city-a', 'city-b']);
+    // Both tenants run a pod named shop/web-0, each with its own container.
+    const tenants = started.map((t) => ({
+      ...t,
       workload: {
         namespace: 'shop',
         pod_name: 'web-0',
-        container_id: `${tenant}-web`,
+        container_id: `${t.tenant}-web`,
         image_repository: 'registry.example.gov/shop/web',
       },
     }));
-    const platform = await spawnMamori('start', {
-      MAMORI_DATA_DIR: dataDir,
-      MAMORI_INGEST_TOKENS: JSON.stringify(
-        tenants.map((t) => ({ token: t.agentToken, tenant: t.tenant, agentId: 'node-1' })),
-      ),
-      MAMORI_API_TOKENS: JSON.stringify(
-        tenants.map((t) => ({ token: t.apiToken, tenant: t.tenant, role: 'viewer' })),
-      ),
-    });
-    onTestFinished(() => killHard(platform.child));
 
     const sent = new Map<string, string[]>();
     for (const t of tenants) {
@@ -155,24 +163,7 @@ describe('mamori start', () => {
   });
 
   it("detects in the same process: an agent's miner in a container becomes an alert its tenant's token sees and another tenant's does not", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'mamori-start-'));
-    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
-    const token = (): string => randomBytes(24).toString('base64url');
-    const tenants = ['city-a', 'city-b'].map((tenant) => ({
-      tenant,
-      agentToken: token(),
-      apiToken: token(),
-    }));
-    const platform = await spawnMamori('start', {
-      MAMORI_DATA_DIR: dataDir,
-      MAMORI_INGEST_TOKENS: JSON.stringify(
-        tenants.map((t) => ({ token: t.agentToken, tenant: t.tenant, agentId: 'node-1' })),
-      ),
-      MAMORI_API_TOKENS: JSON.stringify(
-        tenants.map((t) => ({ token: t.apiToken, tenant: t.tenant, role: 'viewer' })),
-      ),
-    });
-    onTestFinished(() => killHard(platform.child));
+    const { platform, tenants } = await startForTenants(['city-a', 'city-b']);
 
     const workload = {
       container_id: '3f2a9c1b7d4e',
