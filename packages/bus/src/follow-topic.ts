@@ -11,67 +11,98 @@ export interface TopicFollowerOptions {
    * where it ended at start before this batch.
    */
   onBatch(batch: ConsumedBatch, synced: boolean): void;
-  /** Called once, when the topic has been read up to where it ended at start. */
+  /** Called once, right after the batch that completes what was on the topic at start. */
   onSynced?(): void;
 }
 
 export interface TopicFollower {
   /**
-   * Starts reading the topic from its beginning. Resolves true once everything that was on it
-   * at start has been read, false after `timeoutMs` (the follower goes on reading, and calls
-   * `onSynced` when it gets there).
+   * Joins its own group and starts reading from the beginning.
+   * @throws what the bus throws; start can then be called again.
    */
-  start(timeoutMs: number): Promise<boolean>;
+  start(): Promise<void>;
+  /**
+   * Resolves true once everything that was on the topic at start has been read, false after
+   * `timeoutMs` (the follower goes on reading, and calls `onSynced` when it gets there).
+   */
+  waitSynced(timeoutMs: number): Promise<boolean>;
+  /** Resolves once every record on the topic when called has been read. */
+  caughtUp(): Promise<void>;
   /** True once the topic has been read up to where it ended at start. */
   readonly synced: boolean;
   stop(): Promise<void>;
 }
 
 /**
- * Follows a topic whose records make up a state every replica must see entirely (a compacted
+ * Follows a topic whose records make up a state every replica must hold entirely (a compacted
  * topic of policies, say): each follower is a consumer group of its own, starting at the
  * earliest offset and never committing. Its state is a cache of the topic, rebuilt at every
  * start, and nothing is left behind on the bus (groups without commits store no offsets).
  */
 export function followTopic(options: TopicFollowerOptions): TopicFollower {
   const { bus, topic } = options;
-  /** Offsets each partition must reach before the follower is synced; cleared once reached. */
-  let pending: Map<number, number> | undefined;
+  /** Per partition, the next offset the follower will read. */
+  const next = new Map<number, number>();
+  /** Who waits for the follower to reach some offsets; checked after every batch. */
+  let waiters: { reached: () => boolean; done: () => void }[] = [];
   let synced = false;
   let consumer: Consumer | undefined;
   let markSynced: () => void = () => undefined;
   const syncedPromise = new Promise<void>((resolve) => (markSynced = resolve));
 
-  function checkSynced(): void {
-    if (synced || pending === undefined || pending.size > 0) return;
-    synced = true;
-    markSynced();
-    options.onSynced?.();
+  /** A predicate: the follower has read every partition up to where it ends now. */
+  async function endsNow(): Promise<() => boolean> {
+    const ends = (await bus.offsets(topic)).filter((p) => p.high > p.low);
+    return () => ends.every((p) => (next.get(p.partition) ?? p.low) >= p.high);
+  }
+
+  function release(): void {
+    const waiting = waiters;
+    waiters = [];
+    for (const waiter of waiting) {
+      if (waiter.reached()) waiter.done();
+      else waiters.push(waiter);
+    }
   }
 
   function handle(batch: ConsumedBatch): Promise<void> {
     options.onBatch(batch, synced);
     const last = batch.records.at(-1);
-    if (pending !== undefined && last !== undefined) {
-      const target = pending.get(batch.partition);
-      if (target !== undefined && last.offset + 1 >= target) pending.delete(batch.partition);
-    }
-    checkSynced();
+    if (last !== undefined) next.set(batch.partition, last.offset + 1);
+    release();
     return Promise.resolve();
   }
 
   return {
-    async start(timeoutMs) {
+    async start() {
       // Where the topic ends now: the state is complete once every partition is read that far.
-      const offsets = await bus.offsets(topic);
-      pending = new Map(offsets.filter((p) => p.high > p.low).map((p) => [p.partition, p.high]));
+      const reached = await endsNow();
+      waiters.push({
+        reached,
+        done() {
+          synced = true;
+          markSynced();
+          options.onSynced?.();
+        },
+      });
       consumer = bus.consumer({
         groupId: `${options.groupPrefix}-${randomUUID()}`,
         topics: [topic],
         startFrom: 'earliest',
       });
-      await consumer.run(handle);
-      checkSynced();
+      try {
+        await consumer.run(handle);
+      } catch (err) {
+        const failed = consumer;
+        consumer = undefined;
+        waiters = [];
+        next.clear();
+        await failed.close().catch(() => undefined);
+        throw err;
+      }
+      release();
+    },
+    async waitSynced(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), timeoutMs);
@@ -79,6 +110,11 @@ export function followTopic(options: TopicFollowerOptions): TopicFollower {
       const inTime = await Promise.race([syncedPromise.then(() => true), timedOut]);
       clearTimeout(timer);
       return inTime;
+    },
+    async caughtUp() {
+      const reached = await endsNow();
+      if (reached()) return;
+      await new Promise<void>((done) => waiters.push({ reached, done }));
     },
     get synced() {
       return synced;

@@ -24,7 +24,8 @@ describe('followTopic', () => {
       onSynced: () => syncedCalls++,
     });
     onTestFinished(() => follower.stop());
-    expect(await follower.start(10_000)).toBe(true);
+    await follower.start();
+    expect(await follower.waitSynced(10_000)).toBe(true);
     expect(follower.synced).toBe(true);
     expect(syncedCalls).toBe(1);
     expect(seen).toHaveLength(50);
@@ -51,9 +52,27 @@ describe('followTopic', () => {
     onTestFinished(async () => {
       await Promise.all(followers.map((f) => f.stop()));
     });
-    expect(await Promise.all(followers.map((f) => f.start(10_000)))).toEqual([true, true]);
+    await Promise.all(followers.map((f) => f.start()));
+    expect(await Promise.all(followers.map((f) => f.waitSynced(10_000)))).toEqual([true, true]);
     await bus.produce('empty', makeRecords(4));
     // Groups of their own: every follower gets every record, none shares them out.
     await eventually(() => counts[0] === 4 && counts[1] === 4);
+  });
+
+  it('waits, when asked, until it has read what is on the topic at that moment', async () => {
+    const bus = await openBus(await tempDir(), { fsync: false });
+    await bus.ensureTopics([{ topic: 'later', partitions: 3 }]);
+    let read = 0;
+    const follower = followTopic({
+      bus,
+      topic: 'later',
+      groupPrefix: 'test-follower',
+      onBatch: (batch) => (read += batch.records.length),
+    });
+    onTestFinished(() => follower.stop());
+    await follower.start();
+    await bus.produce('later', makeRecords(30));
+    await follower.caughtUp();
+    expect(read).toBe(30);
   });
 });

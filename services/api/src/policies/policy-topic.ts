@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { Bus, ConsumedBatch, Consumer } from '@mamori/bus';
+import { followTopic, type Bus } from '@mamori/bus';
 import type { Logger } from '@mamori/common';
 import { protoType, type Policy, type Policy__Output } from '@mamori/proto';
 import { PolicyStore } from '@mamori/rules';
@@ -39,32 +38,17 @@ export function createPolicyTopic(options: PolicyTopicOptions): PolicyTopic {
   const { bus, topic, logger } = options;
   // The same reading of the topic as ingest's and the detector's: last record per key wins.
   const store = new PolicyStore();
-  /** Per partition, the next offset the follower will read. */
-  const next = new Map<number, number>();
-  let waiters: { reached: () => boolean; resolve: () => void }[] = [];
-  let consumer: Consumer | undefined;
-  let starting: Promise<void> | undefined;
-
-  function handle(batch: ConsumedBatch): Promise<void> {
-    for (const record of batch.records) {
-      const outcome = store.applyRecord(record.key, record.value);
-      if (outcome.kind === 'ignored') {
-        logger.warn(
-          { topic, partition: batch.partition, offset: record.offset, reason: outcome.reason },
-          'policy record ignored',
-        );
+  const follower = followTopic({
+    bus,
+    topic,
+    groupPrefix: 'mamori-api-policies',
+    onBatch(batch) {
+      for (const { offset, reason } of store.applyRecords(batch.records).ignored) {
+        logger.warn({ topic, partition: batch.partition, offset, reason }, 'policy record ignored');
       }
-    }
-    const last = batch.records.at(-1);
-    if (last !== undefined) next.set(batch.partition, last.offset + 1);
-    const waiting = waiters;
-    waiters = [];
-    for (const waiter of waiting) {
-      if (waiter.reached()) waiter.resolve();
-      else waiters.push(waiter);
-    }
-    return Promise.resolve();
-  }
+    },
+  });
+  let starting: Promise<void> | undefined;
 
   function start(): Promise<void> {
     starting ??= (async () => {
@@ -72,18 +56,10 @@ export function createPolicyTopic(options: PolicyTopicOptions): PolicyTopic {
       await bus.ensureTopics([
         { topic, partitions: 1, cleanupPolicy: 'compact', retentionMs: -1, retentionBytes: -1 },
       ]);
-      consumer = bus.consumer({
-        groupId: `mamori-api-policies-${randomUUID()}`,
-        topics: [topic],
-        startFrom: 'earliest',
-      });
-      await consumer.run(handle);
+      await follower.start();
     })().catch((err: unknown) => {
       // Tried again on the next request: the bus may come back.
       starting = undefined;
-      const failed = consumer;
-      consumer = undefined;
-      void failed?.close().catch(() => undefined);
       throw err;
     });
     return starting;
@@ -92,10 +68,7 @@ export function createPolicyTopic(options: PolicyTopicOptions): PolicyTopic {
   /** Resolves once every record on the topic when called has been applied. */
   async function caughtUp(): Promise<void> {
     await start();
-    const ends = (await bus.offsets(topic)).filter((p) => p.high > p.low);
-    const reached = (): boolean => ends.every((p) => (next.get(p.partition) ?? p.low) >= p.high);
-    if (reached()) return;
-    await new Promise<void>((resolve) => waiters.push({ reached, resolve }));
+    await follower.caughtUp();
   }
 
   return {
@@ -118,10 +91,8 @@ export function createPolicyTopic(options: PolicyTopicOptions): PolicyTopic {
       ]);
     },
     async close() {
-      const running = consumer;
-      consumer = undefined;
       starting = undefined;
-      await running?.close();
+      await follower.stop();
     },
   };
 }

@@ -50,7 +50,8 @@ export function createPolicyFollower(options: PolicyFollowerOptions): PolicyFoll
 
   return {
     async start(timeoutMs) {
-      if (!(await follower.start(timeoutMs))) {
+      await follower.start();
+      if (!(await follower.waitSynced(timeoutMs))) {
         logger.warn(
           { topic, timeoutMs },
           'policies not read up to date in time; events are evaluated against the policies read so far',

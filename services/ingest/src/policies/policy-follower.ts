@@ -65,7 +65,8 @@ export function createPolicyFollower(options: PolicyFollowerOptions): PolicyFoll
 
   return {
     async start(timeoutMs) {
-      if (!(await follower.start(timeoutMs))) {
+      await follower.start();
+      if (!(await follower.waitSynced(timeoutMs))) {
         logger.warn(
           { topic, timeoutMs },
           'policies not read up to date in time; agents keep their policies until they are',
