@@ -189,6 +189,8 @@ describe('embedded consumer groups', () => {
     await bus.produce(topic, makeRecords(20, { keys: 20 }));
     const first = await recordingConsumer(bus, 'durable');
     await waitFor(() => first.records.length === 20);
+    // Records are seen before their batch is committed; closing waits for the handler.
+    await first.consumer.close();
     const committed = await bus.committed('durable', topic);
     await bus.close();
 
