@@ -42,6 +42,24 @@ export type {
 export { L4Protocol } from './generated/mamori/v1/L4Protocol.generated.js';
 export type { Policy, Policy__Output } from './generated/mamori/v1/Policy.generated.js';
 export { PolicyMode } from './generated/mamori/v1/PolicyMode.generated.js';
+export type { RuleTuning, RuleTuning__Output } from './generated/mamori/v1/RuleTuning.generated.js';
+export type {
+  RuleException,
+  RuleException__Output,
+} from './generated/mamori/v1/RuleException.generated.js';
+export type {
+  RuleSetting,
+  RuleSetting__Output,
+} from './generated/mamori/v1/RuleSetting.generated.js';
+export type {
+  RuleCatalog,
+  RuleCatalog__Output,
+} from './generated/mamori/v1/RuleCatalog.generated.js';
+export type { RuleInfo, RuleInfo__Output } from './generated/mamori/v1/RuleInfo.generated.js';
+export type {
+  SkippedRuleInfo,
+  SkippedRuleInfo__Output,
+} from './generated/mamori/v1/SkippedRuleInfo.generated.js';
 export type {
   PolicyUpdate,
   PolicyUpdate__Output,

@@ -18,6 +18,17 @@ export const Topics = {
    * agents.
    */
   policies: 'mamori.policies.v1',
+  /**
+   * Detection tuning (rule exceptions and per-tenant rule settings), keyed
+   * `<tenant>/exception/<id>` or `<tenant>/setting/<rule>`, protobuf `mamori.v1.RuleTuning`;
+   * compacted like the policies. Written by the API, read from the beginning by every detector.
+   */
+  ruleTuning: 'mamori.rule-tuning.v1',
+  /**
+   * The rules each detector group runs, keyed by its consumer group, protobuf
+   * `mamori.v1.RuleCatalog`; compacted. Written by detectors on every (re)load, read by the API.
+   */
+  ruleCatalog: 'mamori.detector.rules.v1',
 } as const;
 
 /**

@@ -28,3 +28,17 @@ export { loadSigmaRules, type SigmaFile } from './sigma/load-sigma-rules.js';
 export { loadRuleFiles, ruleLanguageOf, type RuleFile, type RuleLanguage } from './rule-files.js';
 export { actionOfPolicyMode, compilePolicies, POLICY_PARTS, type PolicyPart } from './policy.js';
 export { PolicyStore, policyVersion, type PolicyRecordOutcome } from './policy-store.js';
+export {
+  compileRuleException,
+  type CompiledRuleException,
+  type RuleExceptionSpec,
+} from './falco/exceptions.js';
+export {
+  compileTuning,
+  RuleTuningStore,
+  ruleTuningKey,
+  exceptionSpecOf,
+  type CompiledTuning,
+  type Suppression,
+  type TuningKind,
+} from './tuning.js';

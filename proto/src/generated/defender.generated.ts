@@ -12,6 +12,7 @@ import type { DefenderServiceClient as _mamori_v1_DefenderServiceClient, Defende
 import type { DnsQuery as _mamori_v1_DnsQuery, DnsQuery__Output as _mamori_v1_DnsQuery__Output } from './mamori/v1/DnsQuery.generated.js';
 import type { Event as _mamori_v1_Event, Event__Output as _mamori_v1_Event__Output } from './mamori/v1/Event.generated.js';
 import type { EventBatch as _mamori_v1_EventBatch, EventBatch__Output as _mamori_v1_EventBatch__Output } from './mamori/v1/EventBatch.generated.js';
+import type { ExceptionValues as _mamori_v1_ExceptionValues, ExceptionValues__Output as _mamori_v1_ExceptionValues__Output } from './mamori/v1/ExceptionValues.generated.js';
 import type { FdDup as _mamori_v1_FdDup, FdDup__Output as _mamori_v1_FdDup__Output } from './mamori/v1/FdDup.generated.js';
 import type { FileDelete as _mamori_v1_FileDelete, FileDelete__Output as _mamori_v1_FileDelete__Output } from './mamori/v1/FileDelete.generated.js';
 import type { FileLink as _mamori_v1_FileLink, FileLink__Output as _mamori_v1_FileLink__Output } from './mamori/v1/FileLink.generated.js';
@@ -39,8 +40,14 @@ import type { ProcessExec as _mamori_v1_ProcessExec, ProcessExec__Output as _mam
 import type { ProcessExit as _mamori_v1_ProcessExit, ProcessExit__Output as _mamori_v1_ProcessExit__Output } from './mamori/v1/ProcessExit.generated.js';
 import type { ProcessPtrace as _mamori_v1_ProcessPtrace, ProcessPtrace__Output as _mamori_v1_ProcessPtrace__Output } from './mamori/v1/ProcessPtrace.generated.js';
 import type { Rejection as _mamori_v1_Rejection, Rejection__Output as _mamori_v1_Rejection__Output } from './mamori/v1/Rejection.generated.js';
+import type { RuleCatalog as _mamori_v1_RuleCatalog, RuleCatalog__Output as _mamori_v1_RuleCatalog__Output } from './mamori/v1/RuleCatalog.generated.js';
+import type { RuleException as _mamori_v1_RuleException, RuleException__Output as _mamori_v1_RuleException__Output } from './mamori/v1/RuleException.generated.js';
+import type { RuleInfo as _mamori_v1_RuleInfo, RuleInfo__Output as _mamori_v1_RuleInfo__Output } from './mamori/v1/RuleInfo.generated.js';
+import type { RuleSetting as _mamori_v1_RuleSetting, RuleSetting__Output as _mamori_v1_RuleSetting__Output } from './mamori/v1/RuleSetting.generated.js';
+import type { RuleTuning as _mamori_v1_RuleTuning, RuleTuning__Output as _mamori_v1_RuleTuning__Output } from './mamori/v1/RuleTuning.generated.js';
 import type { ScannerFinding as _mamori_v1_ScannerFinding, ScannerFinding__Output as _mamori_v1_ScannerFinding__Output } from './mamori/v1/ScannerFinding.generated.js';
 import type { ServerMessage as _mamori_v1_ServerMessage, ServerMessage__Output as _mamori_v1_ServerMessage__Output } from './mamori/v1/ServerMessage.generated.js';
+import type { SkippedRuleInfo as _mamori_v1_SkippedRuleInfo, SkippedRuleInfo__Output as _mamori_v1_SkippedRuleInfo__Output } from './mamori/v1/SkippedRuleInfo.generated.js';
 import type { StopContainer as _mamori_v1_StopContainer, StopContainer__Output as _mamori_v1_StopContainer__Output } from './mamori/v1/StopContainer.generated.js';
 import type { Welcome as _mamori_v1_Welcome, Welcome__Output as _mamori_v1_Welcome__Output } from './mamori/v1/Welcome.generated.js';
 import type { Workload as _mamori_v1_Workload, Workload__Output as _mamori_v1_Workload__Output } from './mamori/v1/Workload.generated.js';
@@ -64,6 +71,7 @@ export interface ProtoGrpcType {
       DnsQuery: MessageTypeDefinition<_mamori_v1_DnsQuery, _mamori_v1_DnsQuery__Output>
       Event: MessageTypeDefinition<_mamori_v1_Event, _mamori_v1_Event__Output>
       EventBatch: MessageTypeDefinition<_mamori_v1_EventBatch, _mamori_v1_EventBatch__Output>
+      ExceptionValues: MessageTypeDefinition<_mamori_v1_ExceptionValues, _mamori_v1_ExceptionValues__Output>
       FdDup: MessageTypeDefinition<_mamori_v1_FdDup, _mamori_v1_FdDup__Output>
       FileDelete: MessageTypeDefinition<_mamori_v1_FileDelete, _mamori_v1_FileDelete__Output>
       FileLink: MessageTypeDefinition<_mamori_v1_FileLink, _mamori_v1_FileLink__Output>
@@ -93,9 +101,15 @@ export interface ProtoGrpcType {
       ProcessExit: MessageTypeDefinition<_mamori_v1_ProcessExit, _mamori_v1_ProcessExit__Output>
       ProcessPtrace: MessageTypeDefinition<_mamori_v1_ProcessPtrace, _mamori_v1_ProcessPtrace__Output>
       Rejection: MessageTypeDefinition<_mamori_v1_Rejection, _mamori_v1_Rejection__Output>
+      RuleCatalog: MessageTypeDefinition<_mamori_v1_RuleCatalog, _mamori_v1_RuleCatalog__Output>
+      RuleException: MessageTypeDefinition<_mamori_v1_RuleException, _mamori_v1_RuleException__Output>
+      RuleInfo: MessageTypeDefinition<_mamori_v1_RuleInfo, _mamori_v1_RuleInfo__Output>
+      RuleSetting: MessageTypeDefinition<_mamori_v1_RuleSetting, _mamori_v1_RuleSetting__Output>
+      RuleTuning: MessageTypeDefinition<_mamori_v1_RuleTuning, _mamori_v1_RuleTuning__Output>
       ScannerFinding: MessageTypeDefinition<_mamori_v1_ScannerFinding, _mamori_v1_ScannerFinding__Output>
       ServerMessage: MessageTypeDefinition<_mamori_v1_ServerMessage, _mamori_v1_ServerMessage__Output>
       Severity: EnumTypeDefinition
+      SkippedRuleInfo: MessageTypeDefinition<_mamori_v1_SkippedRuleInfo, _mamori_v1_SkippedRuleInfo__Output>
       StopContainer: MessageTypeDefinition<_mamori_v1_StopContainer, _mamori_v1_StopContainer__Output>
       Welcome: MessageTypeDefinition<_mamori_v1_Welcome, _mamori_v1_Welcome__Output>
       Workload: MessageTypeDefinition<_mamori_v1_Workload, _mamori_v1_Workload__Output>

@@ -9,13 +9,7 @@ import type {
   Severity,
   SkippedRule,
 } from '../rule.js';
-import {
-  BINARY_OPERATORS,
-  LIST_OPERATORS,
-  type BinaryOperator,
-  type ConditionNode,
-  type Literal,
-} from './ast.js';
+import type { ConditionNode } from './ast.js';
 import {
   CompileError,
   compileCondition,
@@ -26,7 +20,8 @@ import {
   type Matcher,
 } from './compiler.js';
 import { EVT_TYPE_OF_KIND, createFieldResolver, type FalcoEventKind } from './fields.js';
-import { parseCondition, parseFieldExpression } from './parser.js';
+import { exceptionsNode, type ExceptionDef } from './exceptions.js';
+import { parseCondition } from './parser.js';
 
 /** One rules file: its name (for messages) and its YAML text. */
 export interface FalcoRuleFile {
@@ -100,13 +95,6 @@ const RULE_REPLACEABLE = new Set([
 interface Where {
   file: string;
   line: number;
-}
-
-interface ExceptionDef {
-  name: string;
-  fields: unknown;
-  comps: unknown;
-  values: unknown[];
 }
 
 interface RuleDef extends Where {
@@ -614,100 +602,6 @@ function mergeExceptions(
     else same.values.push(...e.values);
   }
   return out;
-}
-
-function isBinaryOperator(op: unknown): op is BinaryOperator {
-  return typeof op === 'string' && (BINARY_OPERATORS as readonly string[]).includes(op);
-}
-
-function scalarText(v: unknown, where: string): string {
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
-  throw new CompileError(`${where}: values must be text or numbers`, 'exceptions');
-}
-
-function exceptionCheck(
-  fieldText: string,
-  op: BinaryOperator,
-  value: unknown,
-  where: string,
-): ConditionNode {
-  let field;
-  try {
-    field = parseFieldExpression(fieldText);
-  } catch (err) {
-    throw new CompileError(
-      `${where}: field ${fieldText}: ${err instanceof Error ? err.message : String(err)}`,
-      'exceptions',
-    );
-  }
-  if (LIST_OPERATORS.has(op)) {
-    // A list value is a list; a single name may be a list's name, as in Falco.
-    const items: Literal[] = Array.isArray(value)
-      ? value.map((x) => ({ text: scalarText(x, where), quoted: true }))
-      : [{ text: scalarText(value, where), quoted: false }];
-    return { type: 'check', field, op, operand: { kind: 'list', items }, pos: 0 };
-  }
-  return {
-    type: 'check',
-    field,
-    op,
-    operand: { kind: 'literal', value: { text: scalarText(value, where), quoted: true } },
-    pos: 0,
-  };
-}
-
-/** `(ex1) or (ex2) …` for a rule's exceptions; undefined when none has values. */
-function exceptionsNode(exceptions: readonly ExceptionDef[]): ConditionNode | undefined {
-  const alternatives: ConditionNode[] = [];
-  for (const ex of exceptions) {
-    const where = `exception ${ex.name}`;
-    if (ex.values.length === 0) continue;
-    if (typeof ex.fields === 'string') {
-      const comp = ex.comps ?? 'in';
-      if (!isBinaryOperator(comp))
-        throw new CompileError(
-          `${where}: comps ${JSON.stringify(comp)} is not an operator`,
-          'exceptions',
-        );
-      if (LIST_OPERATORS.has(comp))
-        alternatives.push(exceptionCheck(ex.fields, comp, ex.values, where));
-      else
-        for (const value of ex.values)
-          alternatives.push(exceptionCheck(ex.fields, comp, value, where));
-      continue;
-    }
-    if (
-      !Array.isArray(ex.fields) ||
-      ex.fields.length === 0 ||
-      !ex.fields.every((f): f is string => typeof f === 'string')
-    ) {
-      throw new CompileError(`${where}: fields must be a field or a list of fields`, 'exceptions');
-    }
-    const fields = ex.fields;
-    const comps: unknown[] =
-      ex.comps === undefined ? fields.map(() => '=') : Array.isArray(ex.comps) ? ex.comps : [];
-    if (comps.length !== fields.length)
-      throw new CompileError(`${where}: comps must have one operator per field`, 'exceptions');
-    for (const c of comps)
-      if (!isBinaryOperator(c))
-        throw new CompileError(`${where}: comps ${String(c)} is not an operator`, 'exceptions');
-    for (const tuple of ex.values) {
-      if (!Array.isArray(tuple) || tuple.length !== fields.length) {
-        throw new CompileError(
-          `${where}: each value must list one entry per field (${fields.join(', ')})`,
-          'exceptions',
-        );
-      }
-      const checks = fields.map((f, i) =>
-        exceptionCheck(f, comps[i] as BinaryOperator, tuple[i], where),
-      );
-      alternatives.push(
-        checks.length === 1 ? (checks[0] as ConditionNode) : { type: 'and', children: checks },
-      );
-    }
-  }
-  if (alternatives.length === 0) return undefined;
-  return alternatives.length === 1 ? alternatives[0] : { type: 'or', children: alternatives };
 }
 
 function errorMessage(err: unknown): string {
