@@ -9,13 +9,18 @@ import {
 import { ErrorCode, MamoriError, type Logger, type Readiness } from '@mamori/common';
 import { decodeEvent as decodeEventBytes, EventHeaders, type Event__Output } from '@mamori/proto';
 import {
+  compileTuning,
   createRuleEngine,
+  PolicyStore,
+  RuleTuningStore,
   type CompiledRule,
+  type CompiledTuning,
   type EventKind,
   type RuleEngine,
 } from '@mamori/rules';
 import { createCheckpointStore, type CheckpointStore } from './bus/checkpoints.js';
-import { createPolicyFollower, type PolicyFollower } from './bus/policy-follower.js';
+import { createRuleCatalogPublisher } from './bus/rule-catalog.js';
+import { createTenantFollower, type TenantFollower } from './bus/tenant-follower.js';
 import type { DetectorConfig } from './config.js';
 import { createAlertCodec, toAlert } from './detection/alert.js';
 import { createDetectorMetrics, type DetectorMetrics } from './metrics.js';
@@ -57,10 +62,10 @@ export interface DetectorDeps {
    */
   statefulRules?: readonly StatefulRule[];
   /**
-   * How long start waits to have read the policies topic up to date before consuming events,
-   * in ms; after that events are evaluated against the policies read so far.
-   * @default 30000 (the topic holds one small record per policy version: read in well under a
-   * second on a healthy bus)
+   * How long start waits to have read the policies and the rule tuning topics up to date
+   * before consuming events, in ms; after that events are evaluated against what was read.
+   * @default 30000 (the topics hold one small record per version of a policy, exception or
+   * setting: read in well under a second on a healthy bus)
    */
   policySyncTimeoutMs?: number;
 }
@@ -180,12 +185,17 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         },
       })
     : undefined;
-  const follower: PolicyFollower | undefined = policyRules
-    ? createPolicyFollower({
+  const policyStore = new PolicyStore();
+  const follower: TenantFollower | undefined = policyRules
+    ? createTenantFollower({
         bus,
         topic: config.topics.policies,
         logger: policyLogger,
-        onChange(tenant, policies) {
+        what: 'policies',
+        groupPrefix: 'mamori-detector-policies',
+        store: policyStore,
+        onChange(tenant) {
+          const policies = policyStore.policies(tenant);
           // The whole set is compiled again: a tenant has a few policies, compiled in well
           // under a millisecond, and a batch sees either the old set or the new one.
           const compiled = policyRules.set(tenant, policies);
@@ -208,6 +218,72 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         },
       })
     : undefined;
+  /** Each tenant's exceptions and rule settings, compiled; absent for a tenant with none. */
+  const tunings = new Map<string, CompiledTuning>();
+  const tuningLogger = logger.child({ component: 'tuning' });
+  const tuningStore = new RuleTuningStore();
+  const tuningFollower: TenantFollower | undefined = config.tuning
+    ? createTenantFollower({
+        bus,
+        topic: config.topics.tuning,
+        logger: tuningLogger,
+        what: 'rule tuning',
+        groupPrefix: 'mamori-detector-tuning',
+        store: tuningStore,
+        onChange(tenant) {
+          // Compiled again as a whole, like a tenant's policies: the next batch sees the new set.
+          const exceptions = tuningStore.exceptions(tenant);
+          const settings = tuningStore.settings(tenant);
+          if (exceptions.length === 0 && settings.length === 0) {
+            tunings.delete(tenant);
+            tuningLogger.info({ tenant }, 'tenant rule tuning cleared');
+            return;
+          }
+          const compiled = compileTuning(exceptions, settings);
+          for (const { id, message } of compiled.problems) {
+            tuningLogger.warn(
+              { tenant, exception: id, problem: message },
+              'rule exception ignored',
+            );
+          }
+          tunings.set(tenant, compiled);
+          tuningLogger.info(
+            { tenant, exceptions: compiled.exceptions, disabledRules: compiled.disabled },
+            'tenant rule tuning compiled',
+          );
+        },
+      })
+    : undefined;
+  const catalog = createRuleCatalogPublisher({
+    bus,
+    topic: config.topics.ruleCatalog,
+    groupId: config.groupId,
+    logger,
+    stateful: statefulRules,
+  });
+
+  /**
+   * The rules of `rules` that raise an alert on `event`: those the event's tenant has neither
+   * disabled nor excepted for it. Only matches get here, so the tuning costs nothing on the
+   * events no rule matches.
+   */
+  function tuned(event: Event__Output, rules: readonly CompiledRule[]): readonly CompiledRule[] {
+    const tuning = tunings.get(event.tenant_id);
+    if (tuning === undefined) return rules;
+    let kept: CompiledRule[] | undefined;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      const suppressed = tuning.suppression(rule, event);
+      if (suppressed === undefined) {
+        kept?.push(rule);
+        continue;
+      }
+      metrics.alertsSuppressed.inc({ by: suppressed.by });
+      kept ??= rules.slice(0, i);
+    }
+    return kept ?? rules;
+  }
+
   const consumer: Consumer = bus.consumer({
     groupId: config.groupId,
     topics: [config.topics.events],
@@ -242,7 +318,8 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     const matched = engine.evaluate(event);
     // The event's own tenant's policies only: rule ids are unique per tenant.
     const own = policyRules?.evaluate(event);
-    const rules = own === undefined || own.length === 0 ? matched : [...matched, ...own];
+    const all = own === undefined || own.length === 0 ? matched : [...matched, ...own];
+    const rules = all.length === 0 ? all : tuned(event, all);
     if (rules.length > 0 || statefulKinds.has(event.payload ?? '')) return { event, rules };
     return NO_MATCH;
   }
@@ -308,6 +385,11 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
             continue;
           }
           if (alert === undefined) continue;
+          const suppressed = tunings.get(event.tenant_id)?.suppression({ id }, event);
+          if (suppressed !== undefined) {
+            metrics.alertsSuppressed.inc({ by: suppressed.by });
+            continue;
+          }
           alerts.push({ key, value: alertCodec.encode(alert) });
           raised.push({ id, severity: statefulSeverity.get(id) ?? 'info' });
         }
@@ -478,6 +560,7 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     engine.reload(next);
     loaded = next;
     failingRules.clear();
+    catalog.publish(next.rules, next.skipped);
     metrics.ruleReloads.inc({ result: 'applied' });
     logRules(next);
     logger.info(
@@ -514,6 +597,7 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         { topic: config.topics.events, partitions: config.eventPartitions },
         { topic: config.topics.alerts, partitions: config.eventPartitions },
         ...(checkpoints ? [checkpoints.spec] : []),
+        catalog.spec,
         // The same settings as ingest's: whoever comes first creates it.
         ...(follower
           ? [
@@ -526,9 +610,24 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
               },
             ]
           : []),
+        // The same settings as the API's: whoever comes first creates it.
+        ...(tuningFollower
+          ? [
+              {
+                topic: config.topics.tuning,
+                partitions: 1,
+                cleanupPolicy: 'compact' as const,
+                retentionMs: -1,
+                retentionBytes: -1,
+              },
+            ]
+          : []),
       ]);
-      // Before consuming: events are evaluated against every policy already written.
-      await follower?.start(deps.policySyncTimeoutMs ?? 30_000);
+      catalog.publish(loaded.rules, loaded.skipped);
+      // Before consuming: events are evaluated against every policy and exception already
+      // written (both topics are read at once).
+      const syncMs = deps.policySyncTimeoutMs ?? 30_000;
+      await Promise.all([follower?.start(syncMs), tuningFollower?.start(syncMs)]);
       if (config.watchRules && config.ruleFiles.length > 0) {
         watcher = watchRuleFiles({
           files: config.ruleFiles,
@@ -582,6 +681,8 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         releaseHeld();
         await reloading;
         await follower?.stop();
+        await tuningFollower?.stop();
+        await catalog.stop();
         if (started) await consumer.close();
       }
     },

@@ -13,9 +13,18 @@ export interface DetectorConfig {
   groupId: string;
   /**
    * `state`: the compacted topic of the stateful rules' checkpoints; `policies`: the compacted
-   * topic of runtime policies, keyed `<tenant>/<policy id>` (written by the API).
+   * topic of runtime policies, keyed `<tenant>/<policy id>` (written by the API); `tuning`: the
+   * compacted topic of rule exceptions and rule settings (written by the API); `ruleCatalog`:
+   * where the detector publishes the rules it runs (read by the API).
    */
-  topics: { events: string; alerts: string; state: string; policies: string };
+  topics: {
+    events: string;
+    alerts: string;
+    state: string;
+    policies: string;
+    tuning: string;
+    ruleCatalog: string;
+  };
   /** Partitions of the events and alerts topics when the detector creates them. */
   eventPartitions: number;
   /** Whether Mamori's built-in rules are loaded. */
@@ -26,6 +35,8 @@ export interface DetectorConfig {
   statefulRules: boolean;
   /** Whether each tenant's runtime policies are followed and evaluated as rules. */
   policies: boolean;
+  /** Whether each tenant's rule exceptions and rule settings are followed and applied. */
+  tuning: boolean;
   /** Whether a change to a rule file reloads the rules while running. */
   watchRules: boolean;
   /** Most records the bus hands the detector at once. */
@@ -63,6 +74,8 @@ export function readDetectorConfig(env: NodeJS.ProcessEnv = process.env): Readon
       alerts: read.string('MAMORI_TOPIC_ALERTS', Topics.alerts),
       state: read.string('MAMORI_TOPIC_DETECTOR_STATE', DETECTOR_STATE_TOPIC),
       policies: read.string('MAMORI_TOPIC_POLICIES', Topics.policies),
+      tuning: read.string('MAMORI_TOPIC_RULE_TUNING', Topics.ruleTuning),
+      ruleCatalog: read.string('MAMORI_TOPIC_RULE_CATALOG', Topics.ruleCatalog),
     },
     // The same default as ingest and the store: whichever starts first creates the topics.
     eventPartitions: read.int('MAMORI_EVENTS_PARTITIONS', bus.kind === 'kafka' ? 12 : 4, {
@@ -73,6 +86,7 @@ export function readDetectorConfig(env: NodeJS.ProcessEnv = process.env): Readon
     ruleFiles: Object.freeze([...new Set(ruleFiles)]),
     statefulRules: read.bool('MAMORI_DETECTOR_STATEFUL', true),
     policies: read.bool('MAMORI_DETECTOR_POLICIES', true),
+    tuning: read.bool('MAMORI_DETECTOR_TUNING', true),
     watchRules: read.bool('MAMORI_DETECTOR_WATCH', true),
     // 2,000 records: at a few µs each (decode and evaluation) a batch holds the thread for
     // about 10 ms, short enough for ingest and the API sharing it in `mamori start`, long

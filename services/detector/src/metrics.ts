@@ -6,6 +6,8 @@ export interface DetectorMetrics {
   /** Events not decoded because no rule runs on their kind (from the record's kind header). */
   readonly eventsSkipped: Counter;
   readonly alertsProduced: Counter<'rule' | 'severity'>;
+  /** Matches not raised as alerts: the tenant disabled the rule, or an exception held. */
+  readonly alertsSuppressed: Counter<'by'>;
   readonly deadLetters: Counter;
   readonly ruleReloads: Counter<'result'>;
   readonly batchEvaluation: Histogram;
@@ -70,6 +72,12 @@ export function createDetectorMetrics(options: DetectorMetricsOptions): Detector
       name: 'mamori_detector_alerts_produced_total',
       help: 'Alerts produced to the alerts topic (acknowledged by the bus), by rule id and severity.',
       labelNames: ['rule', 'severity'],
+      registers: [registry],
+    }),
+    alertsSuppressed: new Counter({
+      name: 'mamori_detector_alerts_suppressed_total',
+      help: "Rule matches not raised as alerts because of the tenant's tuning, by what: setting (the rule is disabled) or exception.",
+      labelNames: ['by'],
       registers: [registry],
     }),
     deadLetters: new Counter({
