@@ -234,23 +234,48 @@ export interface IncidentFilter extends TimeRange {
   workload?: string;
 }
 
-export const AUDIT_TARGET_TYPES = ['alert', 'incident'] as const;
+/**
+ * What an audit entry is about: triage of alerts and incidents, and (since schema 7) admin
+ * changes to runtime policies, rule exceptions and per-tenant rule settings.
+ */
+export const AUDIT_TARGET_TYPES = [
+  'alert',
+  'incident',
+  'policy',
+  'rule_exception',
+  'rule',
+] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
-/** What an audit entry records: the triage status set. */
+/** The triage actions: which status was set. */
 export const TRIAGE_ACTIONS = ['reopen', 'acknowledge', 'resolve', 'suppress'] as const;
 export type TriageAction = (typeof TRIAGE_ACTIONS)[number];
+/** The admin actions on a policy, rule exception or rule setting. */
+export const ADMIN_ACTIONS = ['create', 'update', 'delete', 'enable', 'disable'] as const;
+export type AdminAction = (typeof ADMIN_ACTIONS)[number];
+/** Every action an audit entry may record. */
+export const AUDIT_ACTIONS = [...TRIAGE_ACTIONS, ...ADMIN_ACTIONS] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-/** What an audit listing is about. */
+/** What an audit listing is about: one target, or every target of a type when `id` is absent. */
 export interface AuditTarget {
   type: AuditTargetType;
-  id: string;
+  /** One target's id. @default undefined (every target of `type`) */
+  id?: string;
 }
 
-/** One entry of the append-only triage audit trail. */
+/** One entry to append to the audit trail (see `Warehouse.recordAudit`). */
+export interface AuditRecord extends TriageOptions {
+  targetType: AuditTargetType;
+  /** The target's id: 1 to 256 characters. */
+  targetId: string;
+  action: AuditAction;
+}
+
+/** One entry of the append-only audit trail. */
 export interface AuditEntry {
   targetType: AuditTargetType;
   targetId: string;
-  action: TriageAction;
+  action: AuditAction;
   actor: string;
   atMicros: number;
   note: string;

@@ -18,6 +18,7 @@ import {
   EVENT_ROW_STRUCTURE,
 } from './event-row.js';
 import { storedPayload, type EventKind, type EventRow } from './rows.js';
+import { AUDIT_ACTIONS, AUDIT_TARGET_TYPES } from './types.js';
 import { migrate, type MigrationReport } from './schema/migrations.js';
 import type {
   AgentInput,
@@ -25,7 +26,9 @@ import type {
   AlertInput,
   AlertSeverity,
   AlertStatus,
+  AuditAction,
   AuditEntry,
+  AuditRecord,
   AuditTarget,
   AuditTargetType,
   EventCount,
@@ -151,7 +154,19 @@ export interface Warehouse {
     status: IncidentStatus,
     options?: TriageOptions,
   ): Promise<boolean>;
-  /** The audit trail of one of the tenant's alerts or incidents, newest first. */
+  /**
+   * Appends one entry to the tenant's audit trail: how the API records an admin change (a
+   * policy, rule exception or rule setting created, updated, deleted, enabled or disabled).
+   * Triage changes are recorded by `setAlertStatus` and `setIncidentStatus` themselves.
+   * @throws MamoriError Validation on a bad tenant, target type, target id (1 to 256
+   * characters), action, actor, time or note.
+   */
+  recordAudit(tenantId: string, entry: AuditRecord): Promise<void>;
+  /**
+   * The tenant's audit trail of one target, or of every target of `target.type` when
+   * `target.id` is absent (e.g. the whole policy-change history), newest first.
+   * @throws MamoriError Validation on a bad tenant, target type, limit or cursor.
+   */
   listAudit(tenantId: string, target: AuditTarget, page?: PageRequest): Promise<Page<AuditEntry>>;
   /** The tenant's agents by id, with their last hello. */
   listAgents(tenantId: string, page?: PageRequest): Promise<Page<StoredAgent>>;
@@ -208,6 +223,9 @@ const ALERT_WORKLOAD = `multiIf(pod_name != '', concat(namespace, '/', pod_name)
 
 /** 4096 characters: a paragraph of reasoning, not a pasted log. */
 const MAX_NOTE_LENGTH = 4096;
+
+/** 256 characters: an id or a name, as for actors. */
+const MAX_TARGET_ID_LENGTH = 256;
 
 /** The audit action of setting a status. */
 const ACTION_OF: Record<AlertStatus, TriageAction> = {
@@ -427,6 +445,46 @@ function triage(options: TriageOptions): { actor: string; note: string; atMicros
     );
   }
   return { actor, note, atMicros };
+}
+
+function checkAuditTargetType(type: unknown): asserts type is AuditTargetType {
+  if (!(AUDIT_TARGET_TYPES as readonly unknown[]).includes(type)) {
+    throw new MamoriError(
+      ErrorCode.Validation,
+      `target type must be one of ${AUDIT_TARGET_TYPES.join(', ')}`,
+      { context: { field: 'targetType' } },
+    );
+  }
+}
+
+/** An audit entry to append, checked. */
+function auditRecord(entry: AuditRecord): {
+  targetType: AuditTargetType;
+  targetId: string;
+  action: AuditAction;
+  actor: string;
+  note: string;
+  atMicros: number;
+} {
+  checkAuditTargetType(entry.targetType);
+  const { targetId, action } = entry;
+  if (typeof targetId !== 'string' || targetId === '' || targetId.length > MAX_TARGET_ID_LENGTH) {
+    throw new MamoriError(
+      ErrorCode.Validation,
+      `target id must be 1 to ${MAX_TARGET_ID_LENGTH} characters`,
+      { context: { field: 'targetId' } },
+    );
+  }
+  if (!(AUDIT_ACTIONS as readonly unknown[]).includes(action)) {
+    throw new MamoriError(
+      ErrorCode.Validation,
+      `action must be one of ${AUDIT_ACTIONS.join(', ')}`,
+      {
+        context: { field: 'action' },
+      },
+    );
+  }
+  return { targetType: entry.targetType, targetId, action, ...triage(entry) };
 }
 
 interface IncidentResultRow {
@@ -1059,11 +1117,36 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
       return true;
     },
 
+    async recordAudit(tenantId, entry) {
+      checkTenant(tenantId);
+      const { targetType, targetId, action, actor, note, atMicros } = auditRecord(entry);
+      await client.insert({
+        table: `${db}.triage_audit`,
+        values: [
+          {
+            tenant_id: tenantId,
+            target_type: targetType,
+            target_id: targetId,
+            at: atMicros,
+            entry_id: randomUUID(),
+            action,
+            actor,
+            note,
+          },
+        ],
+        format: 'JSONEachRow',
+      });
+    },
+
     async listAudit(tenantId, target, page = {}) {
       const limit = pageLimit(page);
-      const where = tenantWhere(tenantId)
-        .add('target_type = ?v', { v: { type: 'String', value: target.type } })
-        .add('target_id = ?v', { v: { type: 'String', value: target.id } });
+      const where = tenantWhere(tenantId);
+      checkAuditTargetType(target.type);
+      // Without an id, every target of the type: the sort key's prefix (tenant, type) still
+      // bounds what is read.
+      where.add('target_type = ?v', { v: { type: 'String', value: target.type } });
+      if (target.id !== undefined)
+        where.add('target_id = ?v', { v: { type: 'String', value: target.id } });
       if (page.cursor !== undefined) {
         const [micros, entry] = decodeCursor(page.cursor, ['number', 'string'] as const);
         where.add(`(at, entry_id) < (fromUnixTimestamp64Micro(?t, 'UTC'), toUUIDOrZero(?e))`, {
@@ -1076,7 +1159,7 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
         target_id: string;
         at_micros: number | string;
         entry: string;
-        action: TriageAction;
+        action: AuditAction;
         actor: string;
         note: string;
       }>(

@@ -298,6 +298,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ORDER BY (tenant_id, target_type, target_id, at, entry_id)`,
     ],
   },
+  {
+    version: 7,
+    name: 'the audit trail covers admin changes',
+    statements: ({ database: db }) => [
+      // Policies, rule exceptions and per-tenant rule settings join alerts and incidents as
+      // audit targets (AUDIT_TARGET_TYPES in types.ts, which must match). Metadata only, even
+      // in the sort key: existing values keep their numbers, so no part is rewritten.
+      `ALTER TABLE ${db}.triage_audit MODIFY COLUMN target_type
+        Enum8('alert' = 1, 'incident' = 2, 'policy' = 3, 'rule_exception' = 4, 'rule' = 5)`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations. */

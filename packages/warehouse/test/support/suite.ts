@@ -78,7 +78,7 @@ export function warehouseSuite(target: SuiteTarget): void {
   describe('migrations', () => {
     it('records each version once and applies nothing on a second run', async () => {
       const again = await migrate(client, { database, retentionDays: 30 });
-      expect(again).toEqual({ applied: [], version: 6 });
+      expect(again).toEqual({ applied: [], version: 7 });
       const rows = await (
         await client.query({
           query: `SELECT version, count() AS n FROM ${database}.${MIGRATIONS_TABLE} GROUP BY version ORDER BY version`,
@@ -92,6 +92,7 @@ export function warehouseSuite(target: SuiteTarget): void {
         [4, 1],
         [5, 1],
         [6, 1],
+        [7, 1],
       ]);
     });
 
@@ -99,7 +100,7 @@ export function warehouseSuite(target: SuiteTarget): void {
       const db = testDatabase('retention');
       try {
         expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([
-          1, 2, 3, 4, 5, 6,
+          1, 2, 3, 4, 5, 6, 7,
         ]);
         await migrate(client, { database: db, retentionDays: 7 });
         const rows = await (
@@ -646,7 +647,10 @@ export function warehouseSuite(target: SuiteTarget): void {
           })),
           format: 'JSONEachRow',
         });
-        expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([6]);
+        expect(
+          (await migrate(client, { database: db, retentionDays: 30 }, MIGRATIONS.slice(0, 6)))
+            .applied,
+        ).toEqual([6]);
         const { items } = await old.listIncidents(tenant);
         expect(items.map((i) => [i.workload.key, i.alertCount])).toEqual([['host:node-1', 2]]);
       } finally {
@@ -848,6 +852,205 @@ export function warehouseSuite(target: SuiteTarget): void {
       expect(await warehouse.countIncidentsBySeverity(testTenant())).toMatchObject({ critical: 0 });
       const bad = await rejection(warehouse.listIncidents(tenant, {}, { cursor: 'bm9wZQ' }));
       expect(isMamoriError(bad, 'MAMORI_VALIDATION') && bad.context['field']).toBe('cursor');
+    });
+  });
+
+  describe('audit of admin changes', () => {
+    it('records admin changes and lists one target, or every target of a type, newest first', async () => {
+      const tenant = testTenant();
+      await warehouse.recordAudit(tenant, {
+        targetType: 'policy',
+        targetId: 'pol-web',
+        action: 'create',
+        actor: 'alice',
+        note: 'baseline for the portal',
+        atMicros: T0,
+      });
+      await warehouse.recordAudit(tenant, {
+        targetType: 'policy',
+        targetId: 'pol-db',
+        action: 'update',
+        actor: 'bob',
+        atMicros: T0 + SECOND,
+      });
+      await warehouse.recordAudit(tenant, {
+        targetType: 'policy',
+        targetId: 'pol-web',
+        action: 'disable',
+        atMicros: T0 + 2 * SECOND,
+      });
+      await warehouse.recordAudit(tenant, {
+        targetType: 'rule_exception',
+        targetId: 'shell-in-container/ci-runner',
+        action: 'create',
+        actor: 'alice',
+        atMicros: T0 + 3 * SECOND,
+      });
+      await warehouse.recordAudit(tenant, {
+        targetType: 'rule',
+        targetId: 'miner',
+        action: 'enable',
+        actor: 'carol',
+        atMicros: T0 + 4 * SECOND,
+      });
+      const policies = await warehouse.listAudit(tenant, { type: 'policy' });
+      expect(policies).toEqual({
+        items: [
+          {
+            targetType: 'policy',
+            targetId: 'pol-web',
+            action: 'disable',
+            actor: 'system',
+            atMicros: T0 + 2 * SECOND,
+            note: '',
+          },
+          {
+            targetType: 'policy',
+            targetId: 'pol-db',
+            action: 'update',
+            actor: 'bob',
+            atMicros: T0 + SECOND,
+            note: '',
+          },
+          {
+            targetType: 'policy',
+            targetId: 'pol-web',
+            action: 'create',
+            actor: 'alice',
+            atMicros: T0,
+            note: 'baseline for the portal',
+          },
+        ],
+      });
+      expect(
+        (await warehouse.listAudit(tenant, { type: 'policy', id: 'pol-web' })).items.map(
+          (e) => e.action,
+        ),
+      ).toEqual(['disable', 'create']);
+      expect((await warehouse.listAudit(tenant, { type: 'rule_exception' })).items).toEqual([
+        expect.objectContaining({ targetId: 'shell-in-container/ci-runner', action: 'create' }),
+      ]);
+      expect((await warehouse.listAudit(tenant, { type: 'rule', id: 'miner' })).items).toEqual([
+        expect.objectContaining({ action: 'enable', actor: 'carol' }),
+      ]);
+      // Pages across targets without gaps or repeats.
+      const first = await warehouse.listAudit(tenant, { type: 'policy' }, { limit: 2 });
+      const rest = await warehouse.listAudit(
+        tenant,
+        { type: 'policy' },
+        { limit: 2, cursor: first.nextCursor },
+      );
+      expect([...first.items, ...rest.items]).toEqual(policies.items);
+      expect(rest.nextCursor).toBeUndefined();
+    });
+
+    it("never shows one tenant's audit entries to another", async () => {
+      const tenant = testTenant();
+      const other = testTenant();
+      await warehouse.recordAudit(tenant, {
+        targetType: 'policy',
+        targetId: 'pol-shared-name',
+        action: 'delete',
+        actor: 'alice',
+      });
+      await warehouse.recordAudit(other, {
+        targetType: 'policy',
+        targetId: 'pol-shared-name',
+        action: 'create',
+        actor: 'mallory',
+      });
+      const mine = await warehouse.listAudit(tenant, { type: 'policy' });
+      expect(mine.items.map((e) => [e.action, e.actor])).toEqual([['delete', 'alice']]);
+      const byId = await warehouse.listAudit(tenant, { type: 'policy', id: 'pol-shared-name' });
+      expect(byId.items.map((e) => e.actor)).toEqual(['alice']);
+      expect((await warehouse.listAudit(testTenant(), { type: 'policy' })).items).toEqual([]);
+    });
+
+    it('keeps triage and admin entries apart by target type', async () => {
+      const tenant = testTenant();
+      await warehouse.insertAlerts([alert(tenant, { id: 'same-id' })]);
+      await warehouse.setAlertStatus(tenant, ['same-id'], 'resolved', { actor: 'dave' });
+      await warehouse.recordAudit(tenant, {
+        targetType: 'rule',
+        targetId: 'same-id',
+        action: 'disable',
+      });
+      expect((await warehouse.listAudit(tenant, { type: 'alert' })).items).toEqual([
+        expect.objectContaining({ targetType: 'alert', action: 'resolve', actor: 'dave' }),
+      ]);
+      expect((await warehouse.listAudit(tenant, { type: 'rule' })).items).toEqual([
+        expect.objectContaining({ targetType: 'rule', action: 'disable', actor: 'system' }),
+      ]);
+    });
+
+    it('refuses a bad entry, naming the field, and records nothing', async () => {
+      const tenant = testTenant();
+      const good = { targetType: 'policy', targetId: 'pol-1', action: 'update' } as const;
+      const field = async (tenantId: string, entry: object) => {
+        // `entry` holds values the type refuses, as an untyped caller could pass them.
+        const error = await rejection(warehouse.recordAudit(tenantId, { ...good, ...entry }));
+        return isMamoriError(error, 'MAMORI_VALIDATION') ? error.context['field'] : error;
+      };
+      expect(await field('', {})).toBe('tenantId');
+      expect(await field(tenant, { targetType: 'tenant' })).toBe('targetType');
+      expect(await field(tenant, { targetId: '' })).toBe('targetId');
+      expect(await field(tenant, { targetId: 'p'.repeat(257) })).toBe('targetId');
+      expect(await field(tenant, { action: 'drop' })).toBe('action');
+      expect(await field(tenant, { actor: '' })).toBe('actor');
+      expect(await field(tenant, { note: 'x'.repeat(4097) })).toBe('note');
+      expect(await field(tenant, { atMicros: 1.5 })).toBe('atMicros');
+      expect((await warehouse.listAudit(tenant, { type: 'policy' })).items).toEqual([]);
+      const badType = await rejection(warehouse.listAudit(tenant, { type: 'tenant' as 'policy' }));
+      expect(isMamoriError(badType, 'MAMORI_VALIDATION') && badType.context['field']).toBe(
+        'targetType',
+      );
+      // The longest id is fine.
+      await warehouse.recordAudit(tenant, { ...good, targetId: 'p'.repeat(256) });
+      expect((await warehouse.listAudit(tenant, { type: 'policy' })).items).toHaveLength(1);
+    });
+
+    it('keeps the triage entries recorded before schema 7', async () => {
+      const db = testDatabase('audit7');
+      try {
+        await migrate(client, { database: db, retentionDays: 30 }, MIGRATIONS.slice(0, 6));
+        const old = createWarehouse({ client, database: db });
+        const tenant = testTenant();
+        await old.insertAlerts([alert(tenant, { id: 'a-old' })]);
+        await old.setAlertStatus(tenant, ['a-old'], 'acknowledged', {
+          actor: 'erin',
+          atMicros: T0 + SECOND,
+        });
+        const [incident] = (await old.listIncidents(tenant)).items;
+        await old.setIncidentStatus(tenant, incident!.id, 'suppressed', {
+          actor: 'erin',
+          note: 'scanner',
+          atMicros: T0 + 2 * SECOND,
+        });
+        const before = [
+          ...(await old.listAudit(tenant, { type: 'alert', id: 'a-old' })).items,
+          ...(await old.listAudit(tenant, { type: 'incident', id: incident!.id })).items,
+        ];
+        expect(before).toHaveLength(2);
+
+        expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([7]);
+        const after = [
+          ...(await old.listAudit(tenant, { type: 'alert', id: 'a-old' })).items,
+          ...(await old.listAudit(tenant, { type: 'incident', id: incident!.id })).items,
+        ];
+        expect(after).toEqual(before);
+        // Merged parts keep them too (the enum's old values kept their numbers).
+        await client.command({ query: `OPTIMIZE TABLE ${db}.triage_audit FINAL` });
+        expect((await old.listAudit(tenant, { type: 'incident' })).items).toEqual([
+          expect.objectContaining({ targetId: incident!.id, action: 'suppress', note: 'scanner' }),
+        ]);
+        await old.recordAudit(tenant, { targetType: 'policy', targetId: 'p', action: 'create' });
+        expect((await old.listAudit(tenant, { type: 'policy' })).items).toHaveLength(1);
+        expect((await old.listAudit(tenant, { type: 'alert' })).items).toEqual([
+          expect.objectContaining({ targetId: 'a-old', action: 'acknowledge', actor: 'erin' }),
+        ]);
+      } finally {
+        await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+      }
     });
   });
 
