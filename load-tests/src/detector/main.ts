@@ -3,16 +3,13 @@
  * runs the detector's app (`buildApp`) over them as a consumer group until every record is
  * committed. Prints one JSON object on its last line.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createEmbeddedBus, type EmbeddedBus, type ProduceRecord } from '@mamori/bus';
-import { createSilentLogger } from '@mamori/common';
-import { buildApp, readDetectorConfig } from '@mamori/detector';
 import { positive, runMain } from '../support/args.js';
-import { summarizeProfile } from '../support/cpu-profile.js';
+import { runDetectorUntilCommitted } from '../support/detector-run.js';
 import { eventRecords } from './events.js';
 
 const USAGE = `npm run bench:detector -- [options]
@@ -34,8 +31,6 @@ const EVENTS_TOPIC = 'bench.events';
 const ALERTS_TOPIC = 'bench.alerts';
 // Records per produce call while filling: about 3 MB, well under the log's 16 MiB limit.
 const FILL_CHUNK = 5000;
-// How often the benchmark asks the log whether everything is committed, in ms.
-const POLL_MS = 10;
 
 interface Options {
   events: number;
@@ -95,17 +90,6 @@ async function fill(bus: EmbeddedBus, options: Options): Promise<number> {
   return bytes;
 }
 
-async function committedAll(bus: EmbeddedBus, groupId: string, total: number): Promise<boolean> {
-  const committed = await bus.committed(groupId, EVENTS_TOPIC);
-  return committed.reduce((sum, { offset }) => sum + offset, 0) >= total;
-}
-
-function post(session: Session, method: string): Promise<unknown> {
-  return new Promise((resolve, reject) =>
-    session.post(method, (err, result) => (err ? reject(err) : resolve(result))),
-  );
-}
-
 async function main(): Promise<void> {
   const options = readOptions();
   if (options === undefined) return;
@@ -119,71 +103,43 @@ async function main(): Promise<void> {
     const fillStart = performance.now();
     const bytes = await fill(bus, options);
     const fillMs = performance.now() - fillStart;
-    const total = (await bus.offsets(EVENTS_TOPIC)).reduce((sum, p) => sum + p.high - p.low, 0);
 
-    const groupId = 'bench-detector';
-    const config = readDetectorConfig({
-      MAMORI_BUS: 'embedded',
-      MAMORI_BUS_DIR: dir,
-      MAMORI_BUS_FSYNC: String(options.fsync),
-      MAMORI_DETECTOR_GROUP: groupId,
-      MAMORI_TOPIC_EVENTS: EVENTS_TOPIC,
-      MAMORI_TOPIC_ALERTS: ALERTS_TOPIC,
-      MAMORI_EVENTS_PARTITIONS: String(options.partitions),
-      MAMORI_DETECTOR_BATCH_EVENTS: String(options.batch),
-      MAMORI_DETECTOR_WATCH: 'false',
+    const run = await runDetectorUntilCommitted({
+      bus,
+      env: {
+        MAMORI_BUS: 'embedded',
+        MAMORI_BUS_DIR: dir,
+        MAMORI_BUS_FSYNC: String(options.fsync),
+        MAMORI_DETECTOR_GROUP: 'bench-detector',
+        MAMORI_TOPIC_EVENTS: EVENTS_TOPIC,
+        MAMORI_TOPIC_ALERTS: ALERTS_TOPIC,
+        MAMORI_EVENTS_PARTITIONS: String(options.partitions),
+        MAMORI_DETECTOR_BATCH_EVENTS: String(options.batch),
+        MAMORI_DETECTOR_WATCH: 'false',
+      },
+      ...(options.profile !== undefined ? { profileDir: options.profile } : {}),
     });
-    const app = buildApp({ config, bus, logger: createSilentLogger(), processMetrics: false });
-
-    let session: Session | undefined;
-    if (options.profile !== undefined) {
-      session = new Session();
-      session.connect();
-      await post(session, 'Profiler.enable');
-      await post(session, 'Profiler.start');
-    }
-    const cpuBefore = process.cpuUsage();
-    const began = performance.now();
-    await app.start();
-    const startMs = performance.now() - began;
-    while (!(await committedAll(bus, groupId, total))) {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-    const ms = performance.now() - began;
-    const cpu = process.cpuUsage(cpuBefore);
-    let profile: ReturnType<typeof summarizeProfile> | undefined;
-    if (session !== undefined && options.profile !== undefined) {
-      const { profile: data } = (await post(session, 'Profiler.stop')) as { profile: unknown };
-      session.disconnect();
-      const file = join(options.profile, `detector-${Date.now()}.cpuprofile`);
-      writeFileSync(file, JSON.stringify(data));
-      profile = summarizeProfile(file, 20);
-    }
-    await app.stop();
-
-    const alerts = (await bus.offsets(ALERTS_TOPIC)).reduce((sum, p) => sum + p.high - p.low, 0);
-    const evaluated = (await app.metrics.eventsEvaluated.get()).values[0]?.value ?? 0;
-    const skipped = (await app.metrics.eventsSkipped.get()).values[0]?.value ?? 0;
+    const { events: total, alerts, ms, cpuMicros } = run;
     const seconds = ms / 1000;
     const report = {
       benchmark: 'detector',
       eventsPerSecond: Math.round(total / seconds),
       events: total,
-      evaluated,
-      skipped,
+      evaluated: run.evaluated,
+      skipped: run.skipped,
       seconds: Math.round(seconds * 1000) / 1000,
-      startMs: Math.round(startMs),
+      startMs: Math.round(run.startMs),
       alerts,
       alertsPerSecond: Math.round(alerts / seconds),
-      cpuCores: Math.round(((cpu.user + cpu.system) / 1000 / ms) * 100) / 100,
-      cpuMicrosPerEvent: Math.round(((cpu.user + cpu.system) / total) * 100) / 100,
+      cpuCores: Math.round((cpuMicros / 1000 / ms) * 100) / 100,
+      cpuMicrosPerEvent: Math.round((cpuMicros / total) * 100) / 100,
       partitions: options.partitions,
       batch: options.batch,
       attackEvery: options.attackEvery,
       fsync: options.fsync,
       meanEventBytes: Math.round(bytes / options.events),
       fillMs: Math.round(fillMs),
-      ...(profile ? { profile } : {}),
+      ...(run.profile ? { profile: run.profile } : {}),
       node: process.version,
     };
     process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -1,26 +1,35 @@
 /**
- * End to end: simulated agents → ingest → bus → store → ClickHouse → GraphQL, all of it as
- * `mamori start` runs it. Prints one JSON object on its last line.
+ * End to end: simulated agents → ingest → bus → detector and store → ClickHouse → GraphQL, all
+ * of it as `mamori start` runs it; then the detector again over the run's own events on the
+ * platform's embedded log. Prints one JSON object on its last line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createEmbeddedBus } from '@mamori/bus';
+import { Topics } from '@mamori/proto';
 import { runSimulatedAgent } from '../ingest/agent.js';
 import { buildTemplates } from '../ingest/events.js';
 import { summarizeProfiles } from '../support/cpu-profile.js';
+import { runDetectorUntilCommitted } from '../support/detector-run.js';
 import { kafkaForBenchmark } from '../support/kafka.js';
 import { startMamoriProcess } from '../support/mamori-process.js';
 import { summarize } from '../support/stats.js';
 import { agentLoadOptions, readAgentLoad, runMain } from '../support/args.js';
+import { alertProbeTemplate } from './alert-probe.js';
 
 const USAGE = `npm run bench:e2e -- [options]
 
-Starts the platform (\`mamori start\`: ingest, store and the GraphQL API in one process, on
-the embedded log or Kafka, history in chDB), connects N simulated agents and sends events for
-S seconds. Meanwhile a probe agent of its own tenant sends 4 events a second and polls the
-GraphQL API until each one is returned: the visible lag. At the end it waits until every
-acknowledged event is counted through GraphQL.
+Starts the platform (\`mamori start\`: ingest, detector, store and the GraphQL API in one
+process, on the embedded log or Kafka, history in chDB), connects N simulated agents and sends
+events for S seconds. Meanwhile a probe agent of its own tenant sends 4 events a second and
+polls the GraphQL API until each one is returned (the visible lag), and an alert probe of the
+same tenant sends a miner's start once a second and polls \`alerts\` until its alert is
+returned (the alert lag). At the end it waits until every acknowledged event is counted through
+GraphQL, stops the platform and, on the embedded bus, runs the detector again over the events
+on the platform's log with a group of its own, alerts to a topic of their own: the detector's
+throughput.
 
   --bus embedded|kafka   the bus (default embedded); kafka starts a local broker unless
                          --brokers is given
@@ -33,6 +42,7 @@ acknowledged event is counted through GraphQL.
   --profile DIR          write a V8 CPU profile of the platform's main thread to DIR and add
                          the functions with most self time to the report (chDB's own
                          threads are not in it; platformCpuCores counts them)
+  --no-detector-replay   skip the detector's run over the log after the platform stopped
 
 eventsPerSecond: events acknowledged by ingest and counted in ClickHouse at the end, divided
 by the time from the first send until the last of them was counted.
@@ -42,6 +52,18 @@ const TENANTS = 2;
 const PROBE_TENANT = 'bench-probe';
 /** Events per second the probe sends: enough samples for a p99 over a 30 s run. */
 const PROBE_RATE = 4;
+/** Alerting events per second the alert probe sends: few, next to the run's real alerts. */
+const ALERT_PROBE_RATE = 1;
+/**
+ * The replay's own group and topics: the platform's alerts, checkpoints and rule catalog stay as
+ * they were (the policies and rule tuning it reads are the platform's).
+ */
+const REPLAY_GROUP = 'bench-e2e-detector-replay';
+const REPLAY_ALERTS_TOPIC = 'bench.e2e.replay.alerts';
+const REPLAY_STATE_TOPIC = 'bench.e2e.replay.detector-state';
+const REPLAY_CATALOG_TOPIC = 'bench.e2e.replay.rule-catalog';
+/** How long the replay may take before it is reported incomplete, in ms. */
+const REPLAY_TIMEOUT_MS = 600_000;
 
 interface Platform {
   ingestPort: number;
@@ -49,7 +71,12 @@ interface Platform {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: agentLoadOptions(30) });
+  const { values } = parseArgs({
+    options: {
+      ...agentLoadOptions(30),
+      'no-detector-replay': { type: 'boolean', default: false },
+    },
+  });
   if (values.help) {
     process.stdout.write(USAGE);
     return;
@@ -63,6 +90,7 @@ async function main(): Promise<void> {
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const agentToken = (i: number): string => `bench-agent-token-${i}-0123456789`;
     const probeToken = 'bench-probe-token-0123456789';
+    const alertProbeToken = 'bench-alert-probe-token-0123456789';
     const apiToken = (tenant: string): string => `bench-api-token-${tenant}-0123456789`;
     const tenants = [...Array.from({ length: TENANTS }, (_, i) => `bench-tenant-${i}`)];
     const env: Record<string, string> = {
@@ -77,6 +105,7 @@ async function main(): Promise<void> {
           agentId: `bench-agent-${i}`,
         })),
         { token: probeToken, tenant: PROBE_TENANT, agentId: 'bench-probe' },
+        { token: alertProbeToken, tenant: PROBE_TENANT, agentId: 'bench-alert-probe' },
       ]),
       MAMORI_API_TOKENS: JSON.stringify([
         ...[...tenants, PROBE_TENANT].map((tenant) => ({
@@ -104,7 +133,15 @@ async function main(): Promise<void> {
           ? { ingestPort: Number(entry['ingestPort']), apiPort: Number(entry['apiPort']) }
           : undefined,
     });
-    cleanups.push(() => platform.stop());
+    // Stopped once only: MamoriProcess.stop waits for an 'exit' that a process already killed
+    // by a signal does not emit again.
+    let platformStopped = false;
+    const stopPlatform = async (): Promise<void> => {
+      if (platformStopped) return;
+      platformStopped = true;
+      await platform.stop();
+    };
+    cleanups.push(stopPlatform);
     const address = `127.0.0.1:${platform.ready.ingestPort}`;
     const graphql = graphqlClient(`http://127.0.0.1:${platform.ready.apiPort}/graphql`);
 
@@ -145,6 +182,37 @@ async function main(): Promise<void> {
         await sleep(50);
       }
     })();
+    // The alert probe: its alerting events' send times, and how long each took until a query
+    // of alerts returned the alert of that event (an alert names its event's id).
+    const alertProbeSent = new Map<string, number>();
+    const alertLags: number[] = [];
+    const alertPoller = (async () => {
+      while (probing || alertProbeSent.size > 0) {
+        const polledAt = performance.now();
+        const data = await graphql<{ alerts: { edges: { node: { eventId: string } }[] } }>(
+          apiToken(PROBE_TENANT),
+          `
+            query {
+              alerts(first: 50, filter: { severities: [CRITICAL] }) {
+                edges {
+                  node {
+                    eventId
+                  }
+                }
+              }
+            }
+          `,
+        );
+        for (const { node } of data.alerts.edges) {
+          const sentAt = alertProbeSent.get(node.eventId);
+          if (sentAt === undefined) continue;
+          alertLags.push(polledAt - sentAt);
+          alertProbeSent.delete(node.eventId);
+        }
+        if (!probing && performance.now() - started > (seconds + 120) * 1000) break;
+        await sleep(50);
+      }
+    })();
     const probe = runSimulatedAgent({
       address,
       token: probeToken,
@@ -157,6 +225,20 @@ async function main(): Promise<void> {
       drainMs: 15_000,
       onSend: (ids, at) => {
         for (const id of ids) probeSent.set(id, at);
+      },
+    });
+    const alertProbe = runSimulatedAgent({
+      address,
+      token: alertProbeToken,
+      agentId: 'bench-alert-probe',
+      rate: ALERT_PROBE_RATE,
+      batchSize: 1,
+      window: 4,
+      templates: [alertProbeTemplate()],
+      durationMs: seconds * 1000,
+      drainMs: 15_000,
+      onSend: (ids, at) => {
+        for (const id of ids) alertProbeSent.set(id, at);
       },
     });
     const results = await Promise.all(
@@ -175,7 +257,7 @@ async function main(): Promise<void> {
       ),
     );
     const sendEnded = performance.now();
-    await probe;
+    await Promise.all([probe, alertProbe]);
     probing = false;
 
     // Wait until everything acknowledged is counted in ClickHouse.
@@ -194,7 +276,7 @@ async function main(): Promise<void> {
       }
       await sleep(200);
     }
-    await poller;
+    await Promise.all([poller, alertPoller]);
     const cpuMs = platform.cpuMs() - cpuBefore;
     const wallMs = performance.now() - started;
     const activeSeconds = ((storedAt || performance.now()) - firstSend) / 1000;
@@ -216,18 +298,81 @@ async function main(): Promise<void> {
       visibleLagMs: summarize(lags),
       probes: lags.length,
       probesMissing: probeSent.size,
+      alertVisibleMs: { ...summarize(alertLags), count: alertLags.length },
+      alertProbesMissing: alertProbeSent.size,
       errors: results.reduce((n, r) => n + r.errors + r.rejected, 0),
       platformCpuCores: Math.round((cpuMs / wallMs) * 100) / 100,
       // The simulated agents and the probe: what the measurement itself costs on this machine.
       generatorCpuCores: Math.round((cpuMsOf(process.cpuUsage(ownCpuBefore)) / wallMs) * 100) / 100,
       node: process.version,
     };
+
+    // Phase 2: the detector over the run's own events, on the platform's log once it is closed
+    // (the embedded log belongs to one process at a time).
+    const stopBegan = performance.now();
+    await stopPlatform();
+    report['platformStopMs'] = Math.round(performance.now() - stopBegan);
+    if (values['no-detector-replay']) {
+      report['detector'] = { skipped: '--no-detector-replay' };
+    } else if (bus !== 'embedded') {
+      report['detector'] = { skipped: 'the replay runs on the embedded bus only' };
+    } else {
+      report['detector'] = await replayDetector(dataDir);
+    }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }
   // The platform writes its profile when it exits, that is during cleanup.
   if (values.profile) report['platformProfiles'] = summarizeProfiles(values.profile);
   process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+/**
+ * Runs the detector (built-in rules, as `mamori start` configures it) over the events topic
+ * of the platform's log in `dataDir`, with a group of its own, its alerts, checkpoints and rule
+ * catalog to topics of their own, until every record is committed.
+ */
+async function replayDetector(dataDir: string): Promise<Record<string, unknown>> {
+  // Where `mamori start` keeps its log: MAMORI_BUS_DIR, by default <MAMORI_DATA_DIR>/bus.
+  const dir = join(dataDir, 'bus');
+  const bus = await createEmbeddedBus({ dir });
+  try {
+    const run = await runDetectorUntilCommitted({
+      bus,
+      env: {
+        MAMORI_BUS: 'embedded',
+        MAMORI_BUS_DIR: dir,
+        MAMORI_DETECTOR_GROUP: REPLAY_GROUP,
+        MAMORI_TOPIC_EVENTS: Topics.events,
+        MAMORI_TOPIC_ALERTS: REPLAY_ALERTS_TOPIC,
+        MAMORI_TOPIC_DETECTOR_STATE: REPLAY_STATE_TOPIC,
+        MAMORI_TOPIC_RULE_CATALOG: REPLAY_CATALOG_TOPIC,
+        MAMORI_DETECTOR_WATCH: 'false',
+      },
+      timeoutMs: REPLAY_TIMEOUT_MS,
+    });
+    // What the platform's own detector produced from the same events, for comparison.
+    const platformAlerts = (await bus.offsets(Topics.alerts)).reduce(
+      (sum, { low, high }) => sum + high - low,
+      0,
+    );
+    const ms = run.ms;
+    return {
+      eventsPerSecond: Math.round(run.events / (ms / 1000)),
+      events: run.events,
+      complete: run.complete,
+      evaluated: run.evaluated,
+      skipped: run.skipped,
+      alerts: run.alerts,
+      platformAlerts,
+      seconds: Math.round(ms) / 1000,
+      startMs: Math.round(run.startMs),
+      cpuCores: Math.round((run.cpuMicros / 1000 / ms) * 100) / 100,
+      cpuMicrosPerEvent: Math.round((run.cpuMicros / Math.max(run.events, 1)) * 100) / 100,
+    };
+  } finally {
+    await bus.close();
+  }
 }
 
 type GraphqlClient = <T>(token: string, query: string) => Promise<T>;
