@@ -24,6 +24,7 @@ import {
 import { typeDefs } from './graphql/schema.js';
 import { createMetrics, type ApiMetrics } from './metrics.js';
 import { createPolicyTopic, type PolicyBus } from './policies/policy-topic.js';
+import { createTuningTopic } from './tuning/tuning-topic.js';
 
 export interface ApiDeps {
   config: Pick<
@@ -46,6 +47,12 @@ export interface ApiDeps {
   bus?: PolicyBus;
   /** @default Topics.policies */
   policiesTopic?: string;
+  /**
+   * The rule tuning topic (exceptions and rule settings) and the detectors' rule catalog
+   * topic, on the same bus, for `rules`, `ruleExceptions` and their mutations.
+   * @default Topics.ruleTuning and Topics.ruleCatalog
+   */
+  tuningTopics?: { tuning: string; catalog: string };
 }
 
 export interface ApiApp {
@@ -102,6 +109,14 @@ export function buildApp(deps: ApiDeps): ApiApp {
         bus: deps.bus,
         topic: deps.policiesTopic ?? Topics.policies,
         logger: logger.child({ component: 'policies' }),
+      })
+    : undefined;
+  const tuning = deps.bus
+    ? createTuningTopic({
+        bus: deps.bus,
+        topic: deps.tuningTopics?.tuning ?? Topics.ruleTuning,
+        catalogTopic: deps.tuningTopics?.catalog ?? Topics.ruleCatalog,
+        logger: logger.child({ component: 'tuning' }),
       })
     : undefined;
 
@@ -169,6 +184,7 @@ export function buildApp(deps: ApiDeps): ApiApp {
         limits: config.limits,
         connectedWithinSeconds: config.connectedWithinSeconds,
         ...(policies ? { policies } : {}),
+        ...(tuning ? { tuning } : {}),
       };
     },
     maskedErrors: {
@@ -274,6 +290,7 @@ export function buildApp(deps: ApiDeps): ApiApp {
     async stop() {
       await server.close();
       await policies?.close();
+      await tuning?.close();
     },
   };
 }

@@ -32,6 +32,8 @@ export interface ApiConfig {
    */
   bus?: BusConfig;
   policiesTopic: string;
+  /** The rule tuning topic and the detectors' rule catalog topic (on `bus`). */
+  tuningTopics: { tuning: string; catalog: string };
 }
 
 /**
@@ -68,6 +70,10 @@ export function readApiConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Ap
       ? undefined
       : readBusConfig(read, { dataDir, service: 'api' });
   const policiesTopic = read.string('MAMORI_TOPIC_POLICIES', Topics.policies);
+  const tuningTopics = {
+    tuning: read.string('MAMORI_TOPIC_RULE_TUNING', Topics.ruleTuning),
+    catalog: read.string('MAMORI_TOPIC_RULE_CATALOG', Topics.ruleCatalog),
+  };
   let tokens: TokenRegistry | undefined;
   const file = read.optionalString('MAMORI_API_TOKENS_FILE');
   const inline = read.optionalString('MAMORI_API_TOKENS');
@@ -101,5 +107,6 @@ export function readApiConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Ap
     connectedWithinSeconds,
     ...(bus ? { bus: Object.freeze(bus) } : {}),
     policiesTopic,
+    tuningTopics: Object.freeze(tuningTopics),
   });
 }

@@ -46,6 +46,7 @@ export async function startApi(
     ...(shared.colocated ? { colocated: shared.colocated } : {}),
     ...(bus ? { bus } : {}),
     policiesTopic: config.policiesTopic,
+    tuningTopics: config.tuningTopics,
   });
   const stop = async (): Promise<void> => {
     await app.stop();

@@ -30,6 +30,7 @@ function emptyWarehouse(overrides: Partial<ApiWarehouse> = {}): ApiWarehouse {
     getIncident: vi.fn(() => Promise.resolve(undefined)),
     setIncidentStatus: vi.fn(() => Promise.resolve(false)),
     listAudit: vi.fn(() => Promise.resolve({ items: [] })),
+    recordAudit: vi.fn(() => Promise.resolve()),
     ...overrides,
   };
 }

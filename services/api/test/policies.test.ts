@@ -6,13 +6,20 @@ import { createSilentLogger } from '@mamori/common';
 import { protoType, Topics, type Policy__Output } from '@mamori/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiApp } from '../src/app.js';
+import type { AuditRecord } from '@mamori/warehouse';
 import type { ApiWarehouse } from '../src/graphql/resolvers.js';
-import { gql, testApp, token } from './support/fixtures.js';
+import { gql, testApp, token, tokenActor } from './support/fixtures.js';
 
 const TENANT = 'city-a';
 const OTHER = 'city-b';
-/** Policies never reach the warehouse. */
-const warehouse = {} as ApiWarehouse;
+/** Policies never reach the warehouse; their audit entries do. */
+let audits: { tenant: string; entry: AuditRecord }[];
+const warehouse = {
+  recordAudit(tenant, entry) {
+    audits.push({ tenant, entry });
+    return Promise.resolve();
+  },
+} as Pick<ApiWarehouse, 'recordAudit'> as ApiWarehouse;
 
 const UPSERT = `mutation ($input: PolicyInput!) {
   upsertPolicy(input: $input) { id name mode updatedAt }
@@ -38,6 +45,7 @@ let bus: EmbeddedBus;
 let app: ApiApp;
 
 beforeEach(async () => {
+  audits = [];
   dir = mkdtempSync(join(tmpdir(), 'mamori-api-policies-'));
   bus = await createEmbeddedBus({ dir: join(dir, 'bus'), fsync: false });
   app = testApp(warehouse, [TENANT, OTHER], { bus });
@@ -163,6 +171,43 @@ describe('policies', () => {
     const last = (await records()).at(-1);
     expect(last?.key).toBe(`${TENANT}/no-shells`);
     expect(last?.policy).toMatchObject({ tenant_id: TENANT, id: 'no-shells', deleted: true });
+  });
+
+  it('records each change in the audit trail with the admin, the action and what was set', async () => {
+    await gql(app, token(TENANT, 'admin'), UPSERT, { input });
+    await gql(app, token(TENANT, 'admin'), UPSERT, { input: { ...input, name: 'renamed' } });
+    await gql(app, token(TENANT, 'admin'), DELETE, { id: 'no-shells' });
+    await gql(app, token(OTHER, 'admin'), DELETE, { id: 'no-shells' });
+    expect(
+      audits.map(({ tenant, entry }) => [tenant, entry.targetType, entry.targetId, entry.action]),
+    ).toEqual([
+      [TENANT, 'policy', 'no-shells', 'create'],
+      [TENANT, 'policy', 'no-shells', 'update'],
+      [TENANT, 'policy', 'no-shells', 'delete'],
+    ]);
+    expect(audits[0]!.entry.actor).toBe(tokenActor(token(TENANT, 'admin')));
+    expect(JSON.parse(audits[1]!.entry.note ?? '')).toMatchObject({
+      name: 'renamed',
+      mode: 'POLICY_MODE_PREVENT',
+    });
+  });
+
+  it('writes no policy when its audit entry cannot be recorded', async () => {
+    const failing = testApp(
+      { recordAudit: () => Promise.reject(new Error('ClickHouse is down')) } as Pick<
+        ApiWarehouse,
+        'recordAudit'
+      > as ApiWarehouse,
+      [TENANT],
+      { bus, logger: createSilentLogger() },
+    );
+    try {
+      const result = await gql(failing, token(TENANT, 'admin'), UPSERT, { input });
+      expect(result.body.errors?.[0]?.extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
+      expect((await bus.offsets(Topics.policies))[0]?.high).toBe(0);
+    } finally {
+      await failing.stop();
+    }
   });
 
   it('sees a policy another API replica wrote on the same bus', async () => {

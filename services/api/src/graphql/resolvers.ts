@@ -5,6 +5,7 @@ import {
   type AlertFilter,
   type AlertSeverity,
   type AlertStatus,
+  type AuditAction,
   type AuditEntry,
   type AuditTargetType,
   type EventFilter,
@@ -16,16 +17,23 @@ import {
   type StoredAgent,
   type StoredEvent,
   type StoredIncident,
-  type TriageAction,
   type Warehouse,
   type WorkloadListFilter,
 } from '@mamori/warehouse';
-import type { Policy__Output } from '@mamori/proto';
+import type { Policy__Output, RuleTuning__Output } from '@mamori/proto';
+import { compilePolicies, type CompiledRule } from '@mamori/rules';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import type { Caller, Role } from '../auth/tokens.js';
 import type { ApiLimits } from '../config.js';
 import { policyOfInput, policyProblems, type PolicyInput } from '../policies/policy-input.js';
 import type { PolicyTopic } from '../policies/policy-topic.js';
+import {
+  exceptionOfInput,
+  kindMismatch,
+  type CatalogRule,
+  type RuleExceptionInput,
+} from '../tuning/exception-input.js';
+import type { TuningTopic } from '../tuning/tuning-topic.js';
 
 /** What the warehouse must offer the resolvers. */
 export type ApiWarehouse = Pick<
@@ -41,6 +49,7 @@ export type ApiWarehouse = Pick<
   | 'countIncidentsBySeverity'
   | 'getIncident'
   | 'setIncidentStatus'
+  | 'recordAudit'
   | 'listAudit'
 >;
 
@@ -52,6 +61,8 @@ export interface ApiContext {
   connectedWithinSeconds: number;
   /** The policies topic; undefined when the API has no bus (policy fields then fail). */
   policies?: PolicyTopic;
+  /** The rule tuning and catalog topics; undefined when the API has no bus. */
+  tuning?: TuningTopic;
 }
 
 /** `extensions.code` of the errors this API raises on purpose. */
@@ -63,6 +74,8 @@ export const ApiErrorCode = {
   Timeout: 'TIMEOUT',
   /** The API has no bus (standalone without MAMORI_BUS), or the bus failed: retry later. */
   PoliciesUnavailable: 'POLICIES_UNAVAILABLE',
+  /** Likewise for rules and their exceptions and settings. */
+  TuningUnavailable: 'TUNING_UNAVAILABLE',
   Internal: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -355,30 +368,157 @@ function triageIncident(status: IncidentStatus, name: string) {
 const POLICY_ADMINS: readonly Role[] = ['admin'];
 
 /**
- * Runs an operation on the policies topic with the query timeout; no topic, or a bus that
- * fails, is POLICIES_UNAVAILABLE.
+ * Runs an operation on one of the API's topics with the query timeout; no topic (the API has no
+ * bus), or a bus that fails, is `code` (POLICIES_UNAVAILABLE, TUNING_UNAVAILABLE).
  */
-async function onPolicies<T>(
+async function onBus<Topic, T>(
   context: ApiContext,
-  run: (topic: PolicyTopic) => Promise<T>,
+  what: 'policies' | 'rules',
+  topic: Topic | undefined,
+  run: (topic: Topic) => Promise<T>,
 ): Promise<T> {
-  const topic = context.policies;
+  const code =
+    what === 'policies' ? ApiErrorCode.PoliciesUnavailable : ApiErrorCode.TuningUnavailable;
   if (topic === undefined) {
-    throw new GraphQLError('policies: this API has no bus (set MAMORI_BUS)', {
-      extensions: { code: ApiErrorCode.PoliciesUnavailable },
+    throw new GraphQLError(`${what}: this API has no bus (set MAMORI_BUS)`, {
+      extensions: { code },
     });
   }
   try {
     return await withTimeout(run(topic), context.limits.queryTimeoutMs);
   } catch (err) {
     if (isMamoriError(err) && err.code.startsWith('MAMORI_BUS')) {
-      throw new GraphQLError('policies: the bus is unavailable', {
+      throw new GraphQLError(`${what}: the bus is unavailable`, {
         originalError: err,
-        extensions: { code: ApiErrorCode.PoliciesUnavailable, retriable: err.retriable },
+        extensions: { code, retriable: err.retriable },
       });
     }
     throw err;
   }
+}
+
+const onPolicies = <T>(context: ApiContext, run: (topic: PolicyTopic) => Promise<T>) =>
+  onBus(context, 'policies', context.policies, run);
+const onTuning = <T>(context: ApiContext, run: (topic: TuningTopic) => Promise<T>) =>
+  onBus(context, 'rules', context.tuning, run);
+
+// 4096: the audit trail's longest note.
+const MAX_AUDIT_NOTE = 4096;
+
+/** What an admin set, as the audit entry's note: JSON of the new version, cut to fit. */
+function auditNote(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.length <= MAX_AUDIT_NOTE ? text : `${text.slice(0, MAX_AUDIT_NOTE - 1)}…`;
+}
+
+/**
+ * Records an admin's change in the audit trail, before the change is written: a change that
+ * fails after it leaves an entry for a change tried, never a change without its entry (as for
+ * triage).
+ */
+async function audit(
+  context: ApiContext,
+  targetType: AuditTargetType,
+  targetId: string,
+  action: AuditAction,
+  note: string,
+): Promise<void> {
+  await query(context, () =>
+    context.warehouse.recordAudit(context.caller.tenantId, {
+      targetType,
+      targetId,
+      action,
+      actor: context.caller.actor,
+      note,
+    }),
+  );
+}
+
+/** A rule as the API shows it, before the tenant's tuning is joined in (`Rule` resolvers). */
+interface RuleView {
+  id: string;
+  name: string;
+  source: string;
+  priority: string;
+  severity: string;
+  tags: readonly string[];
+  kinds: readonly string[];
+  file: string | null;
+  line: number | null;
+  stateful: boolean;
+  detectors: string[];
+}
+
+const SEVERITY_OF_PROTO: Readonly<Record<string, AlertSeverity>> = {
+  SEVERITY_INFO: 'info',
+  SEVERITY_LOW: 'low',
+  SEVERITY_MEDIUM: 'medium',
+  SEVERITY_HIGH: 'high',
+  SEVERITY_CRITICAL: 'critical',
+};
+
+function viewOfCatalogRule(rule: CatalogRule, detectors: string[]): RuleView {
+  return {
+    id: rule.id,
+    name: rule.name,
+    source: rule.source,
+    priority: rule.priority,
+    severity: SEVERITY_OF_PROTO[rule.severity] ?? 'info',
+    tags: rule.tags,
+    kinds: rule.kinds,
+    file: rule.file === '' ? null : rule.file,
+    line: rule.line === 0 ? null : rule.line,
+    stateful: rule.stateful,
+    detectors,
+  };
+}
+
+function viewOfPolicyRule(rule: CompiledRule): RuleView {
+  return {
+    id: rule.id,
+    name: rule.name,
+    source: rule.source,
+    priority: rule.priority,
+    severity: rule.severity,
+    tags: rule.tags,
+    kinds: rule.kinds,
+    file: rule.file ?? null,
+    line: null,
+    stateful: false,
+    detectors: [],
+  };
+}
+
+/**
+ * Every rule the tenant's events are evaluated against: the detectors' catalogs (a rule run by
+ * several groups once, naming them all) and the tenant's own policy rules, by id.
+ */
+async function tenantRules(context: ApiContext): Promise<RuleView[]> {
+  const catalogs = await onTuning(context, (topic) => topic.catalogs());
+  const byId = new Map<string, RuleView>();
+  for (const catalog of catalogs) {
+    for (const rule of catalog.rules) {
+      const known = byId.get(rule.id);
+      if (known === undefined) byId.set(rule.id, viewOfCatalogRule(rule, [catalog.group_id]));
+      else known.detectors.push(catalog.group_id);
+    }
+  }
+  if (context.policies !== undefined) {
+    const policies = await onPolicies(context, (topic) => topic.list(context.caller.tenantId));
+    for (const rule of compilePolicies(policies).rules) byId.set(rule.id, viewOfPolicyRule(rule));
+  }
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** One rule of `tenantRules`, or NOT_FOUND naming it. */
+async function ruleOrNotFound(context: ApiContext, id: string, field: string): Promise<RuleView> {
+  const found = (await tenantRules(context)).find((rule) => rule.id === id);
+  if (found === undefined) {
+    throw new GraphQLError(`no detector runs a rule ${id}, and no policy of the tenant has it`, {
+      extensions: { code: ApiErrorCode.NotFound, field },
+    });
+  }
+  return found;
 }
 
 export const resolvers = {
@@ -420,10 +560,13 @@ export const resolvers = {
     SUPPRESSED: 'suppressed',
   } satisfies Record<string, IncidentStatus>,
   WorkloadKind: { POD: 'pod', CONTAINER: 'container', HOST: 'host' },
-  AuditTargetType: { ALERT: 'alert', INCIDENT: 'incident' } satisfies Record<
-    string,
-    AuditTargetType
-  >,
+  AuditTargetType: {
+    ALERT: 'alert',
+    INCIDENT: 'incident',
+    POLICY: 'policy',
+    RULE_EXCEPTION: 'rule_exception',
+    RULE: 'rule',
+  } satisfies Record<string, AuditTargetType>,
   PolicyMode: {
     DETECT: 'POLICY_MODE_DETECT',
     PREVENT: 'POLICY_MODE_PREVENT',
@@ -434,12 +577,17 @@ export const resolvers = {
     TCP: 'L4_PROTOCOL_TCP',
     UDP: 'L4_PROTOCOL_UDP',
   } satisfies Record<string, Policy__Output['allowed_destinations'][number]['protocol']>,
-  TriageAction: {
+  AuditAction: {
     REOPEN: 'reopen',
     ACKNOWLEDGE: 'acknowledge',
     RESOLVE: 'resolve',
     SUPPRESS: 'suppress',
-  } satisfies Record<string, TriageAction>,
+    CREATE: 'create',
+    UPDATE: 'update',
+    DELETE: 'delete',
+    ENABLE: 'enable',
+    DISABLE: 'disable',
+  } satisfies Record<string, AuditAction>,
   Query: {
     viewer: (_: unknown, __: unknown, context: ApiContext) => ({
       tenant: context.caller.tenantId,
@@ -515,18 +663,71 @@ export const resolvers = {
       (await incidentOf(context, args.id)) ?? null,
     auditTrail: (
       _: unknown,
-      args: ConnectionArgs & { targetType: AuditTargetType; targetId: string },
+      args: ConnectionArgs & { targetType: AuditTargetType; targetId?: string | null },
       context: ApiContext,
     ) =>
       connection(context, args, (page) =>
         context.warehouse.listAudit(
           context.caller.tenantId,
-          { type: args.targetType, id: args.targetId },
+          args.targetId == null
+            ? { type: args.targetType }
+            : { type: args.targetType, id: args.targetId },
           page,
         ),
       ),
     policies: (_: unknown, __: unknown, context: ApiContext) =>
       onPolicies(context, (topic) => topic.list(context.caller.tenantId)),
+    rules: async (
+      _: unknown,
+      args: {
+        filter?: { sources?: string[] | null; search?: string | null; enabled?: boolean | null };
+      },
+      context: ApiContext,
+    ) => {
+      const { sources, search, enabled } = args.filter ?? {};
+      let rules = await tenantRules(context);
+      if (sources != null) rules = rules.filter((rule) => sources.includes(rule.source));
+      if (search != null && search !== '') {
+        const needle = search.toLowerCase();
+        rules = rules.filter(
+          (rule) =>
+            rule.id.toLowerCase().includes(needle) ||
+            rule.name.toLowerCase().includes(needle) ||
+            rule.tags.some((tag) => tag.toLowerCase().includes(needle)),
+        );
+      }
+      if (enabled != null) {
+        const settings = await onTuning(context, (topic) =>
+          topic.settings(context.caller.tenantId),
+        );
+        const disabled = new Set(
+          settings.filter((r) => r.setting?.enabled === false).map((r) => r.setting!.rule),
+        );
+        rules = rules.filter((rule) => disabled.has(rule.id) !== enabled);
+      }
+      return rules;
+    },
+    rule: async (_: unknown, args: { id: string }, context: ApiContext) =>
+      (await tenantRules(context)).find((rule) => rule.id === args.id) ?? null,
+    skippedRules: async (_: unknown, __: unknown, context: ApiContext) => {
+      const catalogs = await onTuning(context, (topic) => topic.catalogs());
+      return catalogs.flatMap((catalog) =>
+        catalog.skipped.map((skipped) => ({
+          detector: catalog.group_id,
+          rule: skipped.rule,
+          reason: skipped.reason,
+          field: skipped.field === '' ? null : skipped.field,
+          file: skipped.file === '' ? null : skipped.file,
+          line: skipped.line === 0 ? null : skipped.line,
+        })),
+      );
+    },
+    ruleExceptions: async (_: unknown, args: { rule?: string | null }, context: ApiContext) => {
+      const records = await onTuning(context, (topic) => topic.exceptions(context.caller.tenantId));
+      return args.rule == null
+        ? records
+        : records.filter((record) => record.exception?.rule === args.rule);
+    },
   },
   Mutation: {
     upsertPolicy: async (_: unknown, args: { input: PolicyInput }, context: ApiContext) => {
@@ -551,6 +752,10 @@ export const resolvers = {
           },
         );
       }
+      const existed = await onPolicies(context, (topic) =>
+        topic.get(context.caller.tenantId, policy.id),
+      );
+      await audit(context, 'policy', policy.id, existed ? 'update' : 'create', auditNote(policy));
       await onPolicies(context, (topic) => topic.write(policy));
       return policy;
     },
@@ -559,6 +764,7 @@ export const resolvers = {
       const tenant = context.caller.tenantId;
       const deleted = await onPolicies(context, async (topic) => {
         if ((await topic.get(tenant, args.id)) === undefined) return false;
+        await audit(context, 'policy', args.id, 'delete', '');
         await topic.write({
           tenant_id: tenant,
           id: args.id,
@@ -568,6 +774,103 @@ export const resolvers = {
         return true;
       });
       return { id: args.id, deleted };
+    },
+    upsertRuleException: async (
+      _: unknown,
+      args: { input: RuleExceptionInput },
+      context: ApiContext,
+    ) => {
+      requireRole(context, POLICY_ADMINS, 'upsertRuleException');
+      const tenant = context.caller.tenantId;
+      const { exception, compiled, problems } = exceptionOfInput(args.input);
+      const first = problems[0];
+      if (first !== undefined || compiled === undefined) {
+        throw badInput(
+          `upsertRuleException: ${first?.message ?? 'invalid'}`,
+          first?.field ?? 'input',
+        );
+      }
+      // A typo in the rule id would silence nothing: the rule must be one the tenant's events
+      // meet, and the exception must be able to hold on the events it fires on.
+      const rule = (await tenantRules(context)).find((r) => r.id === exception.rule);
+      if (rule === undefined) {
+        throw badInput(
+          `upsertRuleException: no detector runs a rule ${exception.rule}, and no policy of the tenant has it`,
+          'rule',
+        );
+      }
+      const mismatch = kindMismatch(compiled, rule);
+      if (mismatch !== undefined) throw badInput(`upsertRuleException: ${mismatch}`, 'fields');
+      const existed = (await onTuning(context, (topic) => topic.exceptions(tenant))).some(
+        (r) => r.exception?.id === exception.id,
+      );
+      const record: RuleTuning__Output = {
+        tenant_id: tenant,
+        exception,
+        updated_by: context.caller.actor,
+        updated_unix_micros: Date.now() * 1000,
+        deleted: false,
+        tuning: 'exception',
+      };
+      const { id: _id, ...rest } = exception;
+      await audit(
+        context,
+        'rule_exception',
+        exception.id,
+        existed ? 'update' : 'create',
+        auditNote(rest),
+      );
+      await onTuning(context, (topic) => topic.write(record));
+      return record;
+    },
+    deleteRuleException: async (_: unknown, args: { id: string }, context: ApiContext) => {
+      requireRole(context, POLICY_ADMINS, 'deleteRuleException');
+      const tenant = context.caller.tenantId;
+      const deleted = await onTuning(context, async (topic) => {
+        const found = (await topic.exceptions(tenant)).find((r) => r.exception?.id === args.id);
+        if (found === undefined) return false;
+        await audit(
+          context,
+          'rule_exception',
+          args.id,
+          'delete',
+          auditNote({ rule: found.exception?.rule }),
+        );
+        await topic.write({
+          tenant_id: tenant,
+          exception: { id: args.id },
+          updated_by: context.caller.actor,
+          updated_unix_micros: Date.now() * 1000,
+          deleted: true,
+        });
+        return true;
+      });
+      return { id: args.id, deleted };
+    },
+    setRuleEnabled: async (
+      _: unknown,
+      args: { rule: string; enabled: boolean; note?: string | null },
+      context: ApiContext,
+    ) => {
+      requireRole(context, POLICY_ADMINS, 'setRuleEnabled');
+      const note = args.note ?? '';
+      if (note.length > MAX_AUDIT_NOTE) {
+        throw badInput(`setRuleEnabled: note: at most ${MAX_AUDIT_NOTE} characters`, 'note');
+      }
+      const rule = await ruleOrNotFound(context, args.rule, 'rule');
+      await audit(context, 'rule', rule.id, args.enabled ? 'enable' : 'disable', note);
+      // Enabled is every rule's default: enabling writes the setting's tombstone, so that the
+      // topic holds only what differs from the default.
+      await onTuning(context, (topic) =>
+        topic.write({
+          tenant_id: context.caller.tenantId,
+          setting: { rule: rule.id, enabled: args.enabled },
+          updated_by: context.caller.actor,
+          updated_unix_micros: Date.now() * 1000,
+          deleted: args.enabled,
+        }),
+      );
+      return rule;
     },
     setAlertStatus: async (
       _: unknown,
@@ -650,6 +953,27 @@ export const resolvers = {
   },
   AuditEntry: {
     at: (entry: AuditEntry) => entry.atMicros,
+  },
+  Rule: {
+    enabled: async (rule: RuleView, _: unknown, context: ApiContext) => {
+      const settings = await onTuning(context, (topic) => topic.settings(context.caller.tenantId));
+      return !settings.some((r) => r.setting?.rule === rule.id && !r.setting.enabled);
+    },
+    exceptions: async (rule: RuleView, _: unknown, context: ApiContext) =>
+      (await onTuning(context, (topic) => topic.exceptions(context.caller.tenantId))).filter(
+        (r) => r.exception?.rule === rule.id,
+      ),
+  },
+  RuleException: {
+    id: (r: RuleTuning__Output) => r.exception?.id ?? '',
+    rule: (r: RuleTuning__Output) => r.exception?.rule ?? '',
+    name: (r: RuleTuning__Output) => r.exception?.name ?? '',
+    fields: (r: RuleTuning__Output) => r.exception?.fields ?? [],
+    comps: (r: RuleTuning__Output) => r.exception?.comps ?? [],
+    values: (r: RuleTuning__Output) => (r.exception?.values ?? []).map((tuple) => tuple.values),
+    comment: (r: RuleTuning__Output) => r.exception?.comment ?? '',
+    updatedBy: (r: RuleTuning__Output) => r.updated_by,
+    updatedAt: (r: RuleTuning__Output) => r.updated_unix_micros,
   },
   Event: {
     kind: (event: StoredEvent) => (event.kind === '' ? null : event.kind),

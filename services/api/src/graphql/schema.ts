@@ -65,17 +65,26 @@ export const typeDefs = /* GraphQL */ `
     HOST
   }
 
+  "What an audit entry is about: triage of an alert or incident, or an admin's change to a policy, a rule exception or a rule's setting."
   enum AuditTargetType {
     ALERT
     INCIDENT
+    POLICY
+    RULE_EXCEPTION
+    RULE
   }
 
-  "A triage change: the status it set (REOPEN sets OPEN)."
-  enum TriageAction {
+  "What was done: a triage status set (REOPEN sets OPEN), or an admin's change (ENABLE and DISABLE: a rule for the tenant)."
+  enum AuditAction {
     REOPEN
     ACKNOWLEDGE
     RESOLVE
     SUPPRESS
+    CREATE
+    UPDATE
+    DELETE
+    ENABLE
+    DISABLE
   }
 
   "Relay page information; pages go forward only (newest first)."
@@ -288,11 +297,11 @@ export const typeDefs = /* GraphQL */ `
     workload: String
   }
 
-  "One entry of the append-only triage audit trail."
+  "One entry of the append-only audit trail: triage, and admins' changes to policies and detection tuning."
   type AuditEntry {
     targetType: AuditTargetType!
     targetId: ID!
-    action: TriageAction!
+    action: AuditAction!
     actor: String!
     at: DateTime!
     note: String!
@@ -454,6 +463,90 @@ export const typeDefs = /* GraphQL */ `
     rules: String = ""
   }
 
+  "A detection rule: one the detectors run (their rule catalogs), or one of the tenant's policy rules; with the tenant's tuning of it."
+  type Rule {
+    "falco:<name>, mamori:<name>, sigma:<id>, or policy:<policy id>:<part>."
+    id: ID!
+    name: String!
+    "falco, sigma, mamori or policy."
+    source: String!
+    "As written: a Falco priority or a Sigma level."
+    priority: String!
+    severity: Severity!
+    "MITRE ATT&CK techniques and the rule's own tags."
+    tags: [String!]!
+    "The kinds of events it can fire on."
+    kinds: [EventKind!]!
+    file: String
+    line: Int
+    "A windowed rule that keeps state across events (the port scan)."
+    stateful: Boolean!
+    "False when the tenant disabled it (setRuleEnabled): it raises no alerts for the tenant."
+    enabled: Boolean!
+    "The tenant's exceptions of this rule, by id."
+    exceptions: [RuleException!]!
+    "The detector groups that run it; empty for a policy rule (every detector runs those)."
+    detectors: [String!]!
+  }
+
+  "A rule a detector read but cannot run on Mamori's events, and why."
+  type SkippedRule {
+    detector: String!
+    rule: String!
+    reason: String!
+    "The field or key that could not be used."
+    field: String
+    file: String
+    line: Int
+  }
+
+  input RuleFilter {
+    "Only rules of these sources (falco, sigma, mamori, policy)."
+    sources: [String!]
+    "Only rules whose id, name or a tag contains this text (case-insensitive)."
+    search: String
+    "Only rules the tenant has enabled (true) or disabled (false)."
+    enabled: Boolean
+  }
+
+  "Falco's exception, for one of the tenant's rules: the rule raises no alert on an event whose fields compare true (comps) with every value of one tuple of values."
+  type RuleException {
+    "Unique within the tenant; [A-Za-z0-9._:-], at most 128 characters."
+    id: ID!
+    "The id of the rule it silences."
+    rule: ID!
+    name: String!
+    "Falco fields (proc.name, proc.cmdline, fd.name, container.image.repository, k8s.ns.name…)."
+    fields: [String!]!
+    "One operator per field; empty: = for every field."
+    comps: [String!]!
+    "Tuples of one value per field."
+    values: [[String!]!]!
+    comment: String!
+    "Who wrote this version (the audit trail's actor)."
+    updatedBy: String!
+    updatedAt: DateTime!
+  }
+
+  "A whole exception: upsertRuleException replaces the tenant's exception of that id."
+  input RuleExceptionInput {
+    id: ID!
+    rule: ID!
+    name: String = ""
+    fields: [String!]!
+    "One operator per field (=, !=, <, <=, >, >=, contains, icontains, startswith, endswith, glob, pmatch, in, intersects); empty for = on every field. With in, intersects or pmatch a tuple's value is a list of one."
+    comps: [String!] = []
+    "Tuples of one value per field, at most 1000; the exception holds when any tuple does."
+    values: [[String!]!]!
+    comment: String = ""
+  }
+
+  type DeleteRuleExceptionPayload {
+    id: ID!
+    "False when the tenant had no exception of that id (nothing was written)."
+    deleted: Boolean!
+  }
+
   type DeletePolicyPayload {
     id: ID!
     "False when the tenant had no policy of that id (nothing was written)."
@@ -481,15 +574,23 @@ export const typeDefs = /* GraphQL */ `
     incidents(first: Int = 50, after: String, filter: IncidentFilter): IncidentConnection!
     "One of the tenant's incidents; null when it has none of that id."
     incident(id: ID!): Incident
-    "Who changed the status of one of the tenant's alerts or incidents, newest first."
+    "The audit trail of one of the tenant's alerts, incidents, policies, rule exceptions or rules, newest first; without targetId, of every target of that type (admins' change history)."
     auditTrail(
       targetType: AuditTargetType!
-      targetId: ID!
+      targetId: ID
       first: Int = 50
       after: String
     ): AuditEntryConnection!
     "The tenant's runtime policies, by id (POLICIES_UNAVAILABLE when the API has no bus)."
     policies: [Policy!]!
+    "The rules the detectors run and the tenant's policy rules, by id, with the tenant's tuning (TUNING_UNAVAILABLE when the API has no bus)."
+    rules(filter: RuleFilter): [Rule!]!
+    "One rule; null when no detector runs it and no policy of the tenant has it."
+    rule(id: ID!): Rule
+    "Rules the detectors read but cannot run, and why."
+    skippedRules: [SkippedRule!]!
+    "The tenant's rule exceptions, by id; of one rule when rule is given."
+    ruleExceptions(rule: ID): [RuleException!]!
   }
 
   type SetAlertStatusPayload {
@@ -498,7 +599,7 @@ export const typeDefs = /* GraphQL */ `
     status: AlertStatus!
   }
 
-  "Status changes are for admins and analysts (FORBIDDEN otherwise), recorded in the audit trail with the token's actor and the note (at most 4096 characters)."
+  "Status changes are for admins and analysts, policy and detection tuning changes for admins (FORBIDDEN otherwise); every change is recorded in the audit trail with the token's actor (and the note, at most 4096 characters)."
   type Mutation {
     "Sets the status of some of the tenant's alerts."
     setAlertStatus(ids: [ID!]!, status: AlertStatus!, note: String): SetAlertStatusPayload!
@@ -514,5 +615,11 @@ export const typeDefs = /* GraphQL */ `
     upsertPolicy(input: PolicyInput!): Policy!
     "Deletes one of the tenant's policies (admins only): writes its tombstone."
     deletePolicy(id: ID!): DeletePolicyPayload!
+    "Creates or replaces one of the tenant's rule exceptions (admins only). BAD_USER_INPUT, naming the field, when it does not compile, when no detector runs the rule, or when it can never hold on the rule's events. Detectors apply it to the next events they evaluate."
+    upsertRuleException(input: RuleExceptionInput!): RuleException!
+    "Deletes one of the tenant's rule exceptions (admins only): writes its tombstone."
+    deleteRuleException(id: ID!): DeleteRuleExceptionPayload!
+    "Enables or disables a rule for the tenant (admins only; NOT_FOUND when no detector runs it and no policy of the tenant has it). The note goes into the audit trail."
+    setRuleEnabled(rule: ID!, enabled: Boolean!, note: String): Rule!
   }
 `;

@@ -1,10 +1,10 @@
-import { followTopic, type Bus } from '@mamori/bus';
 import type { Logger } from '@mamori/common';
 import { protoType, type Policy, type Policy__Output } from '@mamori/proto';
 import { PolicyStore } from '@mamori/rules';
+import { createFollowedTopic, type FollowBus } from '../bus/followed-topic.js';
 
 /** What the policy resolvers need of the bus. */
-export type PolicyBus = Pick<Bus, 'ensureTopics' | 'produce' | 'consumer' | 'offsets'>;
+export type PolicyBus = FollowBus;
 
 /** The policies topic as the API sees it: each tenant's current set, and writes to it. */
 export interface PolicyTopic {
@@ -27,18 +27,16 @@ export interface PolicyTopicOptions {
 const POLICY = protoType('mamori.v1.Policy');
 
 /**
- * Follows the policies topic like ingest does (a consumer group of its own per process,
- * from the earliest offset, never committing), started on first use so that an API nobody
- * asks about policies reads nothing. Every read first waits until the follower has read up to
- * where the topic ends at that moment, so a caller sees its own writes and those of every
- * other API replica. Log order decides, as in ingest's store: the last record per key is the
- * policy, or its deletion (`deleted`, or an empty value).
+ * Reads the policies topic as ingest does (`createFollowedTopic`). Every read first waits until
+ * the follower has read up to where the topic ends at that moment, so a caller sees its own
+ * writes and those of every other API replica. Log order decides, as in ingest's store: the
+ * last record per key is the policy, or its deletion (`deleted`, or an empty value).
  */
 export function createPolicyTopic(options: PolicyTopicOptions): PolicyTopic {
   const { bus, topic, logger } = options;
   // The same reading of the topic as ingest's and the detector's: last record per key wins.
   const store = new PolicyStore();
-  const follower = followTopic({
+  const followed = createFollowedTopic({
     bus,
     topic,
     groupPrefix: 'mamori-api-policies',
@@ -48,51 +46,25 @@ export function createPolicyTopic(options: PolicyTopicOptions): PolicyTopic {
       }
     },
   });
-  let starting: Promise<void> | undefined;
-
-  function start(): Promise<void> {
-    starting ??= (async () => {
-      // The same spec as ingest's: whichever service starts first creates the topic.
-      await bus.ensureTopics([
-        { topic, partitions: 1, cleanupPolicy: 'compact', retentionMs: -1, retentionBytes: -1 },
-      ]);
-      await follower.start();
-    })().catch((err: unknown) => {
-      // Tried again on the next request: the bus may come back.
-      starting = undefined;
-      throw err;
-    });
-    return starting;
-  }
-
-  /** Resolves once every record on the topic when called has been applied. */
-  async function caughtUp(): Promise<void> {
-    await start();
-    await follower.caughtUp();
-  }
 
   return {
     async list(tenant) {
-      await caughtUp();
+      await followed.caughtUp();
       return store.policies(tenant);
     },
     async get(tenant, id) {
-      await caughtUp();
+      await followed.caughtUp();
       return store.policies(tenant).find((policy) => policy.id === id);
     },
     async write(policy) {
-      await start();
       const bytes = POLICY.encode(POLICY.fromObject(policy)).finish();
-      await bus.produce(topic, [
+      await followed.write([
         {
           key: Buffer.from(`${policy.tenant_id ?? ''}/${policy.id ?? ''}`, 'utf8'),
           value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
         },
       ]);
     },
-    async close() {
-      starting = undefined;
-      await follower.stop();
-    },
+    close: () => followed.close(),
   };
 }

@@ -86,6 +86,7 @@ export function testApp(
     ...(overrides.colocated ? { colocated: overrides.colocated } : {}),
     ...(overrides.bus ? { bus: overrides.bus } : {}),
     ...(overrides.policiesTopic ? { policiesTopic: overrides.policiesTopic } : {}),
+    ...(overrides.tuningTopics ? { tuningTopics: overrides.tuningTopics } : {}),
   });
 }
 
