@@ -10,20 +10,28 @@ import { killHard, spawnMamori } from './support/processes.js';
 
 /**
  * `mamori start` on a fresh data directory with, for each tenant, an agent token (agent
- * node-1) and a viewer's API token; stopped and removed when the test ends.
+ * node-1), a viewer's and an admin's API token; stopped and removed when the test ends.
  */
 async function startForTenants(names: string[]) {
   const dataDir = mkdtempSync(join(tmpdir(), 'mamori-start-'));
   onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
   const token = (): string => randomBytes(24).toString('base64url');
-  const tenants = names.map((tenant) => ({ tenant, agentToken: token(), apiToken: token() }));
+  const tenants = names.map((tenant) => ({
+    tenant,
+    agentToken: token(),
+    apiToken: token(),
+    adminToken: token(),
+  }));
   const platform = await spawnMamori('start', {
     MAMORI_DATA_DIR: dataDir,
     MAMORI_INGEST_TOKENS: JSON.stringify(
       tenants.map((t) => ({ token: t.agentToken, tenant: t.tenant, agentId: 'node-1' })),
     ),
     MAMORI_API_TOKENS: JSON.stringify(
-      tenants.map((t) => ({ token: t.apiToken, tenant: t.tenant, role: 'viewer' })),
+      tenants.flatMap((t) => [
+        { token: t.apiToken, tenant: t.tenant, role: 'viewer' },
+        { token: t.adminToken, tenant: t.tenant, role: 'admin', name: `admin@${t.tenant}` },
+      ]),
     ),
   });
   onTestFinished(() => killHard(platform.child));
@@ -246,6 +254,114 @@ describe('mamori start', () => {
     const exited = new Promise<number | null>((resolve) => platform.child.once('exit', resolve));
     platform.child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it("applies an admin's rule exception from GraphQL in the running detector, without a restart, and audits it", async () => {
+    const { platform, tenants } = await startForTenants(['city-a']);
+    const { agentToken, adminToken } = tenants[0]!;
+    const graphql = async <T>(query: string, variables: Record<string, unknown> = {}) => {
+      const response = await fetch(`http://127.0.0.1:${platform.apiPort}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as { data?: T; errors?: { message: string }[] };
+    };
+    const workload = {
+      container_id: '3f2a9c1b7d4e',
+      namespace: 'citizens',
+      image_repository: 'registry.example.gov/city/portal',
+    };
+    const miner = (pid: number) =>
+      execEvent({
+        workload,
+        process_exec: {
+          process: {
+            pid,
+            name: 'xmrig',
+            exe: '/tmp/xmrig',
+            args: ['/tmp/xmrig', '-o', 'stratum+tcp://pool.example.net:3333'],
+          },
+        },
+      });
+    const agent = connectAgent(`127.0.0.1:${platform.port}`, agentToken);
+    onTestFinished(() => agent.close());
+    await agent.hello('node-1');
+    const alertedEvents = async () =>
+      (
+        await graphql<{ alerts: { edges: { node: { eventId: string } }[] } }>(
+          '{ alerts(first: 10) { edges { node { eventId } } } }',
+        )
+      ).data?.alerts.edges.map((e) => e.node.eventId) ?? [];
+
+    // The detector publishes its rules: the miner rule is there to be tuned.
+    await expect
+      .poll(
+        async () =>
+          (
+            await graphql<{ rule: { id: string } | null }>(
+              '{ rule(id: "mamori:Crypto miner started") { id } }',
+            )
+          ).data?.rule?.id,
+        { timeout: 30_000 },
+      )
+      .toBe('mamori:Crypto miner started');
+    const first = miner(5001);
+    agent.sendBatch(1, [first]);
+    expect((await agent.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
+    await expect.poll(alertedEvents, { timeout: 30_000 }).toEqual([first.id]);
+
+    const upsert = await graphql(
+      `
+        mutation ($input: RuleExceptionInput!) {
+          upsertRuleException(input: $input) {
+            id
+          }
+        }
+      `,
+      {
+        input: {
+          id: 'portal-load-test',
+          rule: 'mamori:Crypto miner started',
+          fields: ['container.image.repository'],
+          values: [['registry.example.gov/city/portal']],
+          comment: 'the load test mines on purpose',
+        },
+      },
+    );
+    expect(upsert.errors).toBeUndefined();
+    // Silenced once the running detector has it in force (it follows the tuning topic).
+    const silenced = miner(5002);
+    const elsewhere = execEvent({
+      workload: { ...workload, image_repository: 'docker.io/evil/miner' },
+      process_exec: {
+        process: {
+          pid: 5003,
+          name: 'xmrig',
+          exe: '/tmp/xmrig',
+          args: ['/tmp/xmrig', '-o', 'stratum+tcp://pool.example.net:3333'],
+        },
+      },
+    });
+    const metric = async () =>
+      (await (await fetch(`http://127.0.0.1:${platform.apiPort}/metrics`)).text()).match(
+        /^mamori_detector_tuning_in_force\{kind="exception"\} (\d+)$/m,
+      )?.[1];
+    await expect.poll(metric, { timeout: 30_000 }).toBe('1');
+    agent.sendBatch(2, [silenced, elsewhere]);
+    expect((await agent.ack(2)).status).toBe('ACK_STATUS_ACCEPTED');
+    await expect
+      .poll(async () => (await alertedEvents()).sort(), { timeout: 30_000 })
+      .toEqual([first.id, elsewhere.id].sort());
+    const metrics = await (await fetch(`http://127.0.0.1:${platform.apiPort}/metrics`)).text();
+    expect(metrics).toMatch(/^mamori_detector_alerts_suppressed_total\{by="exception"\} 1$/m);
+
+    const trail = await graphql<{
+      auditTrail: { edges: { node: { targetId: string; action: string; actor: string } }[] };
+    }>('{ auditTrail(targetType: RULE_EXCEPTION) { edges { node { targetId action actor } } } }');
+    expect(trail.data?.auditTrail.edges.map((e) => e.node)).toEqual([
+      { targetId: 'portal-load-test', action: 'CREATE', actor: 'admin@city-a' },
+    ]);
   });
 
   it('reports every configuration problem at once and exits non-zero', async () => {

@@ -148,9 +148,20 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
   const statefulKinds = new Set<string>(statefulRules.flatMap((rule) => rule.kinds));
   /** Each events partition's stateful rules; see `partitionState`. */
   const partitions = new Map<number, PartitionEntry>();
+  /** Each tenant's exceptions and rule settings, compiled; absent for a tenant with none. */
+  const tunings = new Map<string, CompiledTuning>();
   const metrics = createDetectorMetrics({
     defaultMetrics: deps.processMetrics ?? true,
     rules: () => engine.size,
+    tuning() {
+      let exceptions = 0;
+      let disabled = 0;
+      for (const tuning of tunings.values()) {
+        exceptions += tuning.exceptions;
+        disabled += tuning.disabled;
+      }
+      return { exceptions, disabled };
+    },
     statefulKeys() {
       const keys = new Map<string, number>(statefulRules.map((rule) => [rule.id, 0]));
       for (const { live } of partitions.values()) {
@@ -218,8 +229,6 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         },
       })
     : undefined;
-  /** Each tenant's exceptions and rule settings, compiled; absent for a tenant with none. */
-  const tunings = new Map<string, CompiledTuning>();
   const tuningLogger = logger.child({ component: 'tuning' });
   const tuningStore = new RuleTuningStore();
   const tuningFollower: TenantFollower | undefined = config.tuning

@@ -30,6 +30,8 @@ export interface DetectorMetricsOptions {
   rules(): number;
   /** Keys held by each stateful rule now (all partitions), read at scrape time. */
   statefulKeys?(): ReadonlyMap<string, number>;
+  /** Rule exceptions and disabled rules in force, over every tenant, read at scrape time. */
+  tuning?(): { exceptions: number; disabled: number };
 }
 
 /** Prometheus metrics of one detector instance, in a registry of its own. */
@@ -44,6 +46,17 @@ export function createDetectorMetrics(options: DetectorMetricsOptions): Detector
     registers: [registry],
     collect() {
       this.set(options.rules());
+    },
+  });
+  new Gauge({
+    name: 'mamori_detector_tuning_in_force',
+    help: "Tenants' rule exceptions and rule settings that disable a rule, in force now, over every tenant.",
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const tuning = options.tuning?.() ?? { exceptions: 0, disabled: 0 };
+      this.set({ kind: 'exception' }, tuning.exceptions);
+      this.set({ kind: 'disabled_rule' }, tuning.disabled);
     },
   });
   new Gauge({
