@@ -19,9 +19,10 @@ export function ruleTuningKey(tenant: string, kind: TuningKind, name: string): s
   return `${tenant}/${kind}/${name}`;
 }
 
+/** A tenant's live records (never tombstones) by id or rule. */
 interface TenantTuning {
-  exceptions: Map<string, RuleException__Output>;
-  settings: Map<string, RuleSetting__Output>;
+  exceptions: Map<string, RuleTuning__Output>;
+  settings: Map<string, RuleTuning__Output>;
 }
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -103,21 +104,29 @@ export class RuleTuningStore {
       of = { exceptions: new Map(), settings: new Map() };
       this.#tenants.set(tenant, of);
     }
-    if (kind === 'exception') of.exceptions.set(name, tuning.exception!);
-    else of.settings.set(name, tuning.setting!);
+    if (kind === 'exception') of.exceptions.set(name, tuning);
+    else of.settings.set(name, tuning);
     return { tenant };
   }
 
   /** The tenant's exceptions, sorted by id. */
   exceptions(tenant: string): RuleException__Output[] {
-    const of = this.#tenants.get(tenant)?.exceptions;
-    return [...(of?.values() ?? [])].sort((a, b) => byText(a.id, b.id));
+    return this.records(tenant, 'exception').map((r) => r.exception!);
   }
 
   /** The tenant's rule settings, sorted by rule. */
   settings(tenant: string): RuleSetting__Output[] {
-    const of = this.#tenants.get(tenant)?.settings;
-    return [...(of?.values() ?? [])].sort((a, b) => byText(a.rule, b.rule));
+    return this.records(tenant, 'setting').map((r) => r.setting!);
+  }
+
+  /**
+   * The tenant's live records of a kind, whole (who wrote them and when), sorted by exception
+   * id or rule.
+   */
+  records(tenant: string, kind: TuningKind): RuleTuning__Output[] {
+    const of = this.#tenants.get(tenant);
+    const map = kind === 'exception' ? of?.exceptions : of?.settings;
+    return [...(map?.entries() ?? [])].sort(([a], [b]) => byText(a, b)).map(([, r]) => r);
   }
 
   /** Tenants with at least one exception or setting. */
