@@ -8,18 +8,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiApp } from '../src/app.js';
 import type { AuditRecord } from '@mamori/warehouse';
 import type { ApiWarehouse } from '../src/graphql/resolvers.js';
-import { gql, testApp, token, tokenActor } from './support/fixtures.js';
+import { auditingWarehouse, gql, testApp, token, tokenActor } from './support/fixtures.js';
 
 const TENANT = 'city-a';
 const OTHER = 'city-b';
-/** Policies never reach the warehouse; their audit entries do. */
+/** Policies and tuning never reach the warehouse; their audit entries do. */
+let warehouse: ApiWarehouse;
 let audits: { tenant: string; entry: AuditRecord }[];
-const warehouse = {
-  recordAudit(tenant, entry) {
-    audits.push({ tenant, entry });
-    return Promise.resolve();
-  },
-} as Pick<ApiWarehouse, 'recordAudit'> as ApiWarehouse;
 
 const UPSERT = `mutation ($input: PolicyInput!) {
   upsertPolicy(input: $input) { id name mode updatedAt }
@@ -45,7 +40,7 @@ let bus: EmbeddedBus;
 let app: ApiApp;
 
 beforeEach(async () => {
-  audits = [];
+  ({ warehouse, audits } = auditingWarehouse());
   dir = mkdtempSync(join(tmpdir(), 'mamori-api-policies-'));
   bus = await createEmbeddedBus({ dir: join(dir, 'bus'), fsync: false });
   app = testApp(warehouse, [TENANT, OTHER], { bus });

@@ -8,7 +8,7 @@ import type { AuditRecord } from '@mamori/warehouse';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiApp } from '../src/app.js';
 import type { ApiWarehouse } from '../src/graphql/resolvers.js';
-import { gql, testApp, token, tokenActor } from './support/fixtures.js';
+import { auditingWarehouse, gql, testApp, token, tokenActor } from './support/fixtures.js';
 
 const TENANT = 'city-a';
 const OTHER = 'city-b';
@@ -79,13 +79,9 @@ const input = {
 let dir: string;
 let bus: EmbeddedBus;
 let app: ApiApp;
+/** Policies and tuning never reach the warehouse; their audit entries do. */
+let warehouse: ApiWarehouse;
 let audits: { tenant: string; entry: AuditRecord }[];
-const warehouse = {
-  recordAudit(tenant, entry) {
-    audits.push({ tenant, entry });
-    return Promise.resolve();
-  },
-} as Pick<ApiWarehouse, 'recordAudit'> as ApiWarehouse;
 
 async function publishCatalog(catalog: RuleCatalog): Promise<void> {
   const type = protoType('mamori.v1.RuleCatalog');
@@ -130,7 +126,7 @@ async function tuningRecords(): Promise<{ key: string; tuning: RuleTuning__Outpu
 }
 
 beforeEach(async () => {
-  audits = [];
+  ({ warehouse, audits } = auditingWarehouse());
   dir = mkdtempSync(join(tmpdir(), 'mamori-api-tuning-'));
   bus = await createEmbeddedBus({ dir: join(dir, 'bus'), fsync: false });
   app = testApp(warehouse, [TENANT, OTHER], { bus });

@@ -1,19 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEmbeddedBus, type EmbeddedBus } from '@mamori/bus';
-import { captureLogs } from '@mamori/common/testing';
+import type { EmbeddedBus } from '@mamori/bus';
 import { protoType, type Policy } from '@mamori/proto';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { alertId, buildApp, readDetectorConfig, type DetectorApp } from '../src/index.js';
-import {
-  committedCount,
-  execEvent,
-  harmlessEvent,
-  produceEvents,
-  readAlerts,
-  unique,
-} from './support/events.js';
+import { describe, expect, it } from 'vitest';
+import { alertId } from '../src/index.js';
+import { execEvent, harmlessEvent, readAlerts } from './support/events.js';
+import { harness, type Harness } from './support/harness.js';
 
 const policyType = protoType('mamori.v1.Policy');
 
@@ -39,65 +31,15 @@ const NO_NETCAT: Policy = {
 const netcat = (tenant = 'city-a') =>
   execEvent(['/usr/bin/nc', '-l', '4444'], { tenant_id: tenant });
 
-interface Harness {
-  bus: EmbeddedBus;
-  events: string;
-  alerts: string;
-  policies: string;
-  groupId: string;
-  lines: ReturnType<typeof captureLogs>['lines'];
-  detector(): Promise<DetectorApp>;
-  /** Produces events and waits until the detector has committed all of them. */
-  evaluate(...events: ReturnType<typeof execEvent>[]): Promise<void>;
-}
-
-async function harness(): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'mamori-detector-policies-'));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  const bus = await createEmbeddedBus({ dir: join(dir, 'bus'), fsync: false });
-  onTestFinished(() => bus.close());
-  const events = unique('events');
-  const alerts = unique('alerts');
-  const policies = unique('policies');
-  const groupId = unique('detector');
-  await bus.ensureTopics([
-    { topic: events, partitions: 2 },
-    { topic: policies, partitions: 1, cleanupPolicy: 'compact', retentionMs: -1 },
-  ]);
-  // No built-ins: every alert of these tests comes from a policy.
-  const rulesFile = join(dir, 'local_rules.yaml');
+/** A harness whose detector runs no rule of files or built-ins: every alert is a policy's. */
+async function policyHarness(): Promise<Harness> {
+  const h = await harness('policies');
+  const rulesFile = join(h.dir, 'local_rules.yaml');
   writeFileSync(rulesFile, '[]\n');
-  const { logger, lines } = captureLogs();
-  let sent = 0;
   return {
-    bus,
-    events,
-    alerts,
-    policies,
-    groupId,
-    lines,
-    async detector() {
-      const config = readDetectorConfig({
-        MAMORI_DATA_DIR: dir,
-        MAMORI_TOPIC_EVENTS: events,
-        MAMORI_TOPIC_ALERTS: alerts,
-        MAMORI_TOPIC_POLICIES: policies,
-        MAMORI_DETECTOR_GROUP: groupId,
-        MAMORI_DETECTOR_BUILTIN: 'false',
-        MAMORI_DETECTOR_RULES: rulesFile,
-        MAMORI_DETECTOR_STATEFUL: 'false',
-        MAMORI_EVENTS_PARTITIONS: '2',
-      });
-      const app = buildApp({ config, bus, logger, policySyncTimeoutMs: 5_000 });
-      onTestFinished(() => app.stop(0));
-      await app.start();
-      return app;
-    },
-    async evaluate(...batch) {
-      sent += batch.length;
-      await produceEvents(bus, events, batch);
-      await expect.poll(() => committedCount(bus, groupId, events)).toBe(sent);
-    },
+    ...h,
+    detector: (env) =>
+      h.detector({ MAMORI_DETECTOR_BUILTIN: 'false', MAMORI_DETECTOR_RULES: rulesFile, ...env }),
   };
 }
 
@@ -110,7 +52,7 @@ function compiled(lines: Harness['lines'], tenant: string, rules: number): numbe
 
 describe('detector policies', () => {
   it("alerts on a denied process of the policy's tenant with the policy's action, and not on another tenant's", async () => {
-    const h = await harness();
+    const h = await policyHarness();
     await writePolicy(h.bus, h.policies, NO_NETCAT);
     await h.detector();
     const ours = netcat('city-a');
@@ -132,7 +74,7 @@ describe('detector policies', () => {
   });
 
   it('applies a policy written while running, and stops alerting once it is tombstoned', async () => {
-    const h = await harness();
+    const h = await policyHarness();
     const app = await h.detector();
     await h.evaluate(netcat());
     expect(await readAlerts(h.bus, h.alerts)).toHaveLength(0);

@@ -1,21 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createEmbeddedBus, type EmbeddedBus } from '@mamori/bus';
-import { captureLogs } from '@mamori/common/testing';
+import type { EmbeddedBus } from '@mamori/bus';
 import { protoType, type RuleCatalog__Output, type RuleTuning } from '@mamori/proto';
 import { decodeMessage } from '@mamori/proto/wire';
 import { ruleTuningKey } from '@mamori/rules';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { buildApp, readDetectorConfig, type DetectorApp } from '../src/index.js';
-import {
-  committedCount,
-  harmlessEvent,
-  minerEvent,
-  produceEvents,
-  readAlerts,
-  unique,
-} from './support/events.js';
+import { describe, expect, it } from 'vitest';
+import { harmlessEvent, minerEvent, readAlerts, unique } from './support/events.js';
+import { harness, type Harness } from './support/harness.js';
 
 const tuningType = protoType('mamori.v1.RuleTuning');
 const MINER = 'mamori:Crypto miner started';
@@ -45,54 +34,17 @@ const PORTAL_MINER: RuleTuning = {
   },
 };
 
-async function harness() {
-  const dir = mkdtempSync(join(tmpdir(), 'mamori-detector-tuning-'));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  const bus = await createEmbeddedBus({ dir: join(dir, 'bus'), fsync: false });
-  onTestFinished(() => bus.close());
-  const events = unique('events');
-  const alerts = unique('alerts');
-  const tuning = unique('tuning');
-  const catalog = unique('catalog');
-  const groupId = unique('detector');
-  await bus.ensureTopics([
-    { topic: events, partitions: 2 },
-    { topic: tuning, partitions: 1, cleanupPolicy: 'compact', retentionMs: -1 },
-  ]);
-  const { logger, lines } = captureLogs();
-  let sent = 0;
+type TuningHarness = Harness & {
+  /** How often city-a's tuning was compiled with these many exceptions and disabled rules. */
+  compiled(exceptions: number, disabledRules: number): number;
+};
+
+async function tuningHarness(): Promise<TuningHarness> {
+  const h = await harness('tuning');
   return {
-    bus,
-    alerts,
-    tuning,
-    catalog,
-    groupId,
-    lines,
-    async detector(): Promise<DetectorApp> {
-      const config = readDetectorConfig({
-        MAMORI_DATA_DIR: dir,
-        MAMORI_TOPIC_EVENTS: events,
-        MAMORI_TOPIC_ALERTS: alerts,
-        MAMORI_TOPIC_POLICIES: unique('policies'),
-        MAMORI_TOPIC_RULE_TUNING: tuning,
-        MAMORI_TOPIC_RULE_CATALOG: catalog,
-        MAMORI_DETECTOR_GROUP: groupId,
-        MAMORI_DETECTOR_STATEFUL: 'false',
-        MAMORI_EVENTS_PARTITIONS: '2',
-      });
-      const app = buildApp({ config, bus, logger, policySyncTimeoutMs: 5_000 });
-      onTestFinished(() => app.stop(0));
-      await app.start();
-      return app;
-    },
-    async evaluate(...batch: ReturnType<typeof minerEvent>[]): Promise<void> {
-      sent += batch.length;
-      await produceEvents(bus, events, batch);
-      await expect.poll(() => committedCount(bus, groupId, events)).toBe(sent);
-    },
-    /** How often city-a's tuning was compiled with these many exceptions and disabled rules. */
-    compiled(exceptions: number, disabledRules: number): number {
-      return lines.filter(
+    ...h,
+    compiled(exceptions, disabledRules) {
+      return h.lines.filter(
         (l) =>
           l.msg === 'tenant rule tuning compiled' &&
           l.tenant === 'city-a' &&
@@ -103,12 +55,12 @@ async function harness() {
   };
 }
 
-const alertRules = async (h: Awaited<ReturnType<typeof harness>>) =>
+const alertRules = async (h: Harness) =>
   (await readAlerts(h.bus, h.alerts)).map((a) => `${a.alert.tenant_id} ${a.alert.rule_id}`);
 
 describe('detector rule tuning', () => {
   it("silences a rule where the tenant's exception holds, and nowhere else", async () => {
-    const h = await harness();
+    const h = await tuningHarness();
     await writeTuning(h.bus, h.tuning, PORTAL_MINER);
     const app = await h.detector();
     // The same miner in another image, and in another tenant's portal, still alert.
@@ -125,7 +77,7 @@ describe('detector rule tuning', () => {
   });
 
   it('applies exceptions and rule settings written while running, without a restart', async () => {
-    const h = await harness();
+    const h = await tuningHarness();
     await h.detector();
     await h.evaluate(minerEvent());
     expect(await alertRules(h)).toEqual([`city-a ${MINER}`]);
@@ -163,7 +115,7 @@ describe('detector rule tuning', () => {
   });
 
   it('ignores an exception it cannot compile, logging why, and keeps alerting', async () => {
-    const h = await harness();
+    const h = await tuningHarness();
     await writeTuning(h.bus, h.tuning, {
       tenant_id: 'city-a',
       exception: { id: 'typo', rule: MINER, fields: ['proc.nmae'], values: [{ values: ['x'] }] },
@@ -181,7 +133,7 @@ describe('detector rule tuning', () => {
   });
 
   it('publishes the rules it runs to the catalog topic, keyed by its group', async () => {
-    const h = await harness();
+    const h = await tuningHarness();
     await h.detector();
     await expect.poll(async () => (await h.bus.offsets(h.catalog))[0]?.high ?? 0).toBe(1);
     const consumer = h.bus.consumer({ groupId: unique('reader'), topics: [h.catalog] });

@@ -1,3 +1,4 @@
+import type { AuditRecord } from '@mamori/warehouse';
 import { createHash } from 'node:crypto';
 import type { Event__Output } from '@mamori/proto';
 import { execEvent, fileEvent, SECOND, T0 } from '@mamori/warehouse/testing';
@@ -117,4 +118,22 @@ export async function gql(
     payload: JSON.stringify({ query, variables }),
   });
   return { status: response.statusCode, body: response.json(), response };
+}
+
+/**
+ * A warehouse that only records audit entries, in `audits`: what the policy and tuning
+ * resolvers write to it (their data lives on the bus).
+ */
+export function auditingWarehouse(): {
+  warehouse: ApiWarehouse;
+  audits: { tenant: string; entry: AuditRecord }[];
+} {
+  const audits: { tenant: string; entry: AuditRecord }[] = [];
+  const warehouse = {
+    recordAudit(tenant, entry) {
+      audits.push({ tenant, entry });
+      return Promise.resolve();
+    },
+  } as Pick<ApiWarehouse, 'recordAudit'> as ApiWarehouse;
+  return { warehouse, audits };
 }
