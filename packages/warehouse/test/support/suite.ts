@@ -853,6 +853,158 @@ export function warehouseSuite(target: SuiteTarget): void {
       const bad = await rejection(warehouse.listIncidents(tenant, {}, { cursor: 'bm9wZQ' }));
       expect(isMamoriError(bad, 'MAMORI_VALIDATION') && bad.context['field']).toBe('cursor');
     });
+    describe('newest first, window by window', () => {
+      /** A seeded generator, so that a failure can be replayed. */
+      const random = (seed: number) => () => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed / 2 ** 32;
+      };
+      const SEVERITY_ORDER = ['info', 'low', 'medium', 'high', 'critical'] as const;
+
+      /**
+       * Alerts of one tenant in a few busy windows, in windows days apart (older than the
+       * bounded probes reach: 2 + 16 + 128 windows), and in a window in between; and the
+       * incidents they make, computed here as the view defines them.
+       */
+      async function history(seed: number) {
+        const tenant = testTenant();
+        const next = random(seed);
+        const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
+        // Hours before T0: the busy recent ones, one beyond the first probe, and old ones.
+        const hours = [0, 0, 0, -1, -2, -3, -10, -40, -200, -200, -500];
+        const alerts: AlertInput[] = hours.flatMap((hour, h) =>
+          Array.from({ length: 1 + Math.floor(next() * 4) }, (_, i) =>
+            alert(tenant, {
+              id: `p${h}-${i}`,
+              ruleId: pick(['shell-in-container', 'miner']),
+              podName: pick(['portal-1', 'portal-2']),
+              severity: pick(SEVERITY_ORDER),
+              observedUnixMicros: T0 + hour * HOUR + Math.floor(next() * HOUR),
+            }),
+          ),
+        );
+        await warehouse.insertAlerts(alerts);
+        // Another tenant's newer alerts never move where this tenant's probes start.
+        await warehouse.insertAlerts([
+          alert(testTenant(), { id: 'newer', observedUnixMicros: T0 + 5 * HOUR }),
+        ]);
+        const incidents = new Map<
+          string,
+          { id: string; last: number; first: number; severity: number; count: number }
+        >();
+        for (const a of alerts) {
+          const window = Math.floor(a.observedUnixMicros / HOUR) * HOUR;
+          const workload = `${a.namespace}/${a.podName}`;
+          const id = incidentId(tenant, a.ruleId, workload, window);
+          const seen = incidents.get(id) ?? {
+            id,
+            last: a.observedUnixMicros,
+            first: a.observedUnixMicros,
+            severity: 0,
+            count: 0,
+          };
+          seen.last = Math.max(seen.last, a.observedUnixMicros);
+          seen.first = Math.min(seen.first, a.observedUnixMicros);
+          seen.severity = Math.max(seen.severity, SEVERITY_ORDER.indexOf(a.severity));
+          seen.count++;
+          incidents.set(id, seen);
+        }
+        const expected = [...incidents.values()].sort((a, b) =>
+          a.last !== b.last ? b.last - a.last : a.id < b.id ? 1 : -1,
+        );
+        return { tenant, expected };
+      }
+
+      async function pageAll(
+        tenant: string,
+        filter: Parameters<Warehouse['listIncidents']>[1],
+        limit: number,
+      ): Promise<StoredIncident[]> {
+        const seen: StoredIncident[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await warehouse.listIncidents(tenant, filter, { limit, cursor });
+          expect(page.items.length).toBeLessThanOrEqual(limit);
+          if (page.nextCursor !== undefined) expect(page.items).toHaveLength(limit);
+          seen.push(...page.items);
+          cursor = page.nextCursor;
+        } while (cursor !== undefined);
+        return seen;
+      }
+
+      it('lists what merging every incident would, in windows days apart and across page boundaries', async () => {
+        for (const seed of [1, 2]) {
+          const { tenant, expected } = await history(seed);
+          const summary = (items: StoredIncident[]) =>
+            items.map((i) => [i.id, i.lastSeenUnixMicros, i.alertCount, i.severity]);
+          const want = expected.map((e) => [e.id, e.last, e.count, SEVERITY_ORDER[e.severity]]);
+          expect(
+            summary((await warehouse.listIncidents(tenant, {}, { limit: 1000 })).items),
+          ).toEqual(want);
+          for (const limit of [1, 2, 3, 7]) {
+            expect(summary(await pageAll(tenant, {}, limit))).toEqual(want);
+          }
+          // A filter that only old incidents pass, and time ranges that end the probing early.
+          for (const severity of SEVERITY_ORDER) {
+            expect((await pageAll(tenant, { severities: [severity] }, 2)).map((i) => i.id)).toEqual(
+              expected.filter((e) => SEVERITY_ORDER[e.severity] === severity).map((e) => e.id),
+            );
+          }
+          const ranges = [
+            { fromMicros: T0 - 3 * HOUR + 10 * SECOND },
+            { toMicros: T0 - 100 * HOUR },
+            { fromMicros: T0 - 300 * HOUR, toMicros: T0 - HOUR / 2 },
+          ];
+          for (const range of ranges) {
+            const inRange = expected.filter(
+              (e) =>
+                (range.fromMicros === undefined || e.last >= range.fromMicros) &&
+                (range.toMicros === undefined || e.first < range.toMicros),
+            );
+            expect((await pageAll(tenant, range, 2)).map((i) => i.id)).toEqual(
+              inRange.map((e) => e.id),
+            );
+          }
+        }
+      });
+
+      it('finds a status filter’s incidents in windows older than the first probes', async () => {
+        const { tenant, expected } = await history(4);
+        const oldest = expected.at(-1)!;
+        const middle = expected[Math.floor(expected.length / 2)]!;
+        await warehouse.setIncidentStatus(tenant, oldest.id, 'suppressed');
+        await warehouse.setIncidentStatus(tenant, middle.id, 'suppressed');
+        const suppressed = await warehouse.listIncidents(
+          tenant,
+          { statuses: ['suppressed'] },
+          { limit: 1 },
+        );
+        const rest = await warehouse.listIncidents(
+          tenant,
+          { statuses: ['suppressed'] },
+          { limit: 1, cursor: suppressed.nextCursor },
+        );
+        expect([...suppressed.items, ...rest.items].map((i) => [i.id, i.status])).toEqual([
+          [middle.id, 'suppressed'],
+          [oldest.id, 'suppressed'],
+        ]);
+        expect(rest.nextCursor).toBeUndefined();
+        expect((await pageAll(tenant, { statuses: ['open'] }, 3)).map((i) => i.id)).toEqual(
+          expected.filter((e) => e !== oldest && e !== middle).map((e) => e.id),
+        );
+      });
+
+      it('answers a filter nothing matches, and a tenant without incidents, with an empty page', async () => {
+        const { tenant } = await history(5);
+        expect(await warehouse.listIncidents(tenant, { workload: 'nowhere/none' })).toEqual({
+          items: [],
+        });
+        expect(await warehouse.listIncidents(tenant, { ruleIds: ['no-such-rule'] })).toEqual({
+          items: [],
+        });
+        expect(await warehouse.listIncidents(testTenant())).toEqual({ items: [] });
+      });
+    });
   });
 
   describe('audit of admin changes', () => {
