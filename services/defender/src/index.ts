@@ -1,0 +1,6 @@
+export type {
+  EventPriority,
+  Sensor,
+  SensorContext,
+  SensorStatus,
+} from './sensors/sensor.js';
