@@ -21,6 +21,7 @@ export const EVENT_KINDS = [
   'process_ptrace',
   'network_socket',
   'fd_dup',
+  'enforcement',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

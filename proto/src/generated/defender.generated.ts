@@ -10,6 +10,7 @@ import type { CommandResult as _mamori_v1_CommandResult, CommandResult__Output a
 import type { Connection as _mamori_v1_Connection, Connection__Output as _mamori_v1_Connection__Output } from './mamori/v1/Connection.generated.js';
 import type { DefenderServiceClient as _mamori_v1_DefenderServiceClient, DefenderServiceDefinition as _mamori_v1_DefenderServiceDefinition } from './mamori/v1/DefenderService.generated.js';
 import type { DnsQuery as _mamori_v1_DnsQuery, DnsQuery__Output as _mamori_v1_DnsQuery__Output } from './mamori/v1/DnsQuery.generated.js';
+import type { EnforcementAction as _mamori_v1_EnforcementAction, EnforcementAction__Output as _mamori_v1_EnforcementAction__Output } from './mamori/v1/EnforcementAction.generated.js';
 import type { Event as _mamori_v1_Event, Event__Output as _mamori_v1_Event__Output } from './mamori/v1/Event.generated.js';
 import type { EventBatch as _mamori_v1_EventBatch, EventBatch__Output as _mamori_v1_EventBatch__Output } from './mamori/v1/EventBatch.generated.js';
 import type { ExceptionValues as _mamori_v1_ExceptionValues, ExceptionValues__Output as _mamori_v1_ExceptionValues__Output } from './mamori/v1/ExceptionValues.generated.js';
@@ -69,6 +70,7 @@ export interface ProtoGrpcType {
       Connection: MessageTypeDefinition<_mamori_v1_Connection, _mamori_v1_Connection__Output>
       DefenderService: SubtypeConstructor<typeof grpc.Client, _mamori_v1_DefenderServiceClient> & { service: _mamori_v1_DefenderServiceDefinition }
       DnsQuery: MessageTypeDefinition<_mamori_v1_DnsQuery, _mamori_v1_DnsQuery__Output>
+      EnforcementAction: MessageTypeDefinition<_mamori_v1_EnforcementAction, _mamori_v1_EnforcementAction__Output>
       Event: MessageTypeDefinition<_mamori_v1_Event, _mamori_v1_Event__Output>
       EventBatch: MessageTypeDefinition<_mamori_v1_EventBatch, _mamori_v1_EventBatch__Output>
       ExceptionValues: MessageTypeDefinition<_mamori_v1_ExceptionValues, _mamori_v1_ExceptionValues__Output>

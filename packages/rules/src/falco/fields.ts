@@ -20,7 +20,14 @@ import { EVENT_KINDS, type EventKind } from '../rule.js';
  */
 
 /** Payload kinds that are not syscalls: no Falco rule of the syscall source sees them. */
-const NOT_SYSCALLS = ['dns_query', 'http_request', 'http_response', 'scanner_finding'] as const;
+// `enforcement`: what a defender did, reported after the fact; Falco has no such event.
+const NOT_SYSCALLS = [
+  'dns_query',
+  'http_request',
+  'http_response',
+  'scanner_finding',
+  'enforcement',
+] as const;
 export type FalcoEventKind = Exclude<EventKind, (typeof NOT_SYSCALLS)[number]>;
 /** The Mamori payload kinds that correspond to a Falco syscall event, in schema order. */
 export const FALCO_EVENT_KINDS: readonly FalcoEventKind[] = EVENT_KINDS.filter(

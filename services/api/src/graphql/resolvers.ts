@@ -545,6 +545,7 @@ export const resolvers = {
     PROCESS_PTRACE: 'process_ptrace',
     NETWORK_SOCKET: 'network_socket',
     FD_DUP: 'fd_dup',
+    ENFORCEMENT: 'enforcement',
   } satisfies Record<string, EventKind>,
   Severity: { INFO: 'info', LOW: 'low', MEDIUM: 'medium', HIGH: 'high', CRITICAL: 'critical' },
   AlertStatus: {

@@ -32,6 +32,8 @@ export const typeDefs = /* GraphQL */ `
     PROCESS_PTRACE
     NETWORK_SOCKET
     FD_DUP
+    "A defender's own enforcement of a policy (a kill, a stopped container), reported after the fact."
+    ENFORCEMENT
   }
 
   enum Severity {

@@ -155,6 +155,10 @@ const REQUIREMENTS: Record<string, Requirement[]> = (() => {
       { rule: 'text', path: 'scanner_finding.target' },
       { rule: 'text', path: 'scanner_finding.rule_id' },
     ],
+    enforcement: [
+      { rule: 'text', path: 'enforcement.action' },
+      { rule: 'text', path: 'enforcement.rule_id' },
+    ],
   };
 })();
 

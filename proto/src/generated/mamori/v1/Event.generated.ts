@@ -21,6 +21,7 @@ import type { KernelModuleLoad as _mamori_v1_KernelModuleLoad, KernelModuleLoad_
 import type { ProcessPtrace as _mamori_v1_ProcessPtrace, ProcessPtrace__Output as _mamori_v1_ProcessPtrace__Output } from '../../mamori/v1/ProcessPtrace.generated.js';
 import type { NetworkSocket as _mamori_v1_NetworkSocket, NetworkSocket__Output as _mamori_v1_NetworkSocket__Output } from '../../mamori/v1/NetworkSocket.generated.js';
 import type { FdDup as _mamori_v1_FdDup, FdDup__Output as _mamori_v1_FdDup__Output } from '../../mamori/v1/FdDup.generated.js';
+import type { EnforcementAction as _mamori_v1_EnforcementAction, EnforcementAction__Output as _mamori_v1_EnforcementAction__Output } from '../../mamori/v1/EnforcementAction.generated.js';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -76,7 +77,8 @@ export interface Event {
   'process_ptrace'?: (_mamori_v1_ProcessPtrace | null);
   'network_socket'?: (_mamori_v1_NetworkSocket | null);
   'fd_dup'?: (_mamori_v1_FdDup | null);
-  'payload'?: "process_exec"|"process_exit"|"file_open"|"file_write"|"file_rename"|"file_delete"|"network_connect"|"network_accept"|"network_listen"|"dns_query"|"http_request"|"http_response"|"scanner_finding"|"file_link"|"file_symlink"|"kernel_module_load"|"process_ptrace"|"network_socket"|"fd_dup";
+  'enforcement'?: (_mamori_v1_EnforcementAction | null);
+  'payload'?: "process_exec"|"process_exit"|"file_open"|"file_write"|"file_rename"|"file_delete"|"network_connect"|"network_accept"|"network_listen"|"dns_query"|"http_request"|"http_response"|"scanner_finding"|"file_link"|"file_symlink"|"kernel_module_load"|"process_ptrace"|"network_socket"|"fd_dup"|"enforcement";
 }
 
 /**
@@ -132,5 +134,6 @@ export interface Event__Output {
   'process_ptrace'?: (_mamori_v1_ProcessPtrace__Output | null);
   'network_socket'?: (_mamori_v1_NetworkSocket__Output | null);
   'fd_dup'?: (_mamori_v1_FdDup__Output | null);
-  'payload'?: "process_exec"|"process_exit"|"file_open"|"file_write"|"file_rename"|"file_delete"|"network_connect"|"network_accept"|"network_listen"|"dns_query"|"http_request"|"http_response"|"scanner_finding"|"file_link"|"file_symlink"|"kernel_module_load"|"process_ptrace"|"network_socket"|"fd_dup";
+  'enforcement'?: (_mamori_v1_EnforcementAction__Output | null);
+  'payload'?: "process_exec"|"process_exit"|"file_open"|"file_write"|"file_rename"|"file_delete"|"network_connect"|"network_accept"|"network_listen"|"dns_query"|"http_request"|"http_response"|"scanner_finding"|"file_link"|"file_symlink"|"kernel_module_load"|"process_ptrace"|"network_socket"|"fd_dup"|"enforcement";
 }
