@@ -1,0 +1,19 @@
+/** Where the readers find procfs and the host's files; tests point both at a fake tree. */
+export interface ProcfsOptions {
+  /** Where procfs is mounted. @default '/proc' */
+  procRoot?: string;
+  /**
+   * The host's filesystem root, under which `/etc/passwd` and the container runtimes' state
+   * (`/var/lib/docker`, `/run/containerd`, …) are read. @default '/'
+   */
+  hostRoot?: string;
+}
+
+export const DEFAULT_PROC_ROOT = '/proc';
+export const DEFAULT_HOST_ROOT = '/';
+
+/** True for errors that mean "the process (or the file) is not there (any more)". */
+export function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ESRCH' || code === 'ENOTDIR';
+}
