@@ -1,0 +1,144 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createEnvReader, DEFAULT_DATA_DIR } from '@mamori/common';
+
+/** The sensors a defender can run. */
+export const SENSOR_NAMES = ['process', 'network', 'file', 'falco', 'tetragon'] as const;
+export type SensorName = (typeof SENSOR_NAMES)[number];
+
+export interface DefenderConfig {
+  /** host:port of ingest's gRPC endpoint. */
+  ingest: string;
+  /** The agent credential (never logged). */
+  token: string;
+  agentId: string;
+  hostname: string;
+  /** PEM of the CA that signed ingest's certificate; plaintext without it. */
+  tlsCa?: Buffer;
+  spool: { dir: string; maxBytes: number };
+  /** Events queued in memory between sensors and spool, at most. */
+  queueEvents: number;
+  batch: { maxEvents: number; maxMs: number };
+  sensors: readonly SensorName[];
+  /** How often the process sensor polls /proc when the kernel connector is unavailable, ms. */
+  processPollMs: number;
+  /** Reconnect delays to ingest: full jitter up to min(maxMs, initialMs × 2^attempt). */
+  reconnect: { initialMs: number; maxMs: number };
+  /** Whether prevent and block policies are enforced on this node. */
+  enforce: boolean;
+  /** Paths the file sensor watches (empty: its defaults). */
+  sensitivePaths: readonly string[];
+  /** Falco's JSON output: a file to follow, and an HTTP address for its http_output. */
+  falco: { file?: string; listen?: string };
+  /** Tetragon's JSON export file to follow. */
+  tetragon: { file?: string };
+}
+
+/**
+ * The defender's configuration from environment variables, validated, all problems at once.
+ * Without `MAMORI_DEFENDER_TOKEN` the local credential of `mamori start` on the same data
+ * directory (`agents.json`, tenant "default", agent "local") is used, so that the platform and
+ * a defender on one machine need no setup.
+ * @throws MamoriError Config listing every problem.
+ */
+export function readDefenderConfig(env: NodeJS.ProcessEnv = process.env): Readonly<DefenderConfig> {
+  const read = createEnvReader(env);
+  const dataDir = resolve(read.string('MAMORI_DATA_DIR', DEFAULT_DATA_DIR));
+  let token = read.optionalString('MAMORI_DEFENDER_TOKEN');
+  let agentId = read.optionalString('MAMORI_DEFENDER_AGENT_ID');
+  const tokenFile = read.optionalString('MAMORI_DEFENDER_TOKEN_FILE');
+  if (token === undefined && tokenFile !== undefined) {
+    try {
+      token = readFileSync(tokenFile, 'utf8').trim();
+    } catch (err) {
+      read.problem(
+        `MAMORI_DEFENDER_TOKEN_FILE: ${tokenFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      );
+    }
+  }
+  if (token === undefined) {
+    const local = join(dataDir, 'agents.json');
+    if (existsSync(local)) {
+      try {
+        const parsed = JSON.parse(readFileSync(local, 'utf8')) as {
+          agents?: { token?: string; agentId?: string }[];
+        };
+        const first = parsed.agents?.[0];
+        if (first?.token !== undefined) {
+          token = first.token;
+          agentId ??= first.agentId;
+        }
+      } catch {
+        read.problem(`${local}: not the agent credentials of mamori start`);
+      }
+    }
+  }
+  if (token === undefined) {
+    read.problem(
+      'MAMORI_DEFENDER_TOKEN: the agent credential is required (or MAMORI_DEFENDER_TOKEN_FILE, or the agents.json of mamori start in MAMORI_DATA_DIR)',
+    );
+  }
+  const sensors = read.list('MAMORI_DEFENDER_SENSORS', ['process', 'network', 'file']);
+  for (const name of sensors) {
+    if (!(SENSOR_NAMES as readonly string[]).includes(name)) {
+      read.problem(`MAMORI_DEFENDER_SENSORS: unknown sensor ${name} (${SENSOR_NAMES.join(', ')})`);
+    }
+  }
+  const caFile = read.optionalString('MAMORI_DEFENDER_TLS_CA');
+  let tlsCa: Buffer | undefined;
+  if (caFile !== undefined) {
+    try {
+      tlsCa = readFileSync(caFile);
+    } catch {
+      read.problem(`MAMORI_DEFENDER_TLS_CA: ${caFile} cannot be read`);
+    }
+  }
+  const host = read.string('MAMORI_DEFENDER_HOSTNAME', hostname());
+  const falcoFile = read.optionalString('MAMORI_DEFENDER_FALCO_FILE');
+  const falcoListen = read.optionalString('MAMORI_DEFENDER_FALCO_LISTEN');
+  const tetragonFile = read.optionalString('MAMORI_DEFENDER_TETRAGON_FILE');
+  const config: DefenderConfig = {
+    // Ingest's default address (MAMORI_INGEST_HOST:MAMORI_INGEST_PORT).
+    ingest: read.string('MAMORI_DEFENDER_INGEST', '127.0.0.1:7070'),
+    token: token ?? '',
+    agentId: agentId ?? host,
+    hostname: host,
+    ...(tlsCa ? { tlsCa } : {}),
+    spool: {
+      dir: resolve(read.string('MAMORI_DEFENDER_SPOOL_DIR', join(dataDir, 'defender-spool'))),
+      // 256 MiB: hours of a busy node's events (a few hundred bytes each, thousands a minute)
+      // while the platform is away, and still a small share of a node's disk.
+      maxBytes: read.int('MAMORI_DEFENDER_SPOOL_MAX_BYTES', 256 * 1024 * 1024, {
+        min: 64 * 1024,
+      }),
+    },
+    // 20,000 events: a few seconds of a burst, about 10-20 MB of objects at most.
+    queueEvents: read.int('MAMORI_DEFENDER_QUEUE_EVENTS', 20_000, { min: 10, max: 1_000_000 }),
+    batch: {
+      // 1,000 events and 200 ms: well under ingest's 5,000-event limit, and an alert's event
+      // waits at most 200 ms on the node.
+      maxEvents: read.int('MAMORI_DEFENDER_BATCH_EVENTS', 1000, { min: 1, max: 5000 }),
+      maxMs: read.int('MAMORI_DEFENDER_BATCH_MS', 200, { min: 1, max: 60_000 }),
+    },
+    sensors: sensors.filter((s): s is SensorName =>
+      (SENSOR_NAMES as readonly string[]).includes(s),
+    ),
+    processPollMs: read.int('MAMORI_DEFENDER_PROCESS_POLL_MS', 100, { min: 10, max: 100 }),
+    reconnect: {
+      // 500 ms to 30 s: a restarting ingest is back within a few attempts, and thousands of
+      // agents of a platform that stays away spread their attempts over half a minute.
+      initialMs: read.int('MAMORI_DEFENDER_RECONNECT_INITIAL_MS', 500, { min: 10, max: 60_000 }),
+      maxMs: read.int('MAMORI_DEFENDER_RECONNECT_MAX_MS', 30_000, { min: 10, max: 600_000 }),
+    },
+    enforce: read.bool('MAMORI_DEFENDER_ENFORCE', true),
+    sensitivePaths: read.list('MAMORI_DEFENDER_SENSITIVE_PATHS', []),
+    falco: {
+      ...(falcoFile ? { file: falcoFile } : {}),
+      ...(falcoListen ? { listen: falcoListen } : {}),
+    },
+    tetragon: tetragonFile ? { file: tetragonFile } : {},
+  };
+  read.done();
+  return Object.freeze(config);
+}
