@@ -63,6 +63,8 @@ export function buildDefender(deps: DefenderDeps): DefenderApp {
   let flushTimer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
   let reportedDrops: DropCounts = { low: 0, high: 0 };
+  /** Drops already told to ingest in a batch's counts. */
+  let sentDrops: DropCounts = { low: 0, high: 0 };
   const statuses: SensorStatus[] = [];
   const unavailable: { sensor: string; reason: string }[] = [];
   const started: Sensor[] = [];
@@ -96,11 +98,21 @@ export function buildDefender(deps: DefenderDeps): DefenderApp {
         const highOnly = current.stats().bytes > config.spool.maxBytes * SPOOL_HIGH_ONLY;
         const taken = queue.take(config.batch.maxEvents, highOnly);
         if (taken.length === 0) continue;
+        // The drops since the last batch travel with this one: ingest counts what agents lose.
+        const drops = { low: queue.dropped.low, high: queue.dropped.high };
         const sequence = await current.append((seq) =>
           Buffer.from(
-            EVENT_BATCH.encode(EVENT_BATCH.fromObject({ sequence: seq, events: taken })).finish(),
+            EVENT_BATCH.encode(
+              EVENT_BATCH.fromObject({
+                sequence: seq,
+                events: taken,
+                dropped_low: drops.low - sentDrops.low,
+                dropped_high: drops.high - sentDrops.high,
+              }),
+            ).finish(),
           ),
         );
+        if (sequence !== undefined) sentDrops = drops;
         if (sequence === undefined) {
           // The spool is full: these are lost, counted as high (only high ones get this far
           // once it is nearly full).

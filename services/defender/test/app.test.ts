@@ -64,6 +64,22 @@ describe('defender', () => {
     await expect.poll(() => app.stats().spool.pending).toBe(0);
   });
 
+  it('drops low-priority events first when its queue overflows, and tells ingest how many it dropped', async () => {
+    const p = await platform();
+    const sensor = manualSensor();
+    const { app } = await defender(p, [sensor], { MAMORI_DEFENDER_QUEUE_EVENTS: '10' });
+    // More than the queue holds before its next flush: 8 high-priority, then 12 low ones.
+    for (let i = 0; i < 8; i++) sensor.emit(exec('high'), 'high');
+    for (let i = 0; i < 12; i++) sensor.emit(exec('low'), 'low');
+    expect(app.stats().dropped).toEqual({ low: 10, high: 0 });
+    await expect.poll(async () => (await p.events()).length, { timeout: 20_000 }).toBe(10);
+    const names = (await p.events()).map((e) => e.process_exec?.process?.name);
+    expect(names.filter((name) => name === 'high')).toHaveLength(8);
+    await expect
+      .poll(() => p.metrics(), { timeout: 20_000 })
+      .toMatch(/mamori_ingest_agent_dropped_events_total\{priority="low"\} 10/);
+  });
+
   it('sends what its spool kept when it was stopped before ingest came back, after a restart', async () => {
     const p = await platform();
     await p.stopIngest();

@@ -8,6 +8,8 @@ export interface IngestMetrics {
   readonly eventsAccepted: Counter;
   readonly eventsRejected: Counter;
   readonly bytesReceived: Counter;
+  /** Events agents dropped on their side (queue or spool full), as their batches say. */
+  readonly agentDroppedEvents: Counter<'priority'>;
   readonly batchDuration: Histogram;
 }
 
@@ -64,6 +66,12 @@ export function createIngestMetrics(options: IngestMetricsOptions): IngestMetric
       help: 'Events refused by validation (per event, or whole batches refused).',
       registers: [registry],
     }),
+    agentDroppedEvents: new Counter({
+      name: 'mamori_ingest_agent_dropped_events_total',
+      help: 'Events agents dropped before sending (their queue or offline spool was full), by priority, as their accepted batches report.',
+      labelNames: ['priority'],
+      registers: [registry],
+    }),
     bytesReceived: new Counter({
       name: 'mamori_ingest_received_bytes_total',
       help: 'Bytes of event batches received, as encoded by the agents.',
@@ -102,6 +110,14 @@ export function instrumentBatchWriter(write: BatchWriter, metrics: IngestMetrics
         ? batch.events.length
         : (ack.rejections?.length ?? 0);
     if (refused > 0) metrics.eventsRejected.inc(refused);
+    // Once per accepted sequence: a duplicate's counts were counted with its first acceptance.
+    if (ack.status === 'ACK_STATUS_ACCEPTED' || ack.status === 'ACK_STATUS_REJECTED') {
+      if (batch.droppedLow > 0)
+        metrics.agentDroppedEvents.inc({ priority: 'low' }, batch.droppedLow);
+      if (batch.droppedHigh > 0) {
+        metrics.agentDroppedEvents.inc({ priority: 'high' }, batch.droppedHigh);
+      }
+    }
     return ack;
   };
 }

@@ -55,6 +55,8 @@ export interface Platform {
   /** Every event on the events topic so far, decoded. */
   events(): Promise<Event__Output[]>;
   writePolicy(policy: Policy): Promise<void>;
+  /** Ingest's Prometheus metrics, as text. */
+  metrics(): Promise<string>;
 }
 
 const codec = createEventCodec();
@@ -92,6 +94,7 @@ export async function platform(): Promise<Platform> {
       ingest = undefined;
     },
     startIngest: start,
+    metrics: async () => (await ingest?.app.metrics.registry.metrics()) ?? '',
     async events() {
       const offsets = await bus.offsets(Topics.events).catch(() => []);
       const total = offsets.reduce((sum, o) => sum + o.high - o.low, 0);

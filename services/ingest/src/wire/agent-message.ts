@@ -15,6 +15,9 @@ export interface WireBatch {
   events: Buffer[];
   /** Size of the batch as received (its events and their framing), in bytes. */
   bytes: number;
+  /** Events the agent dropped since its previous batch, by priority (EventBatch 3 and 4). */
+  droppedLow: number;
+  droppedHigh: number;
 }
 
 /** An agent message after ingest's own deserializer. */
@@ -33,6 +36,8 @@ const COMMAND_RESULT = 3;
 // EventBatch field numbers.
 const SEQUENCE = 1;
 const EVENTS = 2;
+const DROPPED_LOW = 3;
+const DROPPED_HIGH = 4;
 
 /**
  * The gRPC request deserializer of Connect. Hellos and command results are decoded as usual;
@@ -120,11 +125,19 @@ function readBatch(bytes: Buffer, start: number, end: number): IncomingMessage {
       message: 'invalid',
       reason: `batch${problem[0] ? `.${problem[0]}` : ''}: ${problem[1]}`,
     };
-  const batch: WireBatch = { sequence: 0, events: [], bytes: end - start };
+  const batch: WireBatch = {
+    sequence: 0,
+    events: [],
+    bytes: end - start,
+    droppedLow: 0,
+    droppedHigh: 0,
+  };
   forEachField(bytes, start, end, (number, wireType, value, contentStart, contentEnd) => {
     if (number === SEQUENCE && wireType === WireType.varint) batch.sequence = value;
     else if (number === EVENTS && wireType === WireType.len)
       batch.events.push(bytes.subarray(contentStart, contentEnd));
+    else if (number === DROPPED_LOW && wireType === WireType.varint) batch.droppedLow = value;
+    else if (number === DROPPED_HIGH && wireType === WireType.varint) batch.droppedHigh = value;
   });
   return { message: 'batch', batch };
 }

@@ -25,7 +25,13 @@ function exec(id: string, overrides: Partial<Event> = {}): Event {
 
 const batch = (events: (Event | Buffer)[], sequence = 1): WireBatch => {
   const encoded = events.map((e) => (Buffer.isBuffer(e) ? e : codec.encode(e)));
-  return { sequence, events: encoded, bytes: encoded.reduce((n, e) => n + e.length, 0) };
+  return {
+    sequence,
+    events: encoded,
+    bytes: encoded.reduce((n, e) => n + e.length, 0),
+    droppedLow: 0,
+    droppedHigh: 0,
+  };
 };
 
 describe('validateBatch', () => {

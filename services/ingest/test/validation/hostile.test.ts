@@ -77,7 +77,13 @@ describe('ingest on hostile bytes', () => {
       }
       const cut = next() < 0.2 ? Math.floor(next() * bytes.length) : bytes.length;
       const verdict = validateBatch(
-        { sequence: 1, events: [bytes.subarray(0, cut)], bytes: cut },
+        {
+          sequence: 1,
+          events: [bytes.subarray(0, cut)],
+          bytes: cut,
+          droppedLow: 0,
+          droppedHigh: 0,
+        },
         limits,
         NOW,
       );

@@ -11,6 +11,13 @@ import type { Long } from '@grpc/proto-loader';
 export interface EventBatch {
   'sequence'?: (number | string | Long);
   'events'?: (_mamori_v1_Event)[];
+  /**
+   * Events the agent dropped since the batch before this one (its queue or its offline spool
+   * was full), by priority: low-priority events (exits, sockets seen again) go first. A batch
+   * resent keeps its counts; ingest counts them once per sequence it accepts.
+   */
+  'dropped_low'?: (number | string | Long);
+  'dropped_high'?: (number | string | Long);
 }
 
 /**
@@ -21,4 +28,11 @@ export interface EventBatch {
 export interface EventBatch__Output {
   'sequence': (number);
   'events': (_mamori_v1_Event__Output)[];
+  /**
+   * Events the agent dropped since the batch before this one (its queue or its offline spool
+   * was full), by priority: low-priority events (exits, sockets seen again) go first. A batch
+   * resent keeps its counts; ingest counts them once per sequence it accepts.
+   */
+  'dropped_low': (number);
+  'dropped_high': (number);
 }
