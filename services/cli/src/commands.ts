@@ -22,6 +22,8 @@ Commands:
             (MAMORI_DETECTOR_RULES adds rule files to the built-ins)
   store     run the store alone: events from the bus into the warehouse (ClickHouse)
   api       run the GraphQL API alone over the warehouse (MAMORI_API_PORT, default 8080)
+  defender  run the agent on this node: process, network and file sensors, an offline spool,
+            local enforcement of policies; streams to ingest (MAMORI_DEFENDER_INGEST)
   rules     check rule files and test events against them (mamori rules help)
   help      show this text
 
@@ -181,6 +183,16 @@ export async function startStoreService(
   // Loaded on demand: the store brings chDB's native library, which no other command needs.
   const { startStore } = await import('@mamori/store');
   return startStore(env, logger.child({ service: 'store' }));
+}
+
+/** `mamori defender`: the agent of this node, streaming to ingest. */
+export async function startDefenderAgent(
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<Stoppable> {
+  // Loaded on demand: the platform's commands need none of the agent's sensors.
+  const { startDefender } = await import('@mamori/defender');
+  return startDefender(env, logger.child({ service: 'defender' }));
 }
 
 /** `mamori api`: the GraphQL API alone, over the warehouse. */

@@ -3,6 +3,7 @@
 import { createLogger, runUntilSignalled, type Logger, type Stoppable } from '@mamori/common';
 import {
   startApiService,
+  startDefenderAgent,
   startDetectorService,
   startIngestService,
   startPlatform,
@@ -17,6 +18,7 @@ const commands: Record<string, (env: NodeJS.ProcessEnv, logger: Logger) => Promi
   detector: startDetectorService,
   store: startStoreService,
   api: startApiService,
+  defender: startDefenderAgent,
 };
 
 const command = process.argv[2] ?? 'help';

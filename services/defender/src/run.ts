@@ -1,0 +1,62 @@
+import type { Logger, Stoppable } from '@mamori/common';
+import { buildDefender, type DefenderApp } from './app.js';
+import { readDefenderConfig, type DefenderConfig } from './config.js';
+import { createNodeActions } from './enforce/enforcer.js';
+import { processStartTime } from './procfs/index.js';
+import { createFileSensor } from './sensors/file/file-sensor.js';
+import { createNetworkSensor } from './sensors/network/network-sensor.js';
+import { createProcessSensor } from './sensors/process/process-sensor.js';
+import type { Sensor } from './sensors/sensor.js';
+
+export interface RunningDefender extends Stoppable {
+  app: DefenderApp;
+}
+
+/** The sensors the configuration asks for, in a stable order. */
+export function sensorsOf(config: Readonly<DefenderConfig>): Sensor[] {
+  const sensors: Sensor[] = [];
+  for (const name of config.sensors) {
+    if (name === 'process') {
+      sensors.push(createProcessSensor({ pollIntervalMs: config.processPollMs }));
+    } else if (name === 'network') {
+      sensors.push(createNetworkSensor());
+    } else if (name === 'file') {
+      sensors.push(
+        createFileSensor(config.sensitivePaths.length > 0 ? { paths: config.sensitivePaths } : {}),
+      );
+    }
+  }
+  return sensors;
+}
+
+/**
+ * `mamori defender`: the agent from the environment. Sensors that cannot run here are logged
+ * and left out; the others run.
+ * @throws MamoriError Config when the environment is invalid (every problem listed).
+ */
+export async function startDefender(
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<RunningDefender> {
+  const config = readDefenderConfig(env);
+  const app = buildDefender({
+    config,
+    logger,
+    sensors: sensorsOf(config),
+    actions: createNodeActions((pid) => processStartTime(pid)),
+  });
+  await app.start();
+  const stats = app.stats();
+  logger.info(
+    {
+      ingest: config.ingest,
+      agentId: config.agentId,
+      sensors: stats.sensors.map((s) => `${s.sensor} (${s.mode})`),
+      unavailable: stats.unavailable,
+      spool: config.spool.dir,
+      enforce: config.enforce,
+    },
+    'defender running',
+  );
+  return { app, stop: () => app.stop() };
+}
