@@ -4,7 +4,8 @@
  *
  *   {"e":"ready"}                                   subscribed, and events do arrive
  *   {"e":"exec","pid":..,"t":..,"args":[..],"exe":..,"cwd":..,"stat":..,"uid":..,"gid":..,
- *    "cap_eff":"hex","login_uid":..,"fd":[..,..,..],"mnt_ns":..}   read from /proc at once
+ *    "cap_eff":"hex","login_uid":..,"fd":[..,..,..],"mnt_ns":..,"cgroup":..}
+ *                                                   read from /proc as soon as the event comes
  *   {"e":"exit","pid":..,"tgid":..,"t":..,"code":..,"signal":..}
  *   {"e":"lost","count":N}                          events the kernel dropped (ENOBUFS)
  *   {"e":"error","reason":".."}                     then exits non-zero
@@ -256,6 +257,12 @@ static void emit_exec(int pid, uint64_t ts) {
   puts_raw("]");
   snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
   put_link_field("mnt_ns", path);
+  snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+  n = read_file(path, status, sizeof(status));
+  if (n > 0) {
+    puts_raw(",\"cgroup\":");
+    put_json_string(status, (size_t)n);
+  }
   puts_raw("}\n");
 }
 
