@@ -39,6 +39,11 @@ export interface Spool {
   read(after: number, limit: number): Promise<SpooledBatch[]>;
   /** Acknowledges every batch up to `sequence`; removes segments that hold nothing else. */
   ack(sequence: number): Promise<void>;
+  /**
+   * Makes the next batch's sequence at least `sequence + 1` (ingest remembers later batches
+   * than this spool wrote). Batches pending at or below it are acknowledged with it.
+   */
+  advance(sequence: number): Promise<void>;
   /** Whether a batch of `bytes` more would fit now. */
   fits(bytes: number): boolean;
   stats(): SpoolStats;
@@ -195,6 +200,25 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     return sequence;
   }
 
+  async function ack(sequence: number): Promise<void> {
+    if (sequence <= acked) return;
+    acked = Math.min(sequence, nextSequence - 1);
+    let drop = 0;
+    while (drop < entries.length && entries[drop]!.sequence <= acked) drop++;
+    entries.splice(0, drop);
+    while (segments.length > 0 && segments[0]!.lastSequence <= acked) {
+      const segment = segments[0]!;
+      if (writer?.segment === segment) {
+        await writer.handle.close();
+        writer = undefined;
+      }
+      segments.shift();
+      bytes -= segment.size;
+      await rm(join(dir, segment.name), { force: true });
+    }
+    await saveState();
+  }
+
   return {
     append(encode) {
       // One at a time: sequences are given in file order.
@@ -224,22 +248,12 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       }
       return out;
     },
-    async ack(sequence) {
-      if (sequence <= acked) return;
-      acked = Math.min(sequence, nextSequence - 1);
-      let drop = 0;
-      while (drop < entries.length && entries[drop]!.sequence <= acked) drop++;
-      entries.splice(0, drop);
-      while (segments.length > 0 && segments[0]!.lastSequence <= acked) {
-        const segment = segments[0]!;
-        if (writer?.segment === segment) {
-          await writer.handle.close();
-          writer = undefined;
-        }
-        segments.shift();
-        bytes -= segment.size;
-        await rm(join(dir, segment.name), { force: true });
-      }
+    ack,
+    async advance(sequence) {
+      await appending;
+      if (sequence < nextSequence) return;
+      nextSequence = sequence + 1;
+      await ack(sequence);
       await saveState();
     },
     fits: (size) => bytes + HEADER + size <= maxBytes,
