@@ -89,13 +89,14 @@ const REQUIREMENTS: Record<string, Requirement[]> = (() => {
     process_exec: [...process('process_exec'), { rule: 'text', path: 'process_exec.process.exe' }],
     process_exit: process('process_exit'),
     file_open: [...process('file_open'), { rule: 'text', path: 'file_open.path' }],
-    file_write: [...process('file_write'), { rule: 'text', path: 'file_write.path' }],
+    // Changes seen through inotify (the defender's file sensor) carry no process: the kernel
+    // does not say who made them. The path is what they are about.
+    file_write: [{ rule: 'text', path: 'file_write.path' }],
     file_rename: [
-      ...process('file_rename'),
       { rule: 'text', path: 'file_rename.old_path' },
       { rule: 'text', path: 'file_rename.new_path' },
     ],
-    file_delete: [...process('file_delete'), { rule: 'text', path: 'file_delete.path' }],
+    file_delete: [{ rule: 'text', path: 'file_delete.path' }],
     network_connect: connection('network_connect', true),
     network_accept: connection('network_accept', true),
     network_listen: connection('network_listen', false),

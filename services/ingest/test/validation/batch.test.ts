@@ -57,6 +57,23 @@ describe('validateBatch', () => {
     });
   });
 
+  it('accepts file changes without a process (inotify cannot name it), but not without a path', () => {
+    const verdict = validateBatch(
+      batch([
+        { id: 'w', observed_unix_micros: NOW, file_write: { path: '/etc/shadow' } },
+        { id: 'r', observed_unix_micros: NOW, file_rename: { old_path: '/a', new_path: '/b' } },
+        { id: 'd', observed_unix_micros: NOW, file_delete: { path: '/etc/sudoers' } },
+        { id: 'x', observed_unix_micros: NOW, file_delete: {} },
+      ]),
+      limits,
+      NOW,
+    );
+    expect(verdict.valid.map((v) => v.kind)).toEqual(['file_write', 'file_rename', 'file_delete']);
+    expect(verdict.rejections).toEqual([
+      expect.objectContaining({ index: 3, field: 'events[3].file_delete.path' }),
+    ]);
+  });
+
   it('refuses the whole batch when its sequence is missing', () => {
     const verdict = validateBatch(batch([exec('a')], 0), limits, NOW);
     expect(verdict.batchError).toMatchObject({ index: -1, field: 'sequence' });

@@ -4,6 +4,10 @@ import type { Process as _mamori_v1_Process, Process__Output as _mamori_v1_Proce
 import type { Long } from '@grpc/proto-loader';
 
 export interface FileWrite {
+  /**
+   * The writing process; absent when the sensor cannot know it (inotify), likewise for
+   * FileRename and FileDelete.
+   */
   'process'?: (_mamori_v1_Process | null);
   'path'?: (string);
   'bytes_written'?: (number | string | Long);
@@ -14,6 +18,10 @@ export interface FileWrite {
 }
 
 export interface FileWrite__Output {
+  /**
+   * The writing process; absent when the sensor cannot know it (inotify), likewise for
+   * FileRename and FileDelete.
+   */
   'process': (_mamori_v1_Process__Output | null);
   'path': (string);
   'bytes_written': (number);
