@@ -10,6 +10,11 @@ import type { Long } from '@grpc/proto-loader';
  */
 export interface EnforcementAction {
   /**
+   * The offending process: the one killed, or whose container was stopped. Field 1, as in
+   * every payload that carries a process (the store reads it from there).
+   */
+  'process'?: (_mamori_v1_Process | null);
+  /**
    * kill_process (prevent mode) or stop_container (block mode).
    */
   'action'?: (string);
@@ -18,10 +23,6 @@ export interface EnforcementAction {
    */
   'policy_id'?: (string);
   'rule_id'?: (string);
-  /**
-   * The offending process: the one killed, or whose container was stopped.
-   */
-  'process'?: (_mamori_v1_Process | null);
   /**
    * Whether the action took effect; when not, why (the process had already exited, no
    * container runtime CLI on the node, permission denied…).
@@ -50,6 +51,11 @@ export interface EnforcementAction {
  */
 export interface EnforcementAction__Output {
   /**
+   * The offending process: the one killed, or whose container was stopped. Field 1, as in
+   * every payload that carries a process (the store reads it from there).
+   */
+  'process': (_mamori_v1_Process__Output | null);
+  /**
    * kill_process (prevent mode) or stop_container (block mode).
    */
   'action': (string);
@@ -58,10 +64,6 @@ export interface EnforcementAction__Output {
    */
   'policy_id': (string);
   'rule_id': (string);
-  /**
-   * The offending process: the one killed, or whose container was stopped.
-   */
-  'process': (_mamori_v1_Process__Output | null);
   /**
    * Whether the action took effect; when not, why (the process had already exited, no
    * container runtime CLI on the node, permission denied…).
