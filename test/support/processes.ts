@@ -30,6 +30,7 @@ const READY: Record<string, { msg: string; port(entry: LogEntry): number | undef
   ingest: { msg: 'ingest listening', port: (entry) => entry.port },
   store: { msg: 'store consuming', port: () => 0 },
   api: { msg: 'api listening', port: (entry) => entry.port },
+  defender: { msg: 'defender running', port: () => 0 },
 };
 
 /**
