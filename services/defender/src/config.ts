@@ -29,7 +29,7 @@ export interface DefenderConfig {
   enforce: boolean;
   /** Paths the file sensor watches (empty: its defaults). */
   sensitivePaths: readonly string[];
-  /** Falco's JSON output: a file to follow, and an HTTP address for its http_output. */
+  /** Falco's JSON output: a file to follow, and/or host:port for its http_output to post to. */
   falco: { file?: string; listen?: string };
   /** Tetragon's JSON export file to follow. */
   tetragon: { file?: string };
@@ -96,8 +96,27 @@ export function readDefenderConfig(env: NodeJS.ProcessEnv = process.env): Readon
   }
   const host = read.string('MAMORI_DEFENDER_HOSTNAME', hostname());
   const falcoFile = read.optionalString('MAMORI_DEFENDER_FALCO_FILE');
-  const falcoListen = read.optionalString('MAMORI_DEFENDER_FALCO_LISTEN');
+  const falcoListenText = read.optionalString('MAMORI_DEFENDER_FALCO_LISTEN');
   const tetragonFile = read.optionalString('MAMORI_DEFENDER_TETRAGON_FILE');
+  let falcoListen: string | undefined;
+  if (falcoListenText !== undefined) {
+    const match = /^(.*):(\d{1,5})$/.exec(falcoListenText);
+    if (match === null || Number(match[2]) > 65_535) {
+      read.problem(`MAMORI_DEFENDER_FALCO_LISTEN: expected host:port, got ${falcoListenText}`);
+    } else {
+      falcoListen = falcoListenText;
+    }
+  }
+  if (sensors.includes('falco') && falcoFile === undefined && falcoListen === undefined) {
+    read.problem(
+      'MAMORI_DEFENDER_SENSORS lists falco: set MAMORI_DEFENDER_FALCO_FILE (its json_output file) or MAMORI_DEFENDER_FALCO_LISTEN (host:port for its http_output)',
+    );
+  }
+  if (sensors.includes('tetragon') && tetragonFile === undefined) {
+    read.problem(
+      'MAMORI_DEFENDER_SENSORS lists tetragon: set MAMORI_DEFENDER_TETRAGON_FILE (its JSON export file)',
+    );
+  }
   const config: DefenderConfig = {
     // Ingest's default address (MAMORI_INGEST_HOST:MAMORI_INGEST_PORT).
     ingest: read.string('MAMORI_DEFENDER_INGEST', '127.0.0.1:7070'),

@@ -14,3 +14,39 @@ export {
 export { openSpool, type Spool, type SpoolStats } from './spool/spool.js';
 export { sensorsOf, startDefender, type RunningDefender } from './run.js';
 export type { EventPriority, Sensor, SensorContext, SensorStatus } from './sensors/sensor.js';
+export {
+  createProcessSensor,
+  type ProcessSensor,
+  type ProcessSensorOptions,
+  type ProcessSensorStats,
+} from './sensors/process/index.js';
+export {
+  createNetworkSensor,
+  type NetworkSensor,
+  type NetworkSensorOptions,
+} from './sensors/network/network-sensor.js';
+export {
+  createFileSensor,
+  DEFAULT_SENSITIVE_PATHS,
+  type FileSensor,
+  type FileSensorOptions,
+} from './sensors/file/file-sensor.js';
+export {
+  createFalcoSensor,
+  createTetragonSensor,
+  type ImportSensor,
+  type ImportSensorOptions,
+  type ImportSource,
+} from './sensors/import/import-sensor.js';
+export { falcoToEvent } from './sensors/import/falco.js';
+export { tetragonToEvent } from './sensors/import/tetragon.js';
+export {
+  listPids,
+  processStartTime,
+  ProcfsReader,
+  readProcess,
+  readWorkload,
+  WorkloadReader,
+  type ProcfsOptions,
+  type ReadProcessOptions,
+} from './procfs/index.js';

@@ -4,6 +4,7 @@ import { readDefenderConfig, type DefenderConfig } from './config.js';
 import { createNodeActions } from './enforce/enforcer.js';
 import { processStartTime } from './procfs/index.js';
 import { createFileSensor } from './sensors/file/file-sensor.js';
+import { createFalcoSensor, createTetragonSensor } from './sensors/import/import-sensor.js';
 import { createNetworkSensor } from './sensors/network/network-sensor.js';
 import { createProcessSensor } from './sensors/process/process-sensor.js';
 import type { Sensor } from './sensors/sensor.js';
@@ -20,6 +21,24 @@ export function sensorsOf(config: Readonly<DefenderConfig>): Sensor[] {
       sensors.push(createProcessSensor({ pollIntervalMs: config.processPollMs }));
     } else if (name === 'network') {
       sensors.push(createNetworkSensor());
+    } else if (name === 'falco') {
+      if (config.falco.file !== undefined) {
+        sensors.push(createFalcoSensor({ source: { kind: 'file', path: config.falco.file } }));
+      }
+      if (config.falco.listen !== undefined) {
+        const at = config.falco.listen.lastIndexOf(':');
+        sensors.push(
+          createFalcoSensor({
+            source: {
+              kind: 'http',
+              host: config.falco.listen.slice(0, at),
+              port: Number(config.falco.listen.slice(at + 1)),
+            },
+          }),
+        );
+      }
+    } else if (name === 'tetragon' && config.tetragon.file !== undefined) {
+      sensors.push(createTetragonSensor({ source: { kind: 'file', path: config.tetragon.file } }));
     } else if (name === 'file') {
       sensors.push(
         createFileSensor(config.sensitivePaths.length > 0 ? { paths: config.sensitivePaths } : {}),
