@@ -21,6 +21,11 @@ export interface DefenderConfig {
   queueEvents: number;
   batch: { maxEvents: number; maxMs: number };
   sensors: readonly SensorName[];
+  /**
+   * Where the node's procfs and root filesystem are seen from the agent: `/proc` and `/` on
+   * the node, `/host/proc` and `/host` in the DaemonSet (which mounts them there).
+   */
+  procfs: { procRoot: string; hostRoot: string };
   /** How often the process sensor polls /proc when the kernel connector is unavailable, ms. */
   processPollMs: number;
   /** Reconnect delays to ingest: full jitter up to min(maxMs, initialMs × 2^attempt). */
@@ -143,6 +148,10 @@ export function readDefenderConfig(env: NodeJS.ProcessEnv = process.env): Readon
     sensors: sensors.filter((s): s is SensorName =>
       (SENSOR_NAMES as readonly string[]).includes(s),
     ),
+    procfs: {
+      procRoot: read.string('MAMORI_DEFENDER_PROC_ROOT', '/proc'),
+      hostRoot: read.string('MAMORI_DEFENDER_HOST_ROOT', '/'),
+    },
     processPollMs: read.int('MAMORI_DEFENDER_PROCESS_POLL_MS', 100, { min: 10, max: 100 }),
     reconnect: {
       // 500 ms to 30 s: a restarting ingest is back within a few attempts, and thousands of

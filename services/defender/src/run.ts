@@ -18,9 +18,9 @@ export function sensorsOf(config: Readonly<DefenderConfig>): Sensor[] {
   const sensors: Sensor[] = [];
   for (const name of config.sensors) {
     if (name === 'process') {
-      sensors.push(createProcessSensor({ pollIntervalMs: config.processPollMs }));
+      sensors.push(createProcessSensor({ ...config.procfs, pollIntervalMs: config.processPollMs }));
     } else if (name === 'network') {
-      sensors.push(createNetworkSensor());
+      sensors.push(createNetworkSensor({ procfs: config.procfs }));
     } else if (name === 'falco') {
       if (config.falco.file !== undefined) {
         sensors.push(createFalcoSensor({ source: { kind: 'file', path: config.falco.file } }));
@@ -62,7 +62,7 @@ export async function startDefender(
     config,
     logger,
     sensors: sensorsOf(config),
-    actions: createNodeActions((pid) => processStartTime(pid)),
+    actions: createNodeActions((pid) => processStartTime(pid, config.procfs)),
   });
   await app.start();
   const stats = app.stats();

@@ -17,7 +17,16 @@ export interface AgentIdentity {
 /** Maps bearer tokens to agent identities. */
 export type TokenRegistry = CredentialRegistry<AgentIdentity>;
 
-/** Agent credentials: `{ "token" | "tokenSha256", "tenant", "agentId" }`. */
+/**
+ * The agent id of a fleet credential: one token for many agents of a tenant (a DaemonSet's
+ * Secret), each naming itself in its hello. The tenant still comes from the credential alone.
+ */
+export const ANY_AGENT = '*';
+
+/**
+ * Agent credentials: `{ "token" | "tokenSha256", "tenant", "agentId" }`; `agentId` `*` makes a
+ * fleet credential (see `ANY_AGENT`).
+ */
 const AGENT_CREDENTIALS: CredentialSpec<AgentIdentity> = {
   what: 'agent credentials',
   listKey: 'agents',
@@ -25,9 +34,10 @@ const AGENT_CREDENTIALS: CredentialSpec<AgentIdentity> = {
     const { tenant, agentId } = entry;
     if (!isCredentialName(tenant))
       problems.push(`${at}.tenant: expected a name of letters, digits, . _ -`);
-    if (!isCredentialName(agentId))
-      problems.push(`${at}.agentId: expected a name of letters, digits, . _ -`);
-    return isCredentialName(tenant) && isCredentialName(agentId)
+    const fleet = agentId === ANY_AGENT;
+    if (!fleet && !isCredentialName(agentId))
+      problems.push(`${at}.agentId: expected a name of letters, digits, . _ - (or * for a fleet)`);
+    return isCredentialName(tenant) && (fleet || isCredentialName(agentId))
       ? { tenantId: tenant, agentId }
       : undefined;
   },

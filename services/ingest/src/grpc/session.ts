@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from '@mamori/common';
+import { isCredentialName, type Logger } from '@mamori/common';
 import type { PolicyUpdate, ServerMessage } from '@mamori/proto';
-import { bearerToken, type AgentIdentity, type TokenRegistry } from '../auth/tokens.js';
+import { ANY_AGENT, bearerToken, type AgentIdentity, type TokenRegistry } from '../auth/tokens.js';
 import type { BatchWriter } from '../pipeline/batch-writer.js';
 import type { SequenceTracker } from '../pipeline/sequences.js';
 import type { IncomingMessage, WireBatch } from '../wire/agent-message.js';
@@ -105,8 +105,8 @@ function fail(call: ConnectCall, code: grpc.status, details: string): void {
  */
 export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
   const token = bearerToken(call.metadata.get('authorization')[0]);
-  const identity = token === undefined ? undefined : ctx.tokens.identify(token);
-  if (!identity) {
+  const credential = token === undefined ? undefined : ctx.tokens.identify(token);
+  if (!credential) {
     ctx.logger.warn(
       { peer: call.getPeer(), hasToken: token !== undefined },
       'agent refused: unknown credential',
@@ -115,12 +115,14 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
     return;
   }
   const sessionId = randomUUID();
-  const log = ctx.logger.child({
+  // A fleet credential's agent names itself in its hello; until then nothing is written.
+  let identity: AgentIdentity = credential;
+  let log = ctx.logger.child({
     sessionId,
     tenantId: identity.tenantId,
     agentId: identity.agentId,
   });
-  const agentKey = `${identity.tenantId}/${identity.agentId}`;
+  let agentKey = `${identity.tenantId}/${identity.agentId}`;
   let greeted = false;
   let ended = false;
   let inFlightBatches = 0;
@@ -135,7 +137,9 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
 
   const session: AgentSession = {
     id: sessionId,
-    identity,
+    get identity() {
+      return identity;
+    },
     get policyVersion() {
       return policyVersion;
     },
@@ -187,7 +191,7 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
     ctx.budget.take(events);
     adjustFlow();
     ctx
-      .writeBatch(identity!, batch)
+      .writeBatch(identity, batch)
       .then((ack) => {
         session.send({ ack });
       })
@@ -219,7 +223,24 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
           fail(call, grpc.status.INVALID_ARGUMENT, 'hello: sent twice on one stream');
           return;
         }
-        if (hello.agent_id !== '' && hello.agent_id !== identity.agentId) {
+        if (identity.agentId === ANY_AGENT) {
+          if (!isCredentialName(hello.agent_id)) {
+            log.warn('agent refused: a fleet credential and no valid agent id in the hello');
+            fail(
+              call,
+              grpc.status.INVALID_ARGUMENT,
+              'hello.agent_id: a fleet credential needs the agent to name itself (letters, digits, . _ -)',
+            );
+            return;
+          }
+          identity = { tenantId: identity.tenantId, agentId: hello.agent_id };
+          agentKey = `${identity.tenantId}/${identity.agentId}`;
+          log = ctx.logger.child({
+            sessionId,
+            tenantId: identity.tenantId,
+            agentId: identity.agentId,
+          });
+        } else if (hello.agent_id !== '' && hello.agent_id !== identity.agentId) {
           log.warn(
             { claimed: hello.agent_id.slice(0, 128) },
             'agent refused: hello names another agent',

@@ -127,6 +127,27 @@ describe('ingest Connect stream', () => {
     expect(status.details).toContain('hello.agent_id');
   });
 
+  it("lets a fleet credential's agents name themselves, in the credential's tenant only", async () => {
+    const fleet = 'test-token-city-a-fleet';
+    const ingest = await startIngest({
+      MAMORI_INGEST_TOKENS: JSON.stringify([{ token: fleet, tenant: 'city-a', agentId: '*' }]),
+    });
+    const agent = ingest.agent(fleet);
+    const welcome = await agent.hello('worker-7');
+    expect(welcome.welcome).toMatchObject({ tenant_id: 'city-a', agent_id: 'worker-7' });
+    agent.sendBatch(1, [execEvent({ tenant_id: 'city-b', agent_id: 'node-1' })]);
+    expect((await agent.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
+    const [record] = ingest.bus.records(Topics.events);
+    const event = createEventCodec().decode(record!.value);
+    expect([event.tenant_id, event.agent_id]).toEqual(['city-a', 'worker-7']);
+
+    const nameless = ingest.agent(fleet);
+    nameless.send({ hello: { agent_id: '../x' } });
+    const status = await nameless.status;
+    expect(status.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(status.details).toContain('fleet credential');
+  });
+
   it('refuses a batch before the hello', async () => {
     const ingest = await startIngest();
     const agent = ingest.agent();
