@@ -86,7 +86,9 @@ const REQUIREMENTS: Record<string, Requirement[]> = (() => {
     ...(remote ? [{ rule: 'text', path: `${kind}.connection.remote_address` } as const] : []),
   ];
   return {
-    process_exec: [...process('process_exec'), { rule: 'text', path: 'process_exec.process.exe' }],
+    // The name (comm), not the executable's path: a sensor knows the name of every exec, but
+    // cannot read /proc/<pid>/exe of a process gone within a millisecond, or of another user's.
+    process_exec: [...process('process_exec'), { rule: 'text', path: 'process_exec.process.name' }],
     process_exit: process('process_exit'),
     file_open: [...process('file_open'), { rule: 'text', path: 'file_open.path' }],
     // Changes seen through inotify (the defender's file sensor) carry no process: the kernel

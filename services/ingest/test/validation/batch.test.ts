@@ -117,7 +117,8 @@ describe('validateBatch', () => {
 
   it('checks the required fields of each payload kind', () => {
     const noPid = exec('p', { process_exec: { process: { pid: 0, exe: '/bin/sh' } } });
-    const noExe = exec('x', { process_exec: { process: { pid: 3 } } });
+    const noName = exec('x', { process_exec: { process: { pid: 3, exe: '/bin/sh' } } });
+    const noExe = exec('y', { process_exec: { process: { pid: 4, name: 'sh' } } });
     const badConnect: Event = {
       id: 'n',
       observed_unix_micros: NOW,
@@ -147,13 +148,13 @@ describe('validateBatch', () => {
       scanner_finding: { scanner: 'image', target: 'img', rule_id: 'CVE-2024-3094' },
     };
     const verdict = validateBatch(
-      batch([noPid, noExe, badConnect, noProtocol, badStatus, badFinding]),
+      batch([noPid, noName, badConnect, noProtocol, badStatus, badFinding, noExe]),
       limits,
       NOW,
     );
     expect(verdict.rejections.map((r) => `${r.field}: ${r.reason}`)).toEqual([
       'events[0].process_exec.process.pid: must be a positive process id',
-      'events[1].process_exec.process.exe: is required',
+      'events[1].process_exec.process.name: is required',
       'events[2].network_connect.connection.remote_address: is required',
       'events[3].network_listen.connection.protocol: must be L4_PROTOCOL_TCP or L4_PROTOCOL_UDP',
       'events[4].http_response.status: must be an HTTP status (100-599)',
