@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -70,19 +70,20 @@ export function socketInodes(table: string, inodeColumn: number): Set<string> {
  * process's own network namespace (/proc/<pid>/net/…) only as far as needed; '' for a socket
  * none lists.
  */
-export async function resolveSocketTypes(
+export function resolveSocketTypes(
   procRoot: string,
   pids: readonly number[],
   types: string[],
 ): Promise<string[]> {
   const wanted = new Set(types.filter((t) => t.startsWith('socket:')).map((t) => t.slice(7)));
-  if (wanted.size === 0) return types;
+  if (wanted.size === 0) return Promise.resolve(types);
   const found = new Map<string, string>();
   for (const { file, type, inodeColumn } of SOCKET_TABLES) {
     let text: string | undefined;
     for (const pid of pids) {
       try {
-        text = await readFile(join(procRoot, String(pid), 'net', file), 'utf8');
+        // Synchronously, as the other procfs reads (see procfs/process.ts).
+        text = readFileSync(join(procRoot, String(pid), 'net', file), 'utf8');
         break;
       } catch {
         // Gone, or no such table (no IPv6): try the next pid, then the next table.
@@ -98,5 +99,7 @@ export async function resolveSocketTypes(
     }
     if (wanted.size === 0) break;
   }
-  return types.map((t) => (t.startsWith('socket:') ? (found.get(t.slice(7)) ?? '') : t));
+  return Promise.resolve(
+    types.map((t) => (t.startsWith('socket:') ? (found.get(t.slice(7)) ?? '') : t)),
+  );
 }
