@@ -176,7 +176,9 @@ describe('mamori defender', () => {
     const server = createServer((socket) => socket.on('error', () => undefined));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    onTestFinished(() => server.close());
+    onTestFinished(() => {
+      server.close();
+    });
     const { port } = server.address() as { port: number };
     const client = run(process.execPath, [
       '-e',
@@ -213,7 +215,7 @@ describe('mamori defender', () => {
       const next = run(xmrig, ['-f', '/dev/null', pool]);
       const ended = await Promise.race([
         once(next, 'exit').then(([, signal]) => signal as string | null),
-        new Promise<undefined>((resolve) => setTimeout(resolve, 3000)),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000)),
       ]);
       if (ended === 'SIGKILL') killed = next;
       else next.kill('SIGKILL');
