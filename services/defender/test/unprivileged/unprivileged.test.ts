@@ -4,12 +4,16 @@ import { describe, expect, it } from 'vitest';
 
 const SENSORS = fileURLToPath(new URL('../../src/sensors/', import.meta.url));
 
-/** Starts sensors in a child process running as `nobody` and returns what they report. */
+/** Starts sensors in a child process that runs as `nobody` and returns what they report. */
 function statusAsNobody(): Promise<{ sensor: string; mode: string; limitations: string[] }[]> {
   const script = `
     import { createProcessSensor } from '${SENSORS}process/index.ts';
     import { createNetworkSensor } from '${SENSORS}network/network-sensor.ts';
     const logger = { info() {}, warn() {}, error() {}, debug() {}, child() { return logger; } };
+    // Root loads the code (the checkout may sit in a directory nobody cannot read), then the
+    // process becomes nobody: what the sensors see from here on is what nobody sees.
+    process.setgid(65534);
+    process.setuid(65534);
     const context = { emit: () => true, logger };
     const out = [];
     for (const sensor of [createProcessSensor(), createNetworkSensor()]) {
