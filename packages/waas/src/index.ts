@@ -6,3 +6,30 @@ export {
   type InspectedValue,
   type Paranoia,
 } from './types.js';
+export {
+  DEFAULT_BODY_LIMIT,
+  extractValues,
+  toHttpRequest,
+  type ExtractedRequest,
+  type ExtractOptions,
+  type HttpRequest,
+} from './request.js';
+export {
+  decodeBase64Text,
+  decodeEscapes,
+  decodeHtmlEntities,
+  decodeValue,
+  urlDecode,
+  type DecodeOptions,
+} from './decode.js';
+export {
+  CATEGORY_WEIGHTS,
+  createInspector,
+  DEFAULT_THRESHOLDS,
+  type InspectionException,
+  type Inspector,
+  type InspectorOptions,
+  type Verdict,
+} from './inspect.js';
+export { BUILTIN_CHECKS } from './checks/index.js';
+export { DETECTORS } from './registry.js';

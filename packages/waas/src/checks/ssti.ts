@@ -1,0 +1,77 @@
+import type { Detector, Finding, InspectedValue, Paranoia } from '../types.js';
+import { finding } from './util.js';
+
+/** Characters of template expressions that compute: arithmetic, attribute access, calls, filters. */
+function computes(expr: string): boolean {
+  for (let i = 0; i < expr.length; i++) {
+    const c = expr[i]!;
+    if ('*+-/%()[]|.?<>!='.includes(c)) return true;
+  }
+  return false;
+}
+
+/** Log4j and shell lookups (`${jndi:…}`, `${::-j}`, `${env:X:-y}`): the JNDI check's, not templates. */
+function isLookup(expr: string): boolean {
+  const lower = expr.toLowerCase();
+  return (
+    lower.startsWith('jndi:') ||
+    lower.startsWith('${') ||
+    lower.startsWith('lower:') ||
+    lower.startsWith('upper:') ||
+    lower.startsWith('env:') ||
+    lower.startsWith('::-')
+  );
+}
+
+/** Longest expression looked at inside delimiters, in characters. */
+const MAX_EXPRESSION = 400;
+
+/** Template delimiters: Jinja/Twig/Handlebars/Angular, JSP EL/Freemarker/Thymeleaf, ERB/EJS, Ruby/Pug/EL. */
+const DELIMITERS: readonly (readonly [string, string])[] = [
+  ['{{', '}}'],
+  ['${', '}'],
+  ['<%=', '%>'],
+  ['<%', '%>'],
+  ['#{', '}'],
+  ['*{', '}'],
+  ['{%', '%}'],
+];
+
+/**
+ * Server-side template injection (category `ssti`): template expressions that compute
+ * (`{{7*7}}`, `${T(java.lang.Runtime)}`, `<%= 7*7 %>`, `#{16*8787}`), FreeMarker directives
+ * (`<#assign`). At paranoia 3 and above, any non-empty `{{…}}` in a parameter.
+ */
+export const sstiCheck: Detector = {
+  name: 'template-injection',
+  categories: ['ssti'],
+  inspect(value: InspectedValue, paranoia: Paranoia): Finding[] {
+    const text = value.value;
+    if (value.kind === 'json-key') return [];
+    const lower = text.indexOf('<#') !== -1 ? text.toLowerCase() : '';
+    if (lower.includes('<#assign') || lower.includes('?new()')) {
+      return [finding(value, 'ssti', 1, 'a FreeMarker directive', text.slice(lower.indexOf('<#')))];
+    }
+    for (const [open, close] of DELIMITERS) {
+      const at = text.indexOf(open);
+      if (at === -1) continue;
+      // `${jndi:…}` is the JNDI check's; a lookup of a plain name is a shell or config variable.
+      const end = text.indexOf(close, at + open.length);
+      if (end === -1 || end - at > MAX_EXPRESSION) continue;
+      const expr = text.slice(at + open.length, end).trim();
+      if (expr === '' || (open === '${' && isLookup(expr))) continue;
+      if (computes(expr) || (paranoia >= 3 && open === '{{')) {
+        return [
+          finding(
+            value,
+            'ssti',
+            1,
+            `a template expression ${open}…${close} that computes`,
+            text.slice(at, end + close.length),
+          ),
+        ];
+      }
+    }
+    return [];
+  },
+};

@@ -1,0 +1,78 @@
+import { decodeBase64Text, decodeValue } from './decode.js';
+import type { InspectedValue } from './types.js';
+
+/** At most this many values are taken from one request, so that work per request is bounded. */
+export const MAX_VALUES = 4096;
+
+/** Collects values up to {@link MAX_VALUES}, with a base64-decoded twin where one applies. */
+export class ValueSink {
+  readonly values: InspectedValue[] = [];
+  truncated = false;
+
+  add(value: InspectedValue, tryBase64 = true): void {
+    if (this.values.length >= MAX_VALUES) {
+      this.truncated = true;
+      return;
+    }
+    this.values.push(value);
+    if (tryBase64 && value.value.length >= 12) {
+      const text = decodeBase64Text(value.value);
+      if (text !== undefined) {
+        this.values.push({ ...value, value: decodeValue(text) });
+      }
+    }
+  }
+}
+
+/** Whether a name is a plain identifier: such names are not inspected as values of their own. */
+export function isPlainName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const ok =
+      (c >= 48 && c <= 57) ||
+      (c >= 65 && c <= 90) ||
+      (c >= 97 && c <= 122) ||
+      c === 95 ||
+      c === 45 ||
+      c === 46 ||
+      c === 91 ||
+      c === 93;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/**
+ * `a=1&b=2` (a query string or a URL-encoded form) into values at `<prefix>.<name>`, `+` as
+ * space; a name that is not a plain identifier is inspected too.
+ */
+export function addUrlEncoded(
+  text: string,
+  prefix: string,
+  kind: InspectedValue['kind'],
+  sink: ValueSink,
+): void {
+  let start = 0;
+  const n = text.length;
+  while (start <= n) {
+    let end = text.indexOf('&', start);
+    if (end === -1) end = n;
+    if (end > start) {
+      const pair = text.slice(start, end);
+      const eq = pair.indexOf('=');
+      const rawName = eq === -1 ? pair : pair.slice(0, eq);
+      const rawValue = eq === -1 ? '' : pair.slice(eq + 1);
+      const name = decodeValue(rawName, { plusAsSpace: true });
+      const location = `${prefix}.${name}`;
+      // Plain names are not attacks, except the keys that pollute prototypes (`a[__proto__][x]`).
+      if (!isPlainName(name) || name.includes('__proto__') || name.includes('constructor')) {
+        sink.add({ location, value: name, raw: rawName, name, kind });
+      }
+      if (rawValue !== '') {
+        const value = decodeValue(rawValue, { plusAsSpace: true });
+        sink.add({ location, value, raw: rawValue, name, kind });
+      }
+    }
+    start = end + 1;
+  }
+}

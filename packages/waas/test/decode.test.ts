@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decodeBase64Text,
+  decodeEscapes,
+  decodeHtmlEntities,
+  decodeValue,
+  urlDecode,
+} from '../src/decode.js';
+
+describe('decodeValue', () => {
+  it('URL-decodes double and triple encoding, but stops after three rounds', () => {
+    expect(urlDecode('%2527')).toBe("'");
+    expect(urlDecode('%252527')).toBe("'");
+    expect(urlDecode('%25252527')).toBe('%27');
+  });
+
+  it('reads + as a space only where asked, and only in the first round', () => {
+    expect(urlDecode('a+b', true)).toBe('a b');
+    expect(urlDecode('a+b')).toBe('a+b');
+    expect(urlDecode('1%2B1', true)).toBe('1+1');
+  });
+
+  it('decodes overlong UTF-8 to the character it spells and bad bytes without throwing', () => {
+    expect(urlDecode('%C0%AE%C0%AE%C0%AF')).toBe('../');
+    expect(urlDecode('%FF%C3')).toBe('\ufffd\ufffd');
+    expect(urlDecode('%u003cscript')).toBe('<script');
+    expect(urlDecode('100%')).toBe('100%');
+  });
+
+  it('decodes named, decimal and hex entities, with or without semicolons and leading zeros', () => {
+    expect(decodeHtmlEntities('&lt;a&gt;&quot;&colon;')).toBe('<a>":');
+    expect(decodeHtmlEntities('&#60;&#x3C;&#0000060&#X3c;')).toBe('<<<<');
+    expect(decodeHtmlEntities('AT&T &unknown; &#;')).toBe('AT&T &unknown; &#;');
+  });
+
+  it('decodes \\u, \\u{} and \\x escapes and leaves other backslashes', () => {
+    expect(decodeEscapes('\\u003c\\u{3e}\\x27\\n')).toBe("<>'\\n");
+  });
+
+  it('applies URL, entity and escape decoding in turn and removes NULs', () => {
+    expect(decodeValue('%26lt%3Bscript%26gt%3B')).toBe('<script>');
+    expect(decodeValue('\\u0025\\u0032\\u0037')).toBe("'");
+    expect(decodeValue('ad%00min')).toBe('admin');
+    expect(decodeValue('plain value')).toBe('plain value');
+  });
+
+  it('finds text in base64 only when it decodes to printable text with punctuation', () => {
+    expect(decodeBase64Text(Buffer.from("' or 1=1--").toString('base64'))).toBe("' or 1=1--");
+    expect(decodeBase64Text('dGVzdCB2YWx1ZXM')).toBeUndefined(); // "test values": no syntax
+    expect(decodeBase64Text('a1b2c3d4e5f6a7b8c9d0')).toBeUndefined(); // a hex id
+  });
+
+  it('stays linear on long adversarial input', () => {
+    const input = '%25'.repeat(100_000) + '&#'.repeat(100_000) + '\\u'.repeat(100_000);
+    const start = process.hrtime.bigint();
+    decodeValue(input);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    expect(ms).toBeLessThan(2_000);
+  });
+});

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { createInspector } from '../src/inspect.js';
+import type { Detector } from '../src/types.js';
+
+/** A detector that reports `word` wherever it appears, with a fixed confidence. */
+function wordDetector(word: string, confidence: number): Detector {
+  return {
+    name: `word-${word}`,
+    categories: ['sqli'],
+    inspect: (value) =>
+      value.value.includes(word)
+        ? [
+            {
+              category: 'sqli',
+              location: value.location,
+              evidence: word,
+              confidence,
+              reason: 'word',
+            },
+          ]
+        : [],
+  };
+}
+
+const get = (url: string) => ({ method: 'GET', url, headers: {} });
+
+describe('createInspector', () => {
+  it('allows, alerts and blocks by weight × confidence against the thresholds', () => {
+    const inspector = createInspector({ detectors: [wordDetector('bad', 0.6)] });
+    expect(inspector.inspect(get('/?a=fine'))).toEqual({ action: 'allow', score: 0, findings: [] });
+    expect(inspector.inspect(get('/?a=bad'))).toMatchObject({ action: 'alert', score: 3 });
+    expect(inspector.inspect(get('/?a=bad&b=bad'))).toMatchObject({ action: 'block', score: 6 });
+  });
+
+  it('counts one finding per category and location, the most confident', () => {
+    const inspector = createInspector({
+      detectors: [wordDetector('bad', 0.6), wordDetector('ba', 0.4)],
+    });
+    const verdict = inspector.inspect(get('/?a=bad&a=bad'));
+    expect(verdict.findings).toHaveLength(1);
+    expect(verdict.score).toBe(3);
+  });
+
+  it('skips excepted locations for all categories or only the named ones, under a path', () => {
+    const detectors = [wordDetector('bad', 1)];
+    const all = createInspector({ detectors, exceptions: [{ location: 'query.html' }] });
+    expect(all.inspect(get('/?html=bad')).action).toBe('allow');
+    expect(all.inspect(get('/?other=bad')).action).toBe('block');
+    const some = createInspector({
+      detectors,
+      exceptions: [{ locationPrefix: 'query.h', categories: ['xss'] }],
+    });
+    expect(some.inspect(get('/?html=bad')).action).toBe('block');
+    const underPath = createInspector({
+      detectors,
+      exceptions: [{ locationPrefix: 'query.', pathPrefix: '/editor/', categories: ['sqli'] }],
+    });
+    expect(underPath.inspect(get('/editor/save?html=bad')).action).toBe('allow');
+    expect(underPath.inspect(get('/search?html=bad')).action).toBe('block');
+  });
+
+  it('honours custom thresholds', () => {
+    const inspector = createInspector({
+      detectors: [wordDetector('bad', 0.6)],
+      thresholds: { alert: 1, block: 2 },
+    });
+    expect(inspector.inspect(get('/?a=bad')).action).toBe('block');
+  });
+
+  it('goes on when a detector throws', () => {
+    const broken: Detector = {
+      name: 'broken',
+      categories: ['xss'],
+      inspect: () => {
+        throw new Error('bug');
+      },
+    };
+    const inspector = createInspector({ detectors: [broken, wordDetector('bad', 1)] });
+    expect(inspector.inspect(get('/?a=bad')).action).toBe('block');
+  });
+
+  it('reports an over-long body as a protocol finding only when configured', () => {
+    const request = { method: 'POST', url: '/', headers: {}, body: 'x'.repeat(50) };
+    expect(createInspector({ bodyLimit: 10 }).inspect(request).findings).toEqual([]);
+    const reporting = createInspector({ bodyLimit: 10, reportUninspected: true });
+    expect(reporting.inspect(request)).toMatchObject({
+      action: 'alert',
+      findings: [{ category: 'protocol', location: 'body' }],
+    });
+  });
+
+  it('refuses a paranoia level or thresholds that mean nothing', () => {
+    expect(() => createInspector({ paranoia: 5 as 1 })).toThrow(RangeError);
+    expect(() => createInspector({ thresholds: { alert: 5, block: 3 } })).toThrow(RangeError);
+  });
+
+  it('runs the XXE check on the raw XML of an XML body', () => {
+    const verdict = createInspector({ detectors: [] }).inspect({
+      method: 'POST',
+      url: '/',
+      headers: { 'content-type': 'text/xml' },
+      body: '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+    });
+    expect(verdict).toMatchObject({ action: 'block', findings: [{ category: 'xxe' }] });
+  });
+});

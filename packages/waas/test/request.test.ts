@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { extractValues, toHttpRequest, type HttpRequest } from '../src/request.js';
+
+function values(request: HttpRequest) {
+  return extractValues(request)
+    .values.filter((v) => v.location !== 'header.content-type')
+    .map((v) => [v.location, v.kind, v.value]);
+}
+
+describe('extractValues', () => {
+  it('takes the path, every query parameter (repeated names too), headers and cookies', () => {
+    const got = values({
+      method: 'GET',
+      url: 'https://example.org/shop/items?id=1&tag=a+b&tag=c%20d&<x>=1',
+      headers: {
+        'User-Agent': 'Mozilla/5.0',
+        'Content-Length': '0',
+        Cookie: 'session=abc; theme="dark"',
+        'X-Forwarded-For': ['10.0.0.1', '10.0.0.2'],
+      },
+    });
+    expect(got).toEqual([
+      ['path', 'path', '/shop/items'],
+      ['query.id', 'query', '1'],
+      ['query.tag', 'query', 'a b'],
+      ['query.tag', 'query', 'c d'],
+      ['query.<x>', 'query', '<x>'],
+      ['query.<x>', 'query', '1'],
+      ['header.user-agent', 'header', 'Mozilla/5.0'],
+      ['cookie.session', 'cookie', 'abc'],
+      ['cookie.theme', 'cookie', 'dark'],
+      ['header.x-forwarded-for', 'header', '10.0.0.1'],
+      ['header.x-forwarded-for', 'header', '10.0.0.2'],
+    ]);
+  });
+
+  it('takes JSON string values at their path and keys as json-key values', () => {
+    const got = values({
+      method: 'POST',
+      url: '/api',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":{"b":["x",1,{"c":"y"}]},"__proto__":{"admin":true}}',
+    });
+    expect(got).toEqual([
+      ['path', 'path', '/api'],
+      ['body.a', 'json-key', 'a'],
+      ['body.a.b', 'json-key', 'b'],
+      ['body.a.b[0]', 'body', 'x'],
+      ['body.a.b[2].c', 'json-key', 'c'],
+      ['body.a.b[2].c', 'body', 'y'],
+      ['body.__proto__', 'json-key', '__proto__'],
+      ['body.__proto__.admin', 'json-key', 'admin'],
+    ]);
+  });
+
+  it('inspects malformed JSON and broken multipart as text', () => {
+    expect(
+      values({
+        method: 'POST',
+        url: '/',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":',
+      }),
+    ).toEqual([['body', 'body', '{"a":']]);
+    expect(
+      values({
+        method: 'POST',
+        url: '/',
+        headers: { 'content-type': 'multipart/form-data; boundary=B' },
+        body: 'no boundary here',
+      }),
+    ).toEqual([['body', 'body', 'no boundary here']]);
+  });
+
+  it('takes URL-encoded form fields, multipart fields and file names', () => {
+    expect(
+      values({
+        method: 'POST',
+        url: '/',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'name=J+Doe&q=%27',
+      }),
+    ).toEqual([
+      ['body.name', 'body', 'J Doe'],
+      ['body.q', 'body', "'"],
+    ]);
+    const multipart =
+      '--B\r\nContent-Disposition: form-data; name="title"\r\n\r\nhello\r\n' +
+      '--B\r\nContent-Disposition: form-data; name="file"; filename="../../x.php"\r\n' +
+      'Content-Type: image/png\r\n\r\n\x89PNG\r\n--B--\r\n';
+    expect(
+      values({
+        method: 'POST',
+        url: '/',
+        headers: { 'content-type': 'multipart/form-data; boundary="B"' },
+        body: multipart,
+      }),
+    ).toEqual([
+      ['body.title', 'body', 'hello'],
+      ['body.file.filename', 'body', '../../x.php'],
+    ]);
+  });
+
+  it('takes XML text and attribute values, and keeps the raw XML for the XXE check', () => {
+    const body = '<?xml version="1.0"?><a id="1&amp;2"><b>x &lt; y</b><![CDATA[<c>]]></a>';
+    const extracted = extractValues({
+      method: 'POST',
+      url: '/',
+      headers: { 'content-type': 'application/xml' },
+      body,
+    });
+    const got = extracted.values.filter((v) => v.kind === 'body');
+    expect(got.map((v) => [v.location, v.value])).toEqual([
+      ['body.a@id', '1&2'],
+      ['body.b', 'x < y'],
+      ['body.b', '<c>'],
+    ]);
+    expect(extracted.rawXml?.value).toBe(body);
+  });
+
+  it('inspects only the first bodyLimit bytes and says so', () => {
+    const extracted = extractValues(
+      { method: 'POST', url: '/', headers: {}, body: 'a'.repeat(100) },
+      { bodyLimit: 10 },
+    );
+    expect(extracted.bodyTruncated).toBe(true);
+    expect(extracted.values[0]?.value).toBe('a'.repeat(10));
+  });
+
+  it('reads a base64 body', () => {
+    const body = Buffer.from('x=%3Cb%3E').toString('base64');
+    expect(
+      values({
+        method: 'POST',
+        url: '/',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+        bodyEncoding: 'base64',
+      }),
+    ).toEqual([['body.x', 'body', '<b>']]);
+  });
+});
+
+describe('toHttpRequest', () => {
+  it('names the field that is wrong', () => {
+    expect(toHttpRequest([])).toEqual({ error: 'not a JSON object' });
+    expect(toHttpRequest({ method: 'GET' })).toEqual({ error: 'url: missing or not a string' });
+    expect(toHttpRequest({ url: '/', headers: { a: 1 } })).toEqual({
+      error: 'headers.a: not a string or a list of strings',
+    });
+    expect(toHttpRequest({ url: '/', body: 'x' })).toEqual({
+      method: 'GET',
+      url: '/',
+      headers: {},
+      body: 'x',
+      bodyEncoding: 'utf8',
+    });
+  });
+});
