@@ -25,6 +25,7 @@ Commands:
   defender  run the agent on this node: process, network and file sensors, an offline spool,
             local enforcement of policies; streams to ingest (MAMORI_DEFENDER_INGEST)
   rules     check rule files and test events against them (mamori rules help)
+  waas      inspect HTTP requests (JSON Lines) for attacks: mamori waas inspect (mamori waas help)
   help      show this text
 
 Configuration comes from environment variables; see the README's configuration reference.

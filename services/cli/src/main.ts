@@ -11,6 +11,7 @@ import {
   USAGE,
 } from './commands.js';
 import { processRulesIo, runRulesCommand } from './rules.js';
+import { processWaasIo, runWaasCommand } from './waas.js';
 
 const commands: Record<string, (env: NodeJS.ProcessEnv, logger: Logger) => Promise<Stoppable>> = {
   start: startPlatform,
@@ -25,6 +26,8 @@ const command = process.argv[2] ?? 'help';
 const run = commands[command];
 if (command === 'rules') {
   process.exitCode = await runRulesCommand(process.argv.slice(3), processRulesIo);
+} else if (command === 'waas') {
+  process.exitCode = await runWaasCommand(process.argv.slice(3), processWaasIo);
 } else if (!run) {
   process.stdout.write(USAGE);
   process.exitCode = ['help', '--help', '-h'].includes(command) ? 0 : 2;
