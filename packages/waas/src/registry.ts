@@ -1,7 +1,10 @@
+import { sqliDetector } from './detectors/sqli/index.js';
+import { xssDetector } from './detectors/xss/xss-detector.js';
 import type { Detector } from './types.js';
 
 /**
  * The grammar-based detectors in `detectors/`, which the inspector runs by default after the
- * built-in checks. Each lives in `detectors/<name>/index.ts` and exports one `Detector`.
+ * built-in checks. Each exports one `Detector` (from `detectors/<name>/index.ts`, or its
+ * `<name>-detector.ts` until it has an index).
  */
-export const DETECTORS: readonly Detector[] = [];
+export const DETECTORS: readonly Detector[] = [sqliDetector, xssDetector];
