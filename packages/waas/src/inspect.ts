@@ -5,27 +5,28 @@ import type { Category, Detector, Finding, InspectedValue, Paranoia } from './ty
 
 /**
  * Points a finding of confidence 1 adds to a request's score, by category. With the default
- * thresholds (alert 3, block 5), one sure finding of an attack class blocks on its own, one of
- * confidence 0.6 alerts, and two unsure ones (0.5 each) at different places block together.
- * Protocol and schema findings alert but never block alone: they are anomalies, not attacks.
+ * thresholds (alert 3, block 5), one finding of an attack class with confidence ≥ 0.84 blocks
+ * on its own (the detectors report 0.9 and above for what they would block), one of 0.5–0.83
+ * alerts, and two of 0.45 at different places block together. Protocol and schema findings
+ * alert but never block alone: they are anomalies, not attacks.
  */
 export const CATEGORY_WEIGHTS: Readonly<Record<Category, number>> = {
-  sqli: 5,
-  xss: 5,
-  cmdi: 5,
-  'path-traversal': 5,
-  lfi: 5,
-  rfi: 5,
-  ssrf: 5,
-  jndi: 5,
-  xxe: 5,
-  nosqli: 5,
-  crlf: 5,
-  ssti: 5,
-  'prototype-pollution': 5,
-  scanner: 5,
-  protocol: 3,
-  'api-schema': 3,
+  sqli: 6,
+  xss: 6,
+  cmdi: 6,
+  'path-traversal': 6,
+  lfi: 6,
+  rfi: 6,
+  ssrf: 6,
+  jndi: 6,
+  xxe: 6,
+  nosqli: 6,
+  crlf: 6,
+  ssti: 6,
+  'prototype-pollution': 6,
+  scanner: 6,
+  protocol: 3.5,
+  'api-schema': 3.5,
 };
 
 /** The default thresholds of a request's score. */

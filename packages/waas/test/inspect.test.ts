@@ -28,8 +28,8 @@ describe('createInspector', () => {
   it('allows, alerts and blocks by weight × confidence against the thresholds', () => {
     const inspector = createInspector({ detectors: [wordDetector('bad', 0.6)] });
     expect(inspector.inspect(get('/?a=fine'))).toEqual({ action: 'allow', score: 0, findings: [] });
-    expect(inspector.inspect(get('/?a=bad'))).toMatchObject({ action: 'alert', score: 3 });
-    expect(inspector.inspect(get('/?a=bad&b=bad'))).toMatchObject({ action: 'block', score: 6 });
+    expect(inspector.inspect(get('/?a=bad'))).toMatchObject({ action: 'alert', score: 3.6 });
+    expect(inspector.inspect(get('/?a=bad&b=bad'))).toMatchObject({ action: 'block', score: 7.2 });
   });
 
   it('counts one finding per category and location, the most confident', () => {
@@ -38,7 +38,7 @@ describe('createInspector', () => {
     });
     const verdict = inspector.inspect(get('/?a=bad&a=bad'));
     expect(verdict.findings).toHaveLength(1);
-    expect(verdict.score).toBe(3);
+    expect(verdict.score).toBe(3.6);
   });
 
   it('skips excepted locations for all categories or only the named ones, under a path', () => {

@@ -43,7 +43,7 @@ describe('mamori waas inspect', () => {
       { error: 'line 4: url: missing or not a string' },
       {
         action: 'block',
-        score: 5,
+        score: 6,
         findings: [expect.objectContaining({ category: 'ssrf', location: 'query.url' })],
       },
     ]);
