@@ -1,4 +1,5 @@
 import {
+  NON_RESERVED,
   DANGEROUS_NAMES,
   DANGEROUS_VARIABLE_PREFIX,
   STATEMENTS,
@@ -34,12 +35,14 @@ interface Summary {
   sub: number;
   /** Literal numbers, strings, NULL, TRUE. */
   lit: number;
+  /** Of which numbers. */
+  num: number;
   /** Bare identifiers. */
   ids: number;
 }
 
 function emptySummary(): Summary {
-  return { cmp: 0, arith: 0, fn: 0, danger: 0, time: 0, sub: 0, lit: 0, ids: 0 };
+  return { cmp: 0, arith: 0, fn: 0, danger: 0, time: 0, sub: 0, lit: 0, num: 0, ids: 0 };
 }
 
 function merge(into: Summary, from: Summary): void {
@@ -50,6 +53,7 @@ function merge(into: Summary, from: Summary): void {
   into.time += from.time;
   into.sub += from.sub;
   into.lit += from.lit;
+  into.num += from.num;
   into.ids += from.ids;
 }
 
@@ -95,6 +99,8 @@ class Judge {
   private readonly endsInComment: boolean;
   /** Where the value leaves its string (the closing quote): evidence starts there. */
   private leaveAt = Number.MAX_SAFE_INTEGER;
+  /** Set when a bare value is an expression followed by a comment. */
+  private truncates: Token | null = null;
 
   private readonly context: QuoteContext;
 
@@ -168,7 +174,9 @@ class Judge {
     if (s.time > 0) this.signal(0.95, 'calls a time-delay function', first, true);
     else if (s.sub > 0) this.signal(0.9, 'is a subquery', first, true);
     else if (s.danger > 0 && s.fn + s.danger + s.cmp > 1)
-      this.signal(0.8, 'reads the database catalogue or identity', first);
+      this.signal(0.9, 'reads the database catalogue or identity', first, true);
+    else if (s.danger > 0) this.signal(0.7, 'reads the database catalogue or identity', first);
+    if (this.endsInComment && this.code.length > 1) this.truncates = first;
     this.afterLiteral(first, false);
   }
 
@@ -196,13 +204,24 @@ class Judge {
         closedParens++;
         continue;
       }
+      if (t.type === ',') {
+        // A value in a list (`IN (…)`, `LIMIT a,b`) continued by more items.
+        this.pos++;
+        merge(seg, this.chainSummary(true));
+        continue;
+      }
       const logic =
         (t.type === 'kw' && LOGIC_WORDS.has(t.text)) || (t.type === 'op' && LOGIC_OPS.has(t.text));
       if (logic) {
         this.pos++;
         segments++;
-        const right = this.chainSummary(true);
-        this.judgeCondition(right, t, leftString);
+        const right = emptySummary();
+        try {
+          this.chain(right, true);
+        } finally {
+          // Judged even when what follows does not parse: strong signals stand on their own.
+          this.judgeCondition(right, t, leftString);
+        }
         seg = right;
         continue;
       }
@@ -221,6 +240,20 @@ class Judge {
     if (closedParens > 0 && this.best === null && startTok) {
       // `1)` or `')` alone: leaves the literal but adds nothing a query would run.
       this.signal(0.3, 'closes parentheses it did not open', startTok);
+    }
+    if (
+      this.truncates &&
+      this.atEnd() &&
+      (this.best === null || this.best.confidence < 0.9) &&
+      this.code.some(
+        (c) =>
+          c.type === '(' ||
+          c.type === 'fn' ||
+          (c.type === 'op' && (COMPARISONS.has(c.text) || LOGIC_OPS.has(c.text))) ||
+          (c.type === 'kw' && LOGIC_WORDS.has(c.text)),
+      )
+    ) {
+      this.signal(0.9, 'is an expression that comments out the rest of the query', this.truncates);
     }
     if (leftString && this.best === null && this.atEnd() && this.endsInComment) {
       this.signal(0.6, 'closes a quoted string and comments out the rest of the query', literal);
@@ -247,15 +280,18 @@ class Judge {
       }
       return this.signal(0.6, 'adds a boolean condition on names', op);
     }
-    if (s.fn > 0)
-      return this.signal(leftString ? 0.9 : 0.8, 'adds a condition with a function call', op);
+    if (s.fn > 0) return this.signal(0.9, 'adds a condition with a function call', op);
     if (s.lit > 0 && s.ids === 0) {
       if (leftString) {
+        // `' or 1`: a number is code; `' or 'x` may be a quoted word in prose.
         return this.signal(
-          cleanEnd ? 0.92 : 0.85,
+          s.num > 0 || this.endsInComment ? 0.92 : 0.6,
           'closes a quoted string and adds a constant condition',
           op,
         );
+      }
+      if (this.endsInComment) {
+        return this.signal(0.9, 'adds a constant condition and comments out the rest', op);
       }
       return this.signal(s.arith > 0 ? 0.6 : 0.45, 'adds a constant condition', op);
     }
@@ -269,10 +305,27 @@ class Judge {
     if (s.sub > 0) return this.signal(0.95, 'adds a subquery to the expression', op, true);
     if (s.danger > 0)
       return this.signal(0.9, 'adds an expression that reads the catalogue', op, true);
-    if (!leftString || !firstSegment) return;
-    if (s.fn > 0) return this.signal(0.7, 'closes a quoted string and calls a function', op);
-    if (s.cmp > 0 && this.cleanEnd()) {
-      return this.signal(0.7, 'closes a quoted string and compares it', op);
+    if (!leftString || !firstSegment) {
+      if (this.endsInComment && this.atEnd() && s.fn + s.cmp > 0) {
+        this.signal(0.9, 'adds an expression and comments out the rest', op);
+      }
+      return;
+    }
+    const clean = this.cleanEnd();
+    if (s.fn > 0) {
+      return this.signal(clean ? 0.9 : 0.7, 'closes a quoted string and calls a function', op);
+    }
+    if (clean && s.cmp > 0 && s.lit > 0) {
+      // `' != '`, `A' LIKE 'B`, `x' = 1 --`: the comparison joins the query's string to another.
+      // In double quotes (`"LIKE" STAMP`) this is as likely a quoted word.
+      return this.signal(
+        this.context === 39 ? 0.9 : 0.6,
+        'closes a quoted string and compares it',
+        op,
+      );
+    }
+    if (clean && s.lit > 0 && s.ids === 0) {
+      return this.signal(0.6, 'closes a quoted string and applies an operator to it', op);
     }
     this.signal(0.35, 'closes a quoted string and extends the expression', op);
   }
@@ -299,14 +352,31 @@ class Judge {
         }
         if (next.type === 'kw' && STATEMENTS.has(next.text)) {
           const conf = this.statement();
-          this.signal(Math.max(conf, 0.85), 'stacks another statement', t, true);
+          const stacked = conf >= 0.85 ? 0.95 : conf >= 0.6 ? 0.75 : 0.5;
+          this.signal(stacked, 'stacks another statement', t, stacked >= 0.9);
           this.pos = this.code.length;
           return;
         }
         throw STOP;
       }
       if (t.type !== 'kw') throw STOP;
+      if (STATEMENTS.has(t.text) && t.text !== 'SET') {
+        // MSSQL runs statements one after the other without a `;`.
+        const conf = this.statement();
+        if (conf >= 0.85) {
+          this.signal(0.95, 'adds another statement', t, true);
+          this.pos = this.code.length;
+          return;
+        }
+        throw STOP;
+      }
       switch (t.text) {
+        case 'FOR': {
+          this.pos++;
+          if (!this.isKw(this.peek(), 'UPDATE')) throw STOP;
+          this.pos++;
+          continue;
+        }
         case 'UNION': {
           this.pos++;
           let n = this.peek();
@@ -318,10 +388,15 @@ class Judge {
             this.pos++;
             n = this.peek();
           }
+          if (!n) {
+            this.signal(0.6, 'adds a UNION', t);
+            return;
+          }
           if (!this.isKw(n, 'SELECT')) throw STOP;
           this.pos++;
-          const codeLike = this.selectListIsCode();
-          this.signal(codeLike ? 0.95 : 0.7, 'adds a UNION SELECT', t, codeLike);
+          const list = this.selectList();
+          const conf = list === 'code' ? 0.95 : list === 'empty' ? 0.9 : 0.7;
+          this.signal(conf, 'adds a UNION SELECT', t, conf >= 0.9);
           // What follows a UNION SELECT is a query of the attacker's: no need to parse it.
           this.pos = this.code.length;
           return;
@@ -387,23 +462,33 @@ class Judge {
     }
   }
 
-  /** After SELECT: does the select list look like code (numbers, NULLs, calls, `*`, commas)? */
-  private selectListIsCode(): boolean {
-    const end = Math.min(this.code.length, this.pos + 8);
+  /**
+   * After SELECT: does the select list look like code (numbers, NULLs, calls, `*`, commas, a
+   * catalogue name), nothing (a probe cut short), or words of prose (`select committee met`)?
+   */
+  private selectList(): 'code' | 'empty' | 'prose' {
+    let k = this.pos;
+    while (this.isKw(this.code[k], 'ALL') || this.isKw(this.code[k], 'DISTINCT')) k++;
+    if (this.isKw(this.code[k], 'TOP')) return 'code';
+    const end = Math.min(this.code.length, k + 8);
     let idents = 0;
-    for (let k = this.pos; k < end; k++) {
+    for (; k < end; k++) {
       const t = this.code[k];
       if (!t) break;
       if (t.type === 'id') {
+        if (DANGEROUS_NAMES.has(t.text)) return 'code';
         idents++;
         continue;
       }
-      if (t.type === 'kw' && (t.text === 'ALL' || t.text === 'DISTINCT')) continue;
-      if (t.type === 'kw' && t.text === 'FROM') return true;
-      if (t.type === 'kw' && !LITERAL_WORDS.has(t.text)) return idents > 0 && t.text !== 'AND';
-      return true;
+      if (t.type === 'kw' && (t.text === 'AND' || t.text === 'OR' || t.text === 'IN'))
+        return 'prose';
+      if (t.type === 'kw' && !LITERAL_WORDS.has(t.text) && t.text !== 'FROM') {
+        return idents > 0 ? 'code' : 'prose';
+      }
+      return 'code';
     }
-    return false;
+    if (k >= this.code.length && (idents <= 1 || this.endsInComment)) return 'empty';
+    return 'prose';
   }
 
   /** A statement from the current token (SELECT, DROP, EXEC…): confidence it is real SQL. */
@@ -422,23 +507,30 @@ class Judge {
     switch (first.text) {
       case 'SELECT': {
         this.pos++;
-        if (!this.selectListIsCode()) return 0;
-        // The list must be followed by FROM (a table) or end; prose does neither.
+        if (this.selectList() === 'prose') return 0;
+        // A list of code and a FROM (a table), or calls of catalogue functions; prose has neither.
         let depth = 0;
-        let sawCode = false;
+        let sawCode = 0;
+        let danger = false;
         for (let k = this.pos; k < this.code.length; k++) {
           const t = this.code[k];
           if (!t) break;
           if (t.type === '(') depth++;
           else if (t.type === ')') depth--;
-          else if (t.type === 'num' || t.type === 'fn' || t.type === 'var' || t.text === '*')
-            sawCode = true;
+          else if (t.type === 'num' || t.type === 'fn' || t.type === 'var' || t.text === '*') {
+            sawCode++;
+            if (DANGEROUS_NAMES.has(t.text) || TIME_FUNCTIONS.has(t.text)) danger = true;
+          } else if (t.type === 'id' && DANGEROUS_NAMES.has(t.text)) danger = true;
           if (depth === 0 && t.type === 'kw' && t.text === 'FROM') {
             const n = this.code[k + 1];
-            return n && (n.type === 'id' || n.type === '(' || n.type === 'fn') ? 0.9 : 0.5;
+            if (!n || (n.type !== 'id' && n.type !== '(' && n.type !== 'fn')) return 0.5;
+            // `select x from y` may be a sentence about SQL; a list of code is not.
+            return sawCode > 0 || danger || (n.type === 'id' && DANGEROUS_NAMES.has(n.text))
+              ? 0.9
+              : 0.7;
           }
         }
-        return sawCode ? 0.85 : 0.5;
+        return danger ? 0.95 : sawCode > 0 ? 0.9 : 0.5;
       }
       case 'DROP':
       case 'CREATE':
@@ -451,7 +543,7 @@ class Judge {
           ? 0.9
           : 0.4;
       case 'DELETE':
-        return kwAt(1, 'FROM') && nameAt(2) ? 0.9 : 0.4;
+        return (kwAt(1, 'FROM') && nameAt(2)) || (kwAt(2, 'FROM') && nameAt(3)) ? 0.9 : 0.4;
       case 'INSERT':
       case 'REPLACE':
         return kwAt(1, 'INTO') && nameAt(2) ? 0.9 : 0.4;
@@ -476,6 +568,32 @@ class Judge {
         return at(1) === undefined || kwAt(1, 'WITH') ? 0.9 : 0.3;
       case 'SET':
         return at(1)?.type === 'var' ? 0.8 : 0.3;
+      case 'BEGIN':
+      case 'GOTO': {
+        // `begin declare …`, `goto label declare …`: what counts is the statement inside.
+        let k = 1;
+        if (first.text === 'GOTO' || at(1)?.text === 'TRY') k = 2;
+        const inner = at(k);
+        if (inner?.type === 'kw' && STATEMENTS.has(inner.text) && inner.text !== first.text) {
+          this.pos += k;
+          return this.statement();
+        }
+        return k === 2 && first.text === 'GOTO' ? 0.6 : 0.3;
+      }
+      case 'IF': {
+        // MSSQL's `IF cond statement`: only a statement later makes it one.
+        for (let k = this.pos + 1; k < this.code.length; k++) {
+          const t = this.code[k];
+          if (t?.type === 'kw' && STATEMENTS.has(t.text) && t.text !== 'IF' && t.text !== 'SET') {
+            return 0.9;
+          }
+        }
+        return 0.2;
+      }
+      case 'LOAD':
+        return at(1)?.type === 'id' ? 0.85 : 0.3;
+      case 'CALL':
+        return at(1)?.type === 'fn' ? 0.85 : 0.3;
       default:
         return 0.4;
     }
@@ -496,14 +614,19 @@ class Judge {
    */
   private chainSummary(stopAtLogic = false): Summary {
     const s = emptySummary();
+    this.chain(s, stopAtLogic);
+    return s;
+  }
+
+  private chain(s: Summary, stopAtLogic: boolean): void {
     this.operand(s);
     for (;;) {
       const t = this.peek();
-      if (!t) return s;
+      if (!t) return;
       const logic =
         (t.type === 'kw' && LOGIC_WORDS.has(t.text)) || (t.type === 'op' && LOGIC_OPS.has(t.text));
       if (logic) {
-        if (stopAtLogic) return s;
+        if (stopAtLogic) return;
         this.pos++;
         this.operand(s);
         continue;
@@ -511,7 +634,7 @@ class Judge {
       const before = this.pos;
       if (!this.binaryTail(s)) {
         this.pos = before;
-        return s;
+        return;
       }
     }
   }
@@ -612,6 +735,7 @@ class Judge {
       case 'num':
         this.pos++;
         s.lit++;
+        s.num++;
         return;
       case 'str':
         if (!t.closed && (t.quote !== this.context || this.pos !== this.code.length - 1))
@@ -651,6 +775,11 @@ class Judge {
         this.parenthesised(s);
         return;
       case 'kw':
+        if (NON_RESERVED.has(t.text)) {
+          this.pos++;
+          s.ids++;
+          return;
+        }
         if (LITERAL_WORDS.has(t.text)) {
           this.pos++;
           s.lit++;

@@ -93,6 +93,9 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   'COMMIT',
   'ROLLBACK',
   'USE',
+  'IF',
+  'LOAD',
+  'GOTO',
 ]);
 
 /** Keywords that stay keywords when a `(` follows (`IN (`, `EXISTS(`, `VALUES(`). */
@@ -169,6 +172,9 @@ export const STATEMENTS: ReadonlySet<string> = new Set([
   'CALL',
   'BEGIN',
   'USE',
+  'IF',
+  'LOAD',
+  'GOTO',
 ]);
 
 /** Functions whose only use in an injected fragment is to make the response slow. */
@@ -271,4 +277,50 @@ export const TRAILING_CLAUSES: ReadonlySet<string> = new Set([
   'FOR',
   'WHERE',
   'FROM',
+]);
+
+/**
+ * Keywords that a SQL engine also accepts as names (`show`, `time`, `table` as a column):
+ * in an operand's place they are read as identifiers.
+ */
+export const NON_RESERVED: ReadonlySet<string> = new Set([
+  'SHOW',
+  'TIME',
+  'DELAY',
+  'USE',
+  'BEGIN',
+  'COMMIT',
+  'ROLLBACK',
+  'DATABASE',
+  'TABLE',
+  'OUTFILE',
+  'DUMPFILE',
+  'ASC',
+  'DESC',
+  'OFFSET',
+  'FETCH',
+  'SOUNDS',
+  'REPLACE',
+  'DESCRIBE',
+  'HANDLER',
+  'CALL',
+  'RENAME',
+  'TOP',
+  'END',
+  'LOAD',
+  'GOTO',
+  'SHUTDOWN',
+  'DECLARE',
+  'EXEC',
+  'EXECUTE',
+  'GRANT',
+  'REVOKE',
+  'TRUNCATE',
+  'LEFT',
+  'RIGHT',
+  'INNER',
+  'OUTER',
+  'CROSS',
+  'NATURAL',
+  'WAITFOR',
 ]);
