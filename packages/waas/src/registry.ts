@@ -1,3 +1,4 @@
+import { cmdiDetector } from './detectors/cmdi/cmdi-detector.js';
 import { sqliDetector } from './detectors/sqli/index.js';
 import { xssDetector } from './detectors/xss/xss-detector.js';
 import type { Detector } from './types.js';
@@ -7,4 +8,4 @@ import type { Detector } from './types.js';
  * built-in checks. Each exports one `Detector` (from `detectors/<name>/index.ts`, or its
  * `<name>-detector.ts` until it has an index).
  */
-export const DETECTORS: readonly Detector[] = [sqliDetector, xssDetector];
+export const DETECTORS: readonly Detector[] = [sqliDetector, xssDetector, cmdiDetector];
