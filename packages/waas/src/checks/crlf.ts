@@ -35,6 +35,18 @@ function isBreak(c: number): boolean {
   return c === 10 || c === 13 || (c > 0xff && ((c & 0xff) === 10 || (c & 0xff) === 13));
 }
 
+/** A fast test before the scan: CR, LF, and the low-byte look-alikes seen in attacks. */
+function hasBreak(text: string): boolean {
+  return (
+    text.indexOf('\n') !== -1 ||
+    text.indexOf('\r') !== -1 ||
+    text.indexOf('\u560a') !== -1 ||
+    text.indexOf('\u560d') !== -1 ||
+    text.indexOf('\u010a') !== -1 ||
+    text.indexOf('\u010d') !== -1
+  );
+}
+
 function isTokenChar(c: number): boolean {
   return (
     (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95
@@ -49,6 +61,7 @@ export const crlfCheck: Detector = {
     const text = value.value;
     const inBody = value.kind === 'body' || value.kind === 'json-key';
     if (inBody && paranoia < 2 && value.name === '') return [];
+    if (!hasBreak(text)) return [];
     const n = text.length;
     for (let i = 0; i < n; i++) {
       if (!isBreak(text.charCodeAt(i))) continue;

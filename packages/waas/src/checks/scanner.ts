@@ -53,18 +53,34 @@ export const SCANNER_SIGNATURES: readonly string[] = [
 /** Headers a scanner names itself in. */
 const SCANNER_HEADERS = new Set(['user-agent', 'x-scanner', 'x-forwarded-for', 'referer', 'from']);
 
+/**
+ * User agents already judged (agent → the signature found, '' for none). Real traffic has few
+ * distinct agents; the map is cleared when full, so memory stays bounded whatever clients send.
+ */
+const seen = new Map<string, string>();
+/** Agents remembered; about 100 KiB of strings at typical lengths. */
+const MAX_SEEN = 1024;
+
 /** Scanner and attack-tool user agents (category `scanner`). */
 export const scannerCheck: Detector = {
   name: 'scanner-user-agent',
   categories: ['scanner'],
   inspect(value: InspectedValue): Finding[] {
     if (value.kind !== 'header' || !SCANNER_HEADERS.has(value.name)) return [];
-    const lower = value.value.toLowerCase();
-    for (const needle of SCANNER_SIGNATURES) {
-      if (lower.includes(needle)) {
-        return [finding(value, 'scanner', 1, `names the scanning tool "${needle}"`, value.value)];
+    let needle = seen.get(value.value);
+    if (needle === undefined) {
+      needle = '';
+      const lower = value.value.toLowerCase();
+      for (const n of SCANNER_SIGNATURES) {
+        if (lower.includes(n)) {
+          needle = n;
+          break;
+        }
       }
+      if (seen.size >= MAX_SEEN) seen.clear();
+      seen.set(value.value, needle);
     }
-    return [];
+    if (needle === '') return [];
+    return [finding(value, 'scanner', 1, `names the scanning tool "${needle}"`, value.value)];
   },
 };

@@ -47,7 +47,10 @@ export const sstiCheck: Detector = {
   categories: ['ssti'],
   inspect(value: InspectedValue, paranoia: Paranoia): Finding[] {
     const text = value.value;
-    if (value.kind === 'json-key') return [];
+    // Every delimiter below has a `{` or a `<`: values without either are most values.
+    if (value.kind === 'json-key' || (text.indexOf('{') === -1 && text.indexOf('<') === -1)) {
+      return [];
+    }
     const lower = text.indexOf('<#') !== -1 ? text.toLowerCase() : '';
     if (lower.includes('<#assign') || lower.includes('?new()')) {
       return [finding(value, 'ssti', 1, 'a FreeMarker directive', text.slice(lower.indexOf('<#')))];
