@@ -39,10 +39,12 @@ interface Summary {
   num: number;
   /** Bare identifiers. */
   ids: number;
+  /** Complete CASE … WHEN … THEN … END expressions. */
+  cases: number;
 }
 
 function emptySummary(): Summary {
-  return { cmp: 0, arith: 0, fn: 0, danger: 0, time: 0, sub: 0, lit: 0, num: 0, ids: 0 };
+  return { cmp: 0, arith: 0, fn: 0, danger: 0, time: 0, sub: 0, lit: 0, num: 0, ids: 0, cases: 0 };
 }
 
 function merge(into: Summary, from: Summary): void {
@@ -55,6 +57,7 @@ function merge(into: Summary, from: Summary): void {
   into.lit += from.lit;
   into.num += from.num;
   into.ids += from.ids;
+  into.cases += from.cases;
 }
 
 const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=', '<=>', '!<', '!>']);
@@ -176,6 +179,7 @@ class Judge {
     else if (s.danger > 0 && s.fn + s.danger + s.cmp > 1)
       this.signal(0.9, 'reads the database catalogue or identity', first, true);
     else if (s.danger > 0) this.signal(0.7, 'reads the database catalogue or identity', first);
+    else if (s.cases > 0) this.signal(0.9, 'is a CASE expression', first);
     if (this.endsInComment && this.code.length > 1) this.truncates = first;
     this.afterLiteral(first, false);
   }
@@ -207,7 +211,13 @@ class Judge {
       if (t.type === ',') {
         // A value in a list (`IN (…)`, `LIMIT a,b`) continued by more items.
         this.pos++;
-        merge(seg, this.chainSummary(true));
+        const item = emptySummary();
+        try {
+          this.chain(item, true);
+        } finally {
+          this.judgeOperation(item, t, leftString, false);
+        }
+        merge(seg, item);
         continue;
       }
       const logic =
@@ -283,9 +293,10 @@ class Judge {
     if (s.fn > 0) return this.signal(0.9, 'adds a condition with a function call', op);
     if (s.lit > 0 && s.ids === 0) {
       if (leftString) {
-        // `' or 1`: a number is code; `' or 'x` may be a quoted word in prose.
+        // `' or 1`: a number is code. `A' OR 'B` reopens a string for the query's own quote to
+        // close; in double quotes (`"this" or "that`) it is as likely a search query.
         return this.signal(
-          s.num > 0 || this.endsInComment ? 0.92 : 0.6,
+          s.num > 0 || this.endsInComment || (this.context === 39 && cleanEnd) ? 0.92 : 0.6,
           'closes a quoted string and adds a constant condition',
           op,
         );
@@ -325,7 +336,12 @@ class Judge {
       );
     }
     if (clean && s.lit > 0 && s.ids === 0) {
-      return this.signal(0.6, 'closes a quoted string and applies an operator to it', op);
+      // `A' DIV 'B`, `' - '`: as above, only in single quotes.
+      return this.signal(
+        this.context === 39 ? 0.9 : 0.6,
+        'closes a quoted string and applies an operator to it',
+        op,
+      );
     }
     this.signal(0.35, 'closes a quoted string and extends the expression', op);
   }
@@ -344,20 +360,18 @@ class Judge {
       const t = this.peek();
       if (!t) return;
       if (t.type === ';') {
-        this.pos++;
+        while (this.peek()?.type === ';') this.pos++;
         const next = this.peek();
         if (!next) {
           if (leftString) this.signal(0.4, 'closes a quoted string and ends the statement', t);
           return;
         }
-        if (next.type === 'kw' && STATEMENTS.has(next.text)) {
-          const conf = this.statement();
-          const stacked = conf >= 0.85 ? 0.95 : conf >= 0.6 ? 0.75 : 0.5;
-          this.signal(stacked, 'stacks another statement', t, stacked >= 0.9);
-          this.pos = this.code.length;
-          return;
-        }
-        throw STOP;
+        const conf = this.stackedStatements();
+        if (conf === 0) throw STOP;
+        const stacked = conf >= 0.85 ? 0.95 : conf >= 0.6 ? 0.75 : 0.5;
+        this.signal(stacked, 'stacks another statement', t, stacked >= 0.9);
+        this.pos = this.code.length;
+        return;
       }
       if (t.type !== 'kw') throw STOP;
       if (STATEMENTS.has(t.text) && t.text !== 'SET') {
@@ -389,7 +403,8 @@ class Judge {
             n = this.peek();
           }
           if (!n) {
-            this.signal(0.6, 'adds a UNION', t);
+            // `-1 union` (cut short by a length limit, or a probe): code after a number.
+            this.signal(this.code[this.pos - 2]?.type === 'num' ? 0.9 : 0.6, 'adds a UNION', t);
             return;
           }
           if (!this.isKw(n, 'SELECT')) throw STOP;
@@ -417,8 +432,14 @@ class Judge {
         case 'HAVING':
         case 'WHERE': {
           this.pos++;
-          const s = this.chainSummary(true);
-          this.signal(s.cmp + s.fn + s.sub > 0 ? 0.9 : 0.5, `adds a ${t.text} clause`, t);
+          const s = emptySummary();
+          try {
+            this.chain(s, false);
+          } finally {
+            const strong = s.time + s.sub + s.danger > 0;
+            const conf = strong ? 0.95 : s.cmp + s.fn > 0 ? 0.9 : 0.5;
+            this.signal(conf, `adds a ${t.text} clause`, t, strong);
+          }
           continue;
         }
         case 'LIMIT':
@@ -436,7 +457,11 @@ class Judge {
         case 'INTO': {
           this.pos++;
           const n = this.peek();
-          if (n?.type === 'kw' && (n.text === 'OUTFILE' || n.text === 'DUMPFILE')) {
+          if (
+            n &&
+            (n.type === 'kw' || n.type === 'fn') &&
+            (n.text === 'OUTFILE' || n.text === 'DUMPFILE')
+          ) {
             this.signal(0.95, 'writes the result into a file', t, true);
             this.pos = this.code.length;
             return;
@@ -456,7 +481,6 @@ class Judge {
           return;
         }
         default:
-          void literal;
           throw STOP;
       }
     }
@@ -475,7 +499,7 @@ class Judge {
     for (; k < end; k++) {
       const t = this.code[k];
       if (!t) break;
-      if (t.type === 'id') {
+      if (t.type === 'id' || (t.type === 'kw' && NON_RESERVED.has(t.text))) {
         if (DANGEROUS_NAMES.has(t.text)) return 'code';
         idents++;
         continue;
@@ -489,6 +513,33 @@ class Judge {
     }
     if (k >= this.code.length && (idents <= 1 || this.endsInComment)) return 'empty';
     return 'prose';
+  }
+
+  /**
+   * The statements after a `;`, each after its own `;`: the confidence of the most code-like
+   * one, 0 when the first is no statement at all.
+   */
+  private stackedStatements(): number {
+    const from = this.pos;
+    const first = this.peek();
+    if (!first || (first.type !== 'kw' && first.type !== 'fn') || !STATEMENTS.has(first.text)) {
+      return 0;
+    }
+    let best = 0;
+    let depth = 0;
+    for (let k = from; k < this.code.length; k++) {
+      const t = this.code[k];
+      if (!t) break;
+      if (t.type === '(') depth++;
+      else if (t.type === ')') depth--;
+      const startsStatement = k === from || (depth <= 0 && this.code[k - 1]?.type === ';');
+      if (startsStatement && (t.type === 'kw' || t.type === 'fn') && STATEMENTS.has(t.text)) {
+        this.pos = k;
+        best = Math.max(best, this.statement());
+      }
+    }
+    this.pos = from;
+    return best;
   }
 
   /** A statement from the current token (SELECT, DROP, EXEC…): confidence it is real SQL. */
@@ -554,10 +605,18 @@ class Judge {
         const t = at(1);
         const name = t?.text ?? '';
         if (t && (t.type === 'id' || t.type === 'fn')) {
-          if (/^(MASTER|XP_|SP_)/.test(name) || DANGEROUS_NAMES.has(name)) return 0.95;
+          if (
+            name.startsWith('MASTER') ||
+            name.startsWith('XP_') ||
+            name.startsWith('SP_') ||
+            DANGEROUS_NAMES.has(name)
+          )
+            return 0.95;
           return 0.6;
         }
         if (t?.type === '(' || t?.type === 'var') return 0.9;
+        // EXECUTE AS LOGIN|USER: impersonation.
+        if (this.isKw(t, 'AS') && (at(2)?.text === 'LOGIN' || at(2)?.text === 'USER')) return 0.9;
         return 0.3;
       }
       case 'DECLARE':
@@ -579,6 +638,10 @@ class Judge {
           return this.statement();
         }
         return k === 2 && first.text === 'GOTO' ? 0.6 : 0.3;
+      }
+      case 'USE': {
+        const n = at(2);
+        return at(1)?.type === 'id' && n?.type === 'kw' && STATEMENTS.has(n.text) ? 0.9 : 0.4;
       }
       case 'IF': {
         // MSSQL's `IF cond statement`: only a statement later makes it one.
@@ -786,8 +849,11 @@ class Judge {
           return;
         }
         if (t.text === 'CASE') {
+          const start = this.pos;
           this.skipUntil('END', s);
           s.fn++;
+          const last = this.code[this.pos - 1];
+          if (last && last.type === 'kw' && last.text === 'END' && this.pos - start >= 5) s.cases++;
           return;
         }
         if (t.text === 'EXISTS') {

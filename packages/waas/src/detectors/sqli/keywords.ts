@@ -124,6 +124,8 @@ export const KEYWORDS_BEFORE_PAREN: ReadonlySet<string> = new Set([
   'JOIN',
   'USING',
   'INTO',
+  'OUTFILE',
+  'DUMPFILE',
   'VALUES',
   'SET',
   'TABLE',

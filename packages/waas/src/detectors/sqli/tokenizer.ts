@@ -122,8 +122,30 @@ export function tokenize(src: string, options: TokenizeOptions = {}): Token[] {
       i = readNumber(src, i, tokens);
       continue;
     }
+    if (c === 36 && i + 1 < n) {
+      // PostgreSQL's dollar quoting: $$…$$ or $tag$…$tag$.
+      let j = i + 1;
+      while (j < n && src.charCodeAt(j) !== 36 && isWordChar(src.charCodeAt(j))) j++;
+      if (src.charCodeAt(j) === 36) {
+        const tag = src.slice(i, j + 1);
+        const close = src.indexOf(tag, j + 1);
+        const tok = makeToken('str', src.slice(j + 1, close < 0 ? n : close), start, n);
+        tok.closed = close >= 0;
+        tok.quote = 36;
+        tok.end = close < 0 ? n : close + tag.length;
+        tokens.push(tok);
+        i = tok.end;
+        continue;
+      }
+    }
     if (isWordChar(c)) {
       i = readWord(src, i, backslash, tokens);
+      continue;
+    }
+    if (c === BS && (src.charCodeAt(i + 1) === 78 || src.charCodeAt(i + 1) === 110)) {
+      // MySQL's \N is NULL.
+      tokens.push(makeToken('kw', 'NULL', start, i + 2));
+      i += 2;
       continue;
     }
     if (c === 64) {

@@ -101,6 +101,25 @@ export const ATTACKS: Record<string, readonly string[]> = {
     "' and 1=convert(int,(select top 1 name from sysobjects)) --",
     "1' or exists(select 1 from users) --",
   ],
+  'operators joining the query string to another': [
+    "Z' != 'Q",
+    "k' LIKE 'k",
+    "m' XOR 'n",
+    "' DIV '",
+    "p' % 'r",
+    "t' REGEXP '^a",
+  ],
+  'dialect forms': [
+    "zz'; IF (2=2) WAITFOR DELAY '0:0:3' --",
+    "1; USE master; EXEC xp_cmdshell 'net user'",
+    "w' exec master..xp_cmdshell 'ipconfig' --",
+    "n' DECLARE @v varchar(50) SET @v='a' EXEC(@v) --",
+    '3 - \\N union select 1,2',
+    '$q$text$q$ union select * from pg_shadow',
+    '(CASE WHEN 5=6 THEN 1 ELSE 0 END)',
+    "1 into outfile ('/tmp/o.txt')",
+    '-5 union',
+  ],
 };
 
 export const BENIGN: readonly string[] = [
@@ -244,5 +263,13 @@ export const BENIGN: readonly string[] = [
   '_DELETE rows where toDate = @-_',
   "I'd like 2 or 3 more",
   "Let's meet at 5 or 6",
+  'credit union',
+  'case closed, thanks',
+  '$$$ saved',
+  'cost: $5 and $10',
+  'tips; use less salt',
+  'see you then; call me',
+  '"this" or "that',
+  '\\Network\\share',
   'Version 2 or later',
 ];
