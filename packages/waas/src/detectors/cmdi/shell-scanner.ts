@@ -142,6 +142,20 @@ export function commandStarts(s: string): CommandStart[] {
   const starts: CommandStart[] = [{ kind: 'value', at: 0, word: skipBlanks(s, 0) }];
   const n = s.length;
   for (let i = 0; i < n; i++) {
+    const code = s.charCodeAt(i);
+    // Only ; & | ( { ` and line breaks start anything: skip the rest without building strings.
+    if (
+      code !== 0x3b &&
+      code !== 0x26 &&
+      code !== 0x7c &&
+      code !== 0x28 &&
+      code !== 0x7b &&
+      code !== 0x60 &&
+      code !== 0x0a &&
+      code !== 0x0d
+    ) {
+      continue;
+    }
     const c = s[i];
     if (c === ';' || c === '\n' || c === '\r') {
       starts.push({ kind: 'separator', at: i, word: skipBlanks(s, i + 1) });

@@ -39,7 +39,17 @@ function slashOrDot(lead: number, trail: number): string | undefined {
   return undefined;
 }
 
+/** Whether `s` needs more than lower-casing: a backslash, a `%`, or anything not ASCII. */
+function needsMapping(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c || c === 0x25 || c > 0x7e) return true;
+  }
+  return false;
+}
+
 export function normalizePath(s: string): string {
+  if (!needsMapping(s)) return s.toLowerCase();
   let out = '';
   const n = s.length;
   for (let i = 0; i < n; i++) {

@@ -75,7 +75,8 @@ export function findJsSink(s: string): JsHit | undefined {
     // `1alert(1)` is no identifier after a number, just a syntax error.
     const afterDigit =
       start > 0 && s.charCodeAt(start - 1) >= 0x30 && s.charCodeAt(start - 1) <= 0x39;
-    if (i - start > 16 || afterDigit) continue;
+    // Sink names are 4 to 13 characters long; skip the lower-casing for other words.
+    if (i - start > 13 || i - start < 4 || afterDigit) continue;
     const word = s.slice(start, i).toLowerCase();
     if (word === 'document') {
       const hit = documentProperty(s, i);

@@ -381,8 +381,12 @@ function inspect(at: InspectedValue, paranoia: Paranoia): Finding[] {
     if (s.includes('`')) scanAttributeBreakout(scan, s, '`');
   }
   if (scan.best < BLOCK_SURE && s.includes(':')) scanUrlValue(scan, s);
-  // In an attribute or a script, a browser reads `&lpar;` as `(`.
-  if (scan.best < BLOCK) scanScript(scan, s.includes('&') ? decodeEntities(s) : s);
+  // In an attribute or a script, a browser reads `&lpar;` as `(`. Without a call, a template
+  // or a member access there is no script to look at.
+  const script = s.includes('&') ? decodeEntities(s) : s;
+  const code =
+    script.includes('(') || script.includes('`') || script.includes('ocument') || paranoia >= 2;
+  if (scan.best < BLOCK && code) scanScript(scan, script);
   return scan.findings;
 }
 
