@@ -83,6 +83,9 @@ const UNARY_OPS = new Set(['-', '+', '!', '~']);
 const LITERAL_WORDS = new Set(['NULL', 'TRUE', 'FALSE', 'UNKNOWN']);
 const CMP_WORDS = new Set(['LIKE', 'RLIKE', 'REGEXP', 'SIMILAR', 'GLOB']);
 
+/** Nesting of parentheses parsed recursively; deeper nesting is read flat (no stack overflow). */
+const MAX_DEPTH = 64;
+
 /** Thrown inside the parser only, to unwind on a token that no continuation accepts. */
 class Stop extends Error {}
 /** One instance, made once: unwinding must not cost a stack trace per value. */
@@ -102,6 +105,8 @@ class Judge {
   private readonly endsInComment: boolean;
   /** Where the value leaves its string (the closing quote): evidence starts there. */
   private leaveAt = Number.MAX_SAFE_INTEGER;
+  /** Parentheses being parsed, for `MAX_DEPTH`. */
+  private depth = 0;
   /** Set when a bare value is an expression followed by a comment. */
   private truncates: Token | null = null;
 
@@ -527,7 +532,8 @@ class Judge {
     }
     let best = 0;
     let depth = 0;
-    for (let k = from; k < this.code.length; k++) {
+    let checked = 0;
+    for (let k = from; k < this.code.length && best < 0.85 && checked < 16; k++) {
       const t = this.code[k];
       if (!t) break;
       if (t.type === '(') depth++;
@@ -536,6 +542,7 @@ class Judge {
       if (startsStatement && (t.type === 'kw' || t.type === 'fn') && STATEMENTS.has(t.text)) {
         this.pos = k;
         best = Math.max(best, this.statement());
+        checked++;
       }
     }
     this.pos = from;
@@ -887,6 +894,23 @@ class Judge {
   /** `( … )`: a subquery, an expression list or one expression; EOF may stand for the `)`. */
   private parenthesised(s: Summary): void {
     this.pos++;
+    const n = this.peek();
+    if (!n) return;
+    if (++this.depth > MAX_DEPTH) {
+      // Deeper than any query needs: read the rest flat rather than recurse.
+      this.pos--;
+      this.skipBalanced(s);
+      this.depth--;
+      return;
+    }
+    try {
+      this.parenthesisedInner(s);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parenthesisedInner(s: Summary): void {
     let n = this.peek();
     if (!n) return;
     if (n.type === ')') {

@@ -111,6 +111,11 @@ describe('sqliDetector', () => {
     }
   });
 
+  it('still judges a condition behind deeper parentheses than it parses recursively', () => {
+    expect(confidence(`${'('.repeat(300)}1 or 1=1 --`)).toBeGreaterThanOrEqual(0.9);
+    expect(confidence(`x' or ${'('.repeat(300)}1=1 --`)).toBeGreaterThanOrEqual(0.9);
+  });
+
   it('is linear on long repetitive input', () => {
     // A quadratic tokenizer or grammar would take seconds here; the check is that it finishes.
     const value = "' or (".repeat(20000) + '1=1 and x in ('.repeat(20000);
