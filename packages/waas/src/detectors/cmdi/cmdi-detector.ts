@@ -64,7 +64,16 @@ function isPathStart(s: string, p: number): boolean {
 }
 
 function isCommandEnd(c: string | undefined): boolean {
-  return c === undefined || ';|&\n\r)`'.includes(c);
+  return (
+    c === undefined ||
+    c === ';' ||
+    c === '|' ||
+    c === '&' ||
+    c === '\n' ||
+    c === '\r' ||
+    c === ')' ||
+    c === '`'
+  );
 }
 
 /** What follows the command word at `p`, up to the next separator. */
@@ -106,17 +115,35 @@ function readArguments(s: string, p: number, command: string): Evidence {
   return evidence;
 }
 
+/** What `commandName` found; one object, reused, since every judged word needs one. */
+const parsedName = { name: '', path: false };
+
 /** The name a shell would look up for `word`: a path's last part, without `.exe`. */
 function commandName(word: string): { name: string; path: boolean } {
-  if (word === '%comspec%') return { name: 'cmd', path: false };
-  // A URL form's `+` stands for a space the decoder may have left: `|getent+hosts+x`.
-  const plus = word.indexOf('+');
-  let name = plus > 0 ? word.slice(0, plus) : word;
-  const slash = Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\'));
-  const path = slash >= 0;
-  if (path) name = name.slice(slash + 1);
+  if (word === '%comspec%') {
+    parsedName.name = 'cmd';
+    parsedName.path = false;
+    return parsedName;
+  }
+  // A URL form's `+` stands for a space the decoder may have left: `|getent+hosts+x`. Only a
+  // `+` after the first character cuts (the first `+` decides).
+  const n = word.length;
+  const cuts = word.charCodeAt(0) !== 0x2b;
+  let end = n;
+  let slash = -1;
+  for (let i = 0; i < n; i++) {
+    const c = word.charCodeAt(i);
+    if (c === 0x2b && cuts) {
+      end = i;
+      break;
+    }
+    if (c === 0x2f || c === 0x5c) slash = i;
+  }
+  let name = slash < 0 && end === n ? word : word.slice(slash + 1, end);
   if (name.endsWith('.exe')) name = name.slice(0, -4);
-  return { name, path };
+  parsedName.name = name;
+  parsedName.path = slash >= 0;
+  return parsedName;
 }
 
 function isSystemPath(word: string): boolean {
@@ -199,6 +226,29 @@ function isWordChar(c: number): boolean {
   );
 }
 
+/**
+ * Whether `s` holds a character at which `commandStarts` finds more than the value's start:
+ * `;`, `&`, `|`, `(`, `{`, a backtick or a line break. Without one, no separator, substitution
+ * or brace expansion exists to judge.
+ */
+function hasStartCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    switch (s.charCodeAt(i)) {
+      case 0x3b:
+      case 0x26:
+      case 0x7c:
+      case 0x28:
+      case 0x7b:
+      case 0x60:
+      case 0x0a:
+      case 0x0d:
+        return true;
+      default:
+    }
+  }
+  return false;
+}
+
 function inspect(at: InspectedValue, paranoia: Paranoia): Finding[] {
   const s = at.value;
   if (s.length < 2) return [];
@@ -208,7 +258,24 @@ function inspect(at: InspectedValue, paranoia: Paranoia): Finding[] {
   const special = specialForms(s);
   if (special !== undefined) [best, bestAt, bestReason] = special;
   if (best < BLOCK_SURE) {
-    for (const start of commandStarts(s)) {
+    // The value's own start first: most values have no other place a command could start, and
+    // then need no list of starts at all.
+    const [confidence, reason] = judge(
+      s,
+      { kind: 'value', at: 0, word: skipBlanks(s, 0) },
+      paranoia,
+    );
+    if (confidence > best) {
+      best = confidence;
+      bestAt = 0;
+      bestReason = reason;
+    }
+  }
+  if (best < BLOCK_SURE && hasStartCharacter(s)) {
+    const starts = commandStarts(s);
+    // starts[0] is the value's start, judged above.
+    for (let i = 1; i < starts.length; i++) {
+      const start = starts[i]!;
       const [confidence, reason] = judge(s, start, paranoia);
       if (confidence > best) {
         best = confidence;

@@ -38,7 +38,40 @@ function isBlank(c: string | undefined): boolean {
 
 /** Characters that end an unquoted word. */
 function isMeta(c: string): boolean {
-  return ' \t\n\r;|&<>()`'.includes(c);
+  return isMetaCode(c.charCodeAt(0));
+}
+
+/** `isMeta` on a character code: space, tab, newline, return, `; | & < > ( )` and backtick. */
+function isMetaCode(x: number): boolean {
+  switch (x) {
+    case 0x20:
+    case 0x09:
+    case 0x0a:
+    case 0x0d:
+    case 0x3b:
+    case 0x7c:
+    case 0x26:
+    case 0x3c:
+    case 0x3e:
+    case 0x28:
+    case 0x29:
+    case 0x60:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Characters `readWord` resolves rather than copies: backslash, caret, quotes, `$`. */
+function isWordSpecial(x: number, stopAtComma: boolean): boolean {
+  return (
+    x === 0x5c ||
+    x === 0x5e ||
+    x === 0x27 ||
+    x === 0x22 ||
+    x === 0x24 ||
+    (stopAtComma && (x === 0x2c || x === 0x7d))
+  );
 }
 
 /**
@@ -81,7 +114,24 @@ export interface Word {
  */
 export function readWord(s: string, p: number, stopAtComma = false): Word {
   const n = s.length;
-  let text = '';
+  // Fast path: a run of plain characters, copied as one slice instead of one at a time.
+  let q = p;
+  while (q < n) {
+    const x = s.charCodeAt(q);
+    if (isMetaCode(x) || isWordSpecial(x, stopAtComma)) break;
+    q++;
+  }
+  if (q - p > MAX_WORD) {
+    // The character-wise loop would stop one past MAX_WORD and skip to the next metacharacter.
+    let end = p + MAX_WORD + 1;
+    while (end < n && !isMetaCode(s.charCodeAt(end))) end++;
+    return { text: s.slice(p, p + MAX_WORD + 1).toLowerCase(), end, obfuscated: false };
+  }
+  if (q >= n || isMetaCode(s.charCodeAt(q)) || (stopAtComma && (s[q] === ',' || s[q] === '}'))) {
+    return { text: s.slice(p, q).toLowerCase(), end: q, obfuscated: false };
+  }
+  let text = s.slice(p, q);
+  p = q;
   let obfuscated = false;
   while (p < n) {
     const c = s[p]!;

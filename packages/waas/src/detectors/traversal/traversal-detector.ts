@@ -72,6 +72,37 @@ const FILE_TARGETS: readonly string[] = [
   'proc/self/environ',
 ];
 
+/**
+ * FILE_TARGETS by their first character code (ASCII): a target `checkTargets` can report starts
+ * at the path's start or right after a `/` or `.`, so only those places need comparing.
+ */
+const TARGETS_BY_FIRST: readonly number[][] = (() => {
+  const table: number[][] = Array.from({ length: 128 }, () => []);
+  FILE_TARGETS.forEach((target, k) => table[target.charCodeAt(0)]!.push(k));
+  return table;
+})();
+
+/**
+ * Bits (by index in FILE_TARGETS) of the targets that occur in `path` at or after `from` at a
+ * bounded place: the start, or after `/` or `.`. A superset of those `checkTargets` reports.
+ */
+function boundedTargets(path: string, from: number): number {
+  let mask = 0;
+  const n = path.length;
+  for (let p = from; p < n; p++) {
+    if (p > 0) {
+      const before = path.charCodeAt(p - 1);
+      if (before !== 0x2f && before !== 0x2e) continue;
+    }
+    const c = path.charCodeAt(p);
+    if (c >= 128) continue;
+    for (const k of TARGETS_BY_FIRST[c]!) {
+      if (path.startsWith(FILE_TARGETS[k]!, p)) mask |= 1 << k;
+    }
+  }
+  return mask;
+}
+
 /** Stream wrappers PHP's include and file functions accept. */
 const WRAPPERS: readonly string[] = [
   'php://',
@@ -189,6 +220,8 @@ interface Traversal {
  */
 function countTraversals(path: string): Traversal {
   const result: Traversal = { count: 0, after: -1, first: -1 };
+  // Every counted segment starts with two dots.
+  if (!path.includes('..')) return result;
   const n = path.length;
   let start = 0;
   while (start <= n) {
@@ -255,7 +288,10 @@ function checkTargets(scan: Scan, path: string, traversal: Traversal): void {
     }
   }
   const from = traversal.count > 0 ? traversal.first : 0;
-  for (const target of FILE_TARGETS) {
+  const candidates = boundedTargets(path, from);
+  for (let k = 0; candidates !== 0 && k < FILE_TARGETS.length; k++) {
+    if ((candidates & (1 << k)) === 0) continue;
+    const target = FILE_TARGETS[k]!;
     const at = path.indexOf(target, from);
     if (at < 0) continue;
     const bounded = at === 0 || path[at - 1] === '/' || path[at - 1] === '.';
@@ -325,11 +361,29 @@ function checkRemote(scan: Scan, path: string, paranoia: Paranoia): void {
   }
 }
 
+/**
+ * Whether `s` has a character that is or normalizes to one every finding needs: `.` (a `..`
+ * segment; targets and script extensions), `/` (a root, a segment), `:` (drive letters,
+ * wrappers, URLs) or `_` (`id_rsa`, `authorized_keys`). `normalizePath` makes `.` and `/` only
+ * from `\\`, `%` escapes and non-ASCII characters, so a value with none of these passes.
+ */
+function mayHoldPath(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2e || c === 0x2f || c === 0x3a || c === 0x5f || c === 0x5c || c === 0x25) {
+      return true;
+    }
+    if (c > 0x7e) return true;
+  }
+  return false;
+}
+
 function inspect(at: InspectedValue, paranoia: Paranoia): Finding[] {
   const value = at.value;
   if (value.length < 3) return [];
   const scan: Scan = { at, findings: [] };
-  const paths = [normalizePath(value)];
+  const paths: string[] = [];
+  if (mayHoldPath(value)) paths.push(normalizePath(value));
   // The raw value keeps what a decoder may have garbled (`%c0%af` turned into U+FFFD).
   if (at.raw !== value && at.raw.includes('%')) paths.push(normalizePath(at.raw));
   for (const path of paths) {

@@ -59,6 +59,22 @@ function argumentLooksLikeCode(s: string, p: number): boolean {
   return '.()[],;`?'.includes(s[q]!);
 }
 
+/**
+ * Whether the text at `i`, right after an identifier, could make it a hit below: `?.`, `)(`,
+ * `.`, `[` (a `document` member), a backtick, `(` or `=` directly, or after blanks.
+ */
+function mayBeUsed(s: string, i: number): boolean {
+  let c = s.charCodeAt(i);
+  if (c !== 0x20 && c !== 0x09 && c !== 0x0a) {
+    return (
+      c === 0x3f || c === 0x29 || c === 0x2e || c === 0x5b || c === 0x60 || c === 0x28 || c === 0x3d
+    );
+  }
+  const n = s.length;
+  while (i < n && (c === 0x20 || c === 0x09 || c === 0x0a)) c = s.charCodeAt(++i);
+  return c === 0x28 || c === 0x60 || c === 0x3d;
+}
+
 /** Finds the first sink use in `s`, or undefined. */
 export function findJsSink(s: string): JsHit | undefined {
   const n = s.length;
@@ -77,6 +93,8 @@ export function findJsSink(s: string): JsHit | undefined {
       start > 0 && s.charCodeAt(start - 1) >= 0x30 && s.charCodeAt(start - 1) <= 0x39;
     // Sink names are 4 to 13 characters long; skip the lower-casing for other words.
     if (i - start > 13 || i - start < 4 || afterDigit) continue;
+    // And only what the word is followed by below makes a hit: skip words in prose cheaply.
+    if (!mayBeUsed(s, i)) continue;
     const word = s.slice(start, i).toLowerCase();
     if (word === 'document') {
       const hit = documentProperty(s, i);

@@ -326,6 +326,23 @@ function scanAttributeBreakout(scan: Scan, s: string, quote: string): void {
   for (const attribute of attributes) checkAttribute(scan, attribute, '', false, end);
 }
 
+/**
+ * Whether `normalizeUrlStart(s)` could start with a scheme `dangerousScheme` knows
+ * (`javascript:`, `vbscript:`, `livescript:`, `mocha:`, `data:`): its first character that the
+ * URL parser keeps is `j`, `v`, `l`, `m` or `d` in either case, or an entity (`&`) or a
+ * non-ASCII character we leave to the full check.
+ */
+function mayStartScheme(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c === 0xfeff || c === 0xa0) continue;
+    if (c > 0x7f || c === 0x26) return true;
+    const l = c | 0x20;
+    return l === 0x6a || l === 0x76 || l === 0x6c || l === 0x6d || l === 0x64;
+  }
+  return false;
+}
+
 /** A value that is itself a URL, reflected into an href or src. */
 function scanUrlValue(scan: Scan, s: string): void {
   const normalized = normalizeUrlStart(s, 48);
@@ -380,7 +397,7 @@ function inspect(at: InspectedValue, paranoia: Paranoia): Finding[] {
     if (s.includes("'")) scanAttributeBreakout(scan, s, "'");
     if (s.includes('`')) scanAttributeBreakout(scan, s, '`');
   }
-  if (scan.best < BLOCK_SURE && s.includes(':')) scanUrlValue(scan, s);
+  if (scan.best < BLOCK_SURE && s.includes(':') && mayStartScheme(s)) scanUrlValue(scan, s);
   // In an attribute or a script, a browser reads `&lpar;` as `(`. Without a call, a template
   // or a member access there is no script to look at.
   const script = s.includes('&') ? decodeEntities(s) : s;
