@@ -1,6 +1,13 @@
 import type { Detector, Finding, InspectedValue, Paranoia } from '../../types.js';
 import { judge, type QuoteContext, type Verdict } from './grammar.js';
-import { tokenize } from './tokenizer.js';
+import {
+  DANGEROUS_NAMES,
+  DANGEROUS_VARIABLE_PREFIX,
+  KEYWORDS,
+  STATEMENTS,
+  TIME_FUNCTIONS,
+} from './keywords.js';
+import { tokenize, type Token } from './tokenizer.js';
 
 /** Bytes of a long value that are tokenized from its start: payloads sit at one end or the other. */
 const HEAD_CHARS = 8 * 1024;
@@ -89,20 +96,143 @@ function mayBeSql(s: string): boolean {
   return false;
 }
 
-const CONTEXTS: readonly QuoteContext[] = [0, 39, 34];
+/** The longest keyword or catalogue name: longer runs of letters are neither. */
+const MAX_WORD = Math.max(
+  ...[...KEYWORDS, ...DANGEROUS_NAMES, ...TIME_FUNCTIONS, ...STATEMENTS].map((w) => w.length),
+);
+
+/** Whether `s[from, to)` (letters and `_`) is a keyword or a catalogue name, case-insensitively. */
+function isSqlWord(s: string, from: number, to: number): boolean {
+  if (to - from > MAX_WORD) return false;
+  const word = s.slice(from, to).toUpperCase();
+  return (
+    KEYWORDS.has(word) ||
+    DANGEROUS_NAMES.has(word) ||
+    TIME_FUNCTIONS.has(word) ||
+    STATEMENTS.has(word)
+  );
+}
+
+/**
+ * Cheap look, before tokenizing, at whether the value can signal in the bare context at all. The
+ * grammar reports nothing there unless the tokens hold a keyword, a time-delay or catalogue name
+ * (called or not), a statement word (a `;` stacks nothing without one), a `@@` variable, `)`, a comment (`#`, `--`, `/*`), `&&`, `||` or `\N`
+ * (see `bareTokensMaySignal`). Keywords and those names are letters and `_` only, so each is a
+ * whole run of letters here, or (glued to a number: `1union`, `0x1union`) the end of a run that
+ * follows a digit. Anything in strings is looked at too: this can only say yes more often.
+ */
+function bareMaySignal(s: string): boolean {
+  let run = -1;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 32;
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95) {
+      if (run < 0) run = i;
+      continue;
+    }
+    if (run >= 0) {
+      if (run > 0 && s.charCodeAt(run - 1) >= 48 && s.charCodeAt(run - 1) <= 57) {
+        for (let k = run; k < i; k++) if (isSqlWord(s, k, i)) return true;
+      } else if (i - run >= 2 && isSqlWord(s, run, i)) return true;
+      run = -1;
+    }
+    switch (c) {
+      case 41: // )
+      case 35: // #
+      case 92: // \
+        return true;
+      case 64: // @@
+      case 45: // --
+      case 38: // &&
+      case 124: // ||
+        if (s.charCodeAt(i + 1) === c) return true;
+        break;
+      case 47: // /*
+        if (s.charCodeAt(i + 1) === 42) return true;
+        break;
+      default:
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether the grammar can report anything on these bare-context tokens: every signal it gives
+ * there needs a keyword (statements, AND/OR, clauses, CASE, SELECT…), a time-delay or catalogue
+ * name (a call or not), a statement word (stacked after `;`, `exec(`), a `@@` variable, `)`
+ * (closed parentheses), `&&`/`||` or a comment: other calls, names, variables and a `;` only
+ * count with one of these.
+ */
+function bareTokensMaySignal(tokens: readonly Token[]): boolean {
+  for (const t of tokens) {
+    switch (t.type) {
+      case 'kw':
+      case 'cmt':
+      case ')':
+        return true;
+      case 'op':
+        if (t.text === '&&' || t.text === '||') return true;
+        break;
+      case 'id':
+        if (DANGEROUS_NAMES.has(t.text)) return true;
+        break;
+      case 'fn':
+        if (TIME_FUNCTIONS.has(t.text) || DANGEROUS_NAMES.has(t.text) || STATEMENTS.has(t.text)) {
+          return true;
+        }
+        break;
+      case 'var':
+        if (t.text.startsWith(DANGEROUS_VARIABLE_PREFIX)) return true;
+        break;
+      default:
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether a value placed after a quote (`src` starts with it) can leave the string and signal:
+ * the grammar needs the first string closed and then `)`, `,`, `;`, an operator or a keyword
+ * (anything else stops it before any signal), or nothing but a comment. Looks at two tokens.
+ */
+function quotedMaySignal(src: string, backslashEscapes: boolean): boolean {
+  const head = tokenize(src, { backslashEscapes, maxTokens: 2 });
+  const first = head[0];
+  if (!first || first.type !== 'str' || !first.closed) return false;
+  const next = head[1];
+  if (!next) return false;
+  switch (next.type) {
+    case 'cmt':
+    case ')':
+    case ',':
+    case ';':
+    case 'op':
+    case 'kw':
+      return true;
+    default:
+      return false;
+  }
+}
+
+const QUOTES: readonly QuoteContext[] = [39, 34];
 
 /** The strongest verdict over the contexts a value can be placed in, with its offset in `text`. */
 function judgeText(text: string): Verdict | null {
   let best: Verdict | null = null;
+  if (bareMaySignal(text)) {
+    const tokens = tokenize(text, { backslashEscapes: true });
+    if (bareTokensMaySignal(tokens)) best = judge(tokens, 0);
+  }
   const backslash = text.includes('\\');
-  for (const context of CONTEXTS) {
-    if (context !== 0 && !text.includes(String.fromCharCode(context))) continue;
-    const prefix = context === 0 ? '' : String.fromCharCode(context);
-    const modes = backslash && context !== 0 ? [true, false] : [true];
-    for (const backslashEscapes of modes) {
-      const v = judge(tokenize(prefix + text, { backslashEscapes }), context);
+  for (const context of QUOTES) {
+    // A value with no such quote stays inside the query's string.
+    if (!text.includes(context === 39 ? "'" : '"')) continue;
+    const src = (context === 39 ? "'" : '"') + text;
+    for (let mode = 0; mode < (backslash ? 2 : 1); mode++) {
+      const backslashEscapes = mode === 0;
+      if (!quotedMaySignal(src, backslashEscapes)) continue;
+      const v = judge(tokenize(src, { backslashEscapes }), context);
       if (v && (!best || v.confidence > best.confidence)) {
-        best = { ...v, start: Math.max(0, v.start - prefix.length) };
+        best = { ...v, start: Math.max(0, v.start - 1) };
       }
     }
   }

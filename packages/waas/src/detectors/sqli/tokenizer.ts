@@ -29,6 +29,11 @@ export interface TokenizeOptions {
    * @default true
    */
   backslashEscapes?: boolean;
+  /**
+   * Stop after this many tokens (a quick look at how a value starts).
+   * @default Infinity
+   */
+  maxTokens?: number;
 }
 
 const SQ = 39; // '
@@ -95,10 +100,11 @@ function makeToken(type: TokenType, text: string, start: number, end: number): T
  */
 export function tokenize(src: string, options: TokenizeOptions = {}): Token[] {
   const backslash = options.backslashEscapes ?? true;
+  const maxTokens = options.maxTokens ?? Infinity;
   const tokens: Token[] = [];
   const n = src.length;
   let i = 0;
-  while (i < n) {
+  while (i < n && tokens.length < maxTokens) {
     const c = src.charCodeAt(i);
     if (isSpace(c)) {
       i++;

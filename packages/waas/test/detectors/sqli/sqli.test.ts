@@ -123,3 +123,31 @@ describe('sqliDetector', () => {
     expect(verdict === null || verdict.confidence <= 1).toBe(true);
   });
 });
+
+describe('sqli quick rejection', () => {
+  it('still judges what the shortcuts must let through', () => {
+    // Keywords glued to (hex) numbers, stacked statements, calls and variables with no other SQL.
+    expect(confidence('0xaunion select 1,2')).toBeGreaterThanOrEqual(0.9);
+    expect(confidence('1union select 1,2')).toBeGreaterThanOrEqual(0.9);
+    expect(confidence('1;drop table users')).toBeGreaterThanOrEqual(0.9);
+    expect(confidence("1;exec xp_cmdshell('dir')")).toBeGreaterThanOrEqual(0.9);
+    expect(confidence('sleep(5)')).toBeGreaterThanOrEqual(0.9);
+    expect(confidence('-1 union')).toBeGreaterThanOrEqual(0.9);
+    expect(confidence('@@version')).toBeCloseTo(0.7);
+    expect(confidence('1 || 1')).toBeCloseTo(0.45);
+    expect(confidence('x" or 1=1 --')).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('rejects typical header values', () => {
+    for (const v of [
+      'de-CH,de;q=0.9,en;q=0.8',
+      'session=k3j4h5a9f3e1; theme=dark; consent=yes',
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)',
+      'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+      '{"id":123456,"name":"summer sale","tags":["red"]}',
+      "o'brien",
+    ]) {
+      expect(analyzeSql(v)).toBeNull();
+    }
+  });
+});
