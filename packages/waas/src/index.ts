@@ -33,3 +33,16 @@ export {
 } from './inspect.js';
 export { BUILTIN_CHECKS } from './checks/index.js';
 export { DETECTORS } from './registry.js';
+export {
+  createRateLimiter,
+  type RateLimited,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimits,
+  type RateRequest,
+  type RateVerdict,
+  type RateWindow,
+  type RateWindowName,
+} from './traffic/rate-limit.js';
+export { aggregateAddress, type AddressPrefixes } from './traffic/address.js';
+export { detectBot, type BotFinding, type BotKind } from './traffic/bots.js';
