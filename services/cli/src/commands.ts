@@ -24,6 +24,8 @@ Commands:
   api       run the GraphQL API alone over the warehouse (MAMORI_API_PORT, default 8080)
   defender  run the agent on this node: process, network and file sensors, an offline spool,
             local enforcement of policies; streams to ingest (MAMORI_DEFENDER_INGEST)
+  defender waas --listen HOST:PORT --upstream URL
+            an inline proxy that inspects requests and answers attacks 403 with an event id
   rules     check rule files and test events against them (mamori rules help)
   waas      inspect HTTP requests (JSON Lines) for attacks: mamori waas inspect (mamori waas help)
   help      show this text
@@ -194,6 +196,15 @@ export async function startDefenderAgent(
   // Loaded on demand: the platform's commands need none of the agent's sensors.
   const { startDefender } = await import('@mamori/defender');
   return startDefender(env, logger.child({ service: 'defender' }));
+}
+
+/** `mamori defender waas`: the inline WAF proxy in front of one application. */
+export async function startDefenderWaas(
+  argv: readonly string[],
+  logger: Logger,
+): Promise<Stoppable> {
+  const { startWaasProxyCommand } = await import('@mamori/defender');
+  return startWaasProxyCommand(argv, logger.child({ service: 'defender-waas' }));
 }
 
 /** `mamori api`: the GraphQL API alone, over the warehouse. */

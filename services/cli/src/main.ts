@@ -4,6 +4,7 @@ import { createLogger, runUntilSignalled, type Logger, type Stoppable } from '@m
 import {
   startApiService,
   startDefenderAgent,
+  startDefenderWaas,
   startDetectorService,
   startIngestService,
   startPlatform,
@@ -26,6 +27,10 @@ const command = process.argv[2] ?? 'help';
 const run = commands[command];
 if (command === 'rules') {
   process.exitCode = await runRulesCommand(process.argv.slice(3), processRulesIo);
+} else if (command === 'defender' && process.argv[3] === 'waas') {
+  const logger = createLogger({ name: 'mamori-defender-waas' });
+  const argv = process.argv.slice(4);
+  await runUntilSignalled('mamori defender waas', () => startDefenderWaas(argv, logger), logger);
 } else if (command === 'waas') {
   process.exitCode = await runWaasCommand(process.argv.slice(3), processWaasIo);
 } else if (!run) {

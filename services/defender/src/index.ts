@@ -50,3 +50,13 @@ export {
   type ProcfsOptions,
   type ReadProcessOptions,
 } from './procfs/index.js';
+export {
+  createWaasProxy,
+  DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_SAMPLE_CLEAN,
+  EVENT_ID_HEADER,
+  type WaasProxy,
+  type WaasProxyOptions,
+  type WaasProxyStats,
+} from './waas/proxy.js';
+export { parseWaasProxyArgs, startWaasProxyCommand, WAAS_PROXY_USAGE } from './waas/command.js';

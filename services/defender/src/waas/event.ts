@@ -1,0 +1,84 @@
+import type { Event } from '@mamori/proto';
+import type { Verdict } from '@mamori/waas';
+
+/** Header values that are credentials: an event keeps the header's presence, not its value. */
+const REDACTED = new Set(['authorization', 'proxy-authorization']);
+
+/** Labels are small (event.proto): lists of categories and locations are cut to this. */
+const LABEL_MAX_CHARS = 200;
+
+/** What the proxy saw of one request, for its event. */
+export interface SeenRequest {
+  method: string;
+  url: string;
+  httpVersion: string;
+  /** Raw header names and values as received, alternating (Node's `rawHeaders`). */
+  rawHeaders: readonly string[];
+  /** The bytes of the body that were inspected (at most the inspection limit). */
+  body: Buffer;
+  /** The body's full length when known (Content-Length or read to its end), else the bytes read. */
+  bodySize: number;
+  clientAddress: string;
+  clientPort: number;
+  serverName: string;
+  serverPort: number;
+  tls: boolean;
+}
+
+function cut(text: string): string {
+  return text.length <= LABEL_MAX_CHARS ? text : `${text.slice(0, LABEL_MAX_CHARS - 1)}…`;
+}
+
+/** Distinct values in first-seen order. */
+function distinct(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+/**
+ * The `http_request` event of an inspected request, the verdict in labels: `waas.action`,
+ * `waas.score`, `waas.categories` and `waas.locations` (comma-separated), and `waas.sampled`
+ * for a clean request sent as a sample. Never throws.
+ */
+export function toHttpEvent(
+  id: string,
+  request: SeenRequest,
+  verdict: Verdict,
+  observedUnixMicros: number,
+): Event {
+  const labels: Record<string, string> = {
+    sensor: 'waas',
+    'waas.action': verdict.action,
+    'waas.score': String(Math.round(verdict.score * 100) / 100),
+  };
+  if (verdict.findings.length > 0) {
+    labels['waas.categories'] = cut(distinct(verdict.findings.map((f) => f.category)).join(','));
+    labels['waas.locations'] = cut(distinct(verdict.findings.map((f) => f.location)).join(','));
+  } else {
+    labels['waas.sampled'] = 'true';
+  }
+  const headers: { name: string; value: string }[] = [];
+  for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i]!;
+    const value = request.rawHeaders[i + 1]!;
+    headers.push({ name, value: REDACTED.has(name.toLowerCase()) ? '[redacted]' : value });
+  }
+  return {
+    id,
+    observed_unix_micros: observedUnixMicros,
+    labels,
+    http_request: {
+      request_id: id,
+      method: request.method,
+      url: request.url,
+      http_version: request.httpVersion,
+      headers,
+      body: request.body,
+      body_size: request.bodySize,
+      client_address: request.clientAddress,
+      client_port: request.clientPort,
+      server_name: request.serverName,
+      server_port: request.serverPort,
+      tls: request.tls,
+    },
+  };
+}
