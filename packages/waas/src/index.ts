@@ -46,3 +46,9 @@ export {
 } from './traffic/rate-limit.js';
 export { aggregateAddress, type AddressPrefixes } from './traffic/address.js';
 export { detectBot, type BotFinding, type BotKind } from './traffic/bots.js';
+export { createApiSchema, type ApiSchema, type ApiSchemaOptions } from './api/openapi.js';
+export {
+  createApiDiscovery,
+  type ApiDiscovery,
+  type ApiDiscoveryOptions,
+} from './api/discovery.js';

@@ -3,9 +3,21 @@
  * (`{"method","url","headers","body"}`), one verdict a line on stdout
  * (`{"action","score","findings"}`), as DESIGN.md's "Commands that measure the product" says.
  */
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { createInspector, toHttpRequest, type Paranoia } from '@mamori/waas';
+import {
+  type ApiSchema,
+  CATEGORY_WEIGHTS,
+  createApiSchema,
+  createInspector,
+  DEFAULT_THRESHOLDS,
+  type HttpRequest,
+  type Inspector,
+  type Paranoia,
+  toHttpRequest,
+  type Verdict,
+} from '@mamori/waas';
 
 /** Where the command reads and writes; the process's own in main.ts. */
 export interface WaasIo {
@@ -21,7 +33,9 @@ export const WAAS_USAGE = `Usage:
       "bodyEncoding":"base64" for binary bodies) and writes one verdict a line
       ({"action":"allow"|"alert"|"block","score","findings":[…]}); a line that is not a request
       gets {"error":"line N: …"} and the rest goes on. --paranoia trades recall for false
-      positives (default 1).
+      positives (default 1). --openapi SPEC (an OpenAPI 3.0/3.1 file, JSON or YAML) adds
+      "api-schema" findings for unknown paths and methods and for parameters and bodies that
+      break the schema; they alert, and block together with other findings.
 `;
 
 /** Runs `mamori waas …` with the words after `waas`; resolves to the exit code. */
@@ -32,6 +46,7 @@ export async function runWaasCommand(args: readonly string[], io: WaasIo): Promi
     return sub === undefined || sub === 'help' || sub === '--help' ? 0 : 2;
   }
   let paranoia: Paranoia = 1;
+  let specFile: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const [flag, inline] = rest[i]!.split('=', 2) as [string, string | undefined];
     const value = inline ?? rest[i + 1];
@@ -43,14 +58,28 @@ export async function runWaasCommand(args: readonly string[], io: WaasIo): Promi
       paranoia = Number(value) as Paranoia;
       if (inline === undefined) i++;
     } else if (flag === '--openapi') {
-      io.err('--openapi: API schema enforcement is not supported yet\n');
-      return 2;
+      if (value === undefined || value === '') {
+        io.err('--openapi needs the path of an OpenAPI document\n');
+        return 2;
+      }
+      specFile = value;
+      if (inline === undefined) i++;
     } else {
       io.err(`unknown option ${rest[i]}\n${WAAS_USAGE}`);
       return 2;
     }
   }
   const inspector = createInspector({ paranoia });
+  let api: ApiSchema | undefined;
+  if (specFile !== undefined) {
+    try {
+      api = createApiSchema(await readFile(specFile, 'utf8'));
+    } catch (err) {
+      io.err(`--openapi ${specFile}: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 2;
+    }
+    for (const problem of api.problems) io.err(`--openapi ${specFile}: ${problem}\n`);
+  }
   let lineNumber = 0;
   let bad = 0;
   for await (const raw of io.lines()) {
@@ -72,9 +101,33 @@ export async function runWaasCommand(args: readonly string[], io: WaasIo): Promi
       io.out(`${JSON.stringify({ error: `line ${lineNumber}: ${request.error}` })}\n`);
       continue;
     }
-    io.out(`${JSON.stringify(inspector.inspect(request))}\n`);
+    io.out(`${JSON.stringify(judge(inspector, api, request))}\n`);
   }
   return bad > 0 ? 1 : 0;
+}
+
+/**
+ * The inspector's verdict with the API schema's findings added and scored as the inspector
+ * scores (CATEGORY_WEIGHTS, DEFAULT_THRESHOLDS): the inspector takes no findings from outside.
+ */
+function judge(inspector: Inspector, api: ApiSchema | undefined, request: HttpRequest): Verdict {
+  const verdict = inspector.inspect(request);
+  if (api === undefined) return verdict;
+  const extra = api.validate(request);
+  if (extra.length === 0) return verdict;
+  let score = verdict.score;
+  for (const f of extra) {
+    score += CATEGORY_WEIGHTS[f.category] * Math.min(1, Math.max(0, f.confidence));
+  }
+  score = Math.round(score * 100) / 100;
+  const action =
+    score >= DEFAULT_THRESHOLDS.block
+      ? 'block'
+      : score >= DEFAULT_THRESHOLDS.alert
+        ? 'alert'
+        : 'allow';
+  const findings = [...verdict.findings, ...extra].sort((a, b) => b.confidence - a.confidence);
+  return { action, score, findings };
 }
 
 /** Lines of a stream (stdin). */

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runWaasCommand, type WaasIo } from '../src/waas.js';
 
 /** Stdin from lines in memory, and what the command wrote. */
@@ -54,12 +57,99 @@ describe('mamori waas inspect', () => {
     expect(await runWaasCommand(['inspect', '--paranoia', '2'], io)).toBe(0);
   });
 
-  it('refuses --openapi for now and a paranoia level out of range, with exit 2', async () => {
-    const openapi = memoryIo([clean]);
-    expect(await runWaasCommand(['inspect', '--openapi', 'api.yaml'], openapi.io)).toBe(2);
-    expect(openapi.err()).toMatch(/not supported yet/);
+  it('refuses a paranoia level out of range, with exit 2', async () => {
     const paranoia = memoryIo([clean]);
     expect(await runWaasCommand(['inspect', '--paranoia=7'], paranoia.io)).toBe(2);
     expect(paranoia.err()).toMatch(/--paranoia must be 1, 2, 3 or 4/);
+  });
+});
+
+describe('mamori waas inspect --openapi', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mamori-waas-openapi-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const spec = join(dir, 'api.yaml');
+  writeFileSync(
+    spec,
+    [
+      'openapi: 3.0.3',
+      'info: { title: t, version: "1" }',
+      'paths:',
+      '  /search:',
+      '    get:',
+      '      parameters:',
+      '        - { name: q, in: query, required: true, schema: { type: string, maxLength: 20 } }',
+      '        - { name: limit, in: query, schema: { type: integer, maximum: 100 } }',
+      '      responses: { "200": { description: ok } }',
+      '  /fetch:',
+      '    get:',
+      '      parameters: [{ name: url, in: query, schema: { type: string } }]',
+      '      responses: { "200": { description: ok } }',
+    ].join('\n'),
+  );
+
+  it('adds the schema findings to each verdict and scores them with the others', async () => {
+    const lines = [
+      clean,
+      JSON.stringify({ method: 'GET', url: '/search?q=shoes&limit=500' }),
+      JSON.stringify({ method: 'GET', url: '/admin' }),
+      ssrf,
+      JSON.stringify({ method: 'GET', url: '/search?limit=x' }),
+    ];
+    const { io, verdicts } = memoryIo(lines);
+    expect(await runWaasCommand(['inspect', `--openapi=${spec}`], io)).toBe(0);
+    expect(verdicts()).toEqual([
+      { action: 'allow', score: 0, findings: [] },
+      {
+        action: 'alert',
+        score: 3.5,
+        findings: [
+          {
+            category: 'api-schema',
+            location: 'query.limit',
+            evidence: '500',
+            confidence: 1,
+            reason: 'query.limit: expected integer ≤ 100',
+          },
+        ],
+      },
+      {
+        action: 'alert',
+        score: 3.5,
+        findings: [expect.objectContaining({ location: 'path', reason: 'unknown path' })],
+      },
+      {
+        action: 'block',
+        score: 6,
+        findings: [expect.objectContaining({ category: 'ssrf', location: 'query.url' })],
+      },
+      {
+        action: 'block',
+        score: 7,
+        findings: [
+          expect.objectContaining({ reason: 'query.q: required parameter missing' }),
+          expect.objectContaining({ reason: 'query.limit: expected integer' }),
+        ],
+      },
+    ]);
+  });
+
+  it('exits 2 naming the file and the JSON path when the spec does not load', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        openapi: '3.0.0',
+        paths: { '/a': { get: { parameters: [{ name: 'x', in: 'body' }] } } },
+      }),
+    );
+    const broken = memoryIo([clean]);
+    expect(await runWaasCommand(['inspect', '--openapi', bad], broken.io)).toBe(2);
+    expect(broken.err()).toBe(
+      `--openapi ${bad}: paths["/a"].get.parameters[0].in: must be path, query, header or cookie\n`,
+    );
+    const missing = memoryIo([clean]);
+    const nowhere = join(dir, 'nowhere.yaml');
+    expect(await runWaasCommand(['inspect', '--openapi', nowhere], missing.io)).toBe(2);
+    expect(missing.err()).toMatch(new RegExp(`^--openapi ${nowhere}: ENOENT`));
   });
 });
