@@ -57,6 +57,8 @@ async function runProxy(upstreamPort: number, paranoia: 1 | 2 | 3 | 4): Promise<
     },
   });
   const { port } = await proxy.start();
+  // An exit rather than death by signal: `node --cpu-prof` writes the profile on exit.
+  process.once('SIGTERM', () => process.exit(0));
   process.send?.({ port });
   process.on('message', (m) => {
     if (m === 'stats') process.send?.({ stats: { ...proxy.stats(), events } });
