@@ -73,7 +73,8 @@ export function buildDefender(deps: DefenderDeps): DefenderApp {
   let enforcer: Enforcer | undefined;
 
   function stamp(event: Event): void {
-    event.id = `${runId}-${(++counter).toString(36)}`;
+    // A sensor may have chosen the id already (the WAAS proxy answers a block with it).
+    event.id ||= `${runId}-${(++counter).toString(36)}`;
     event.agent_id = config.agentId;
     event.host ??= { hostname: config.hostname };
     event.observed_unix_micros ??= Date.now() * 1000;
