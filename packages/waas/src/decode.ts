@@ -136,7 +136,7 @@ export function urlDecode(input: string, plusAsSpace = false): string {
  * separators) and the common ones of text. Not HTML's full list of 2,231: the rest are letters
  * and symbols that change no parser's view of a value.
  */
-const NAMED_ENTITIES: Readonly<Record<string, string>> = {
+export const NAMED_ENTITIES: Readonly<Record<string, string>> = {
   lt: '<',
   gt: '>',
   amp: '&',

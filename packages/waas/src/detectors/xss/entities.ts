@@ -1,3 +1,4 @@
+import { NAMED_ENTITIES } from '../../decode.js';
 /**
  * Character references as a browser resolves them inside attribute values: numeric ones (with
  * or without the `;`, any number of leading zeros) and the named ones attackers use to hide
@@ -5,35 +6,8 @@
  * again, so `&amp;#106;avascript:` becomes `javascript:` in an href.
  */
 
-const NAMED: Readonly<Record<string, string>> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  colon: ':',
-  semi: ';',
-  comma: ',',
-  period: '.',
-  sol: '/',
-  bsol: '\\',
-  lpar: '(',
-  rpar: ')',
-  lsqb: '[',
-  rsqb: ']',
-  lbrack: '[',
-  rbrack: ']',
-  lcub: '{',
-  rcub: '}',
-  equals: '=',
-  plus: '+',
-  excl: '!',
-  num: '#',
-  grave: '`',
-  tab: '\t',
-  newline: '\n',
-  nbsp: '\u00a0',
-};
+// The same named references as the inspector's first decoding (`NAMED_ENTITIES`).
+const NAMED = NAMED_ENTITIES;
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
