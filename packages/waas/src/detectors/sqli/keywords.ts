@@ -266,21 +266,6 @@ export const DANGEROUS_NAMES: ReadonlySet<string> = new Set([
 /** Variables (`@@…`) that identify the server: reading them is reconnaissance. */
 export const DANGEROUS_VARIABLE_PREFIX = '@@';
 
-/** Clause keywords that may follow the expression a value was placed in. */
-export const TRAILING_CLAUSES: ReadonlySet<string> = new Set([
-  'UNION',
-  'ORDER',
-  'GROUP',
-  'HAVING',
-  'LIMIT',
-  'OFFSET',
-  'INTO',
-  'PROCEDURE',
-  'FOR',
-  'WHERE',
-  'FROM',
-]);
-
 /**
  * Keywords that a SQL engine also accepts as names (`show`, `time`, `table` as a column):
  * in an operand's place they are read as identifiers.
