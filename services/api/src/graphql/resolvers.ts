@@ -402,6 +402,33 @@ const onPolicies = <T>(context: ApiContext, run: (topic: PolicyTopic) => Promise
 const onTuning = <T>(context: ApiContext, run: (topic: TuningTopic) => Promise<T>) =>
   onBus(context, 'rules', context.tuning, run);
 
+type TuningKind = 'settings' | 'exceptions';
+const tuningReads = new WeakMap<ApiContext, Map<TuningKind, Promise<RuleTuning__Output[]>>>();
+
+/**
+ * The tenant's rule settings or exceptions, read once per request: `Rule.enabled` and
+ * `Rule.exceptions` ask for them once per rule of a list, and each read waits for the topic's
+ * end (a round trip to the bus). A write in the request forgets them (`forgetTuning`).
+ */
+function tenantTuning(context: ApiContext, kind: TuningKind): Promise<RuleTuning__Output[]> {
+  let reads = tuningReads.get(context);
+  if (reads === undefined) {
+    reads = new Map<TuningKind, Promise<RuleTuning__Output[]>>();
+    tuningReads.set(context, reads);
+  }
+  let read = reads.get(kind);
+  if (read === undefined) {
+    read = onTuning(context, (topic) => topic[kind](context.caller.tenantId));
+    reads.set(kind, read);
+  }
+  return read;
+}
+
+/** After a tuning write: the request's later reads see it. */
+function forgetTuning(context: ApiContext): void {
+  tuningReads.delete(context);
+}
+
 // 4096: the audit trail's longest note.
 const MAX_AUDIT_NOTE = 4096;
 
@@ -698,9 +725,7 @@ export const resolvers = {
         );
       }
       if (enabled != null) {
-        const settings = await onTuning(context, (topic) =>
-          topic.settings(context.caller.tenantId),
-        );
+        const settings = await tenantTuning(context, 'settings');
         const disabled = new Set(
           settings.filter((r) => r.setting?.enabled === false).map((r) => r.setting!.rule),
         );
@@ -724,7 +749,7 @@ export const resolvers = {
       );
     },
     ruleExceptions: async (_: unknown, args: { rule?: string | null }, context: ApiContext) => {
-      const records = await onTuning(context, (topic) => topic.exceptions(context.caller.tenantId));
+      const records = await tenantTuning(context, 'exceptions');
       return args.rule == null
         ? records
         : records.filter((record) => record.exception?.rule === args.rule);
@@ -822,6 +847,7 @@ export const resolvers = {
         auditNote(rest),
       );
       await onTuning(context, (topic) => topic.write(record));
+      forgetTuning(context);
       return record;
     },
     deleteRuleException: async (_: unknown, args: { id: string }, context: ApiContext) => {
@@ -846,6 +872,7 @@ export const resolvers = {
         });
         return true;
       });
+      forgetTuning(context);
       return { id: args.id, deleted };
     },
     setRuleEnabled: async (
@@ -871,6 +898,7 @@ export const resolvers = {
           deleted: args.enabled,
         }),
       );
+      forgetTuning(context);
       return rule;
     },
     setAlertStatus: async (
@@ -957,13 +985,11 @@ export const resolvers = {
   },
   Rule: {
     enabled: async (rule: RuleView, _: unknown, context: ApiContext) => {
-      const settings = await onTuning(context, (topic) => topic.settings(context.caller.tenantId));
+      const settings = await tenantTuning(context, 'settings');
       return !settings.some((r) => r.setting?.rule === rule.id && !r.setting.enabled);
     },
     exceptions: async (rule: RuleView, _: unknown, context: ApiContext) =>
-      (await onTuning(context, (topic) => topic.exceptions(context.caller.tenantId))).filter(
-        (r) => r.exception?.rule === rule.id,
-      ),
+      (await tenantTuning(context, 'exceptions')).filter((r) => r.exception?.rule === rule.id),
   },
   RuleException: {
     id: (r: RuleTuning__Output) => r.exception?.id ?? '',
