@@ -15,10 +15,10 @@ export interface DropCounts {
  */
 export class EventQueue {
   readonly #max: number;
-  #high: Event[] = [];
-  #low: Event[] = [];
-  /** Arrival order across both lists, so that a batch keeps the order sensors saw things. */
+  /** Queued events in arrival order, so that a batch keeps the order sensors saw things. */
   #order: { event: Event; low: boolean }[] = [];
+  /** How many of `#order` are low-priority. */
+  #lowCount = 0;
   readonly dropped: DropCounts = { low: 0, high: 0 };
 
   /** @param max most events queued */
@@ -36,14 +36,14 @@ export class EventQueue {
       this.#add(event, priority);
       return true;
     }
-    if (priority === 'low' || this.#low.length === 0) {
+    if (priority === 'low' || this.#lowCount === 0) {
       this.dropped[priority]++;
       return false;
     }
     // Make room: the oldest low-priority event goes.
-    const victim = this.#low.shift()!;
-    const at = this.#order.findIndex((entry) => entry.event === victim);
-    this.#order.splice(at, 1);
+    const oldestLow = this.#order.findIndex((entry) => entry.low);
+    this.#order.splice(oldestLow, 1);
+    this.#lowCount--;
     this.dropped.low++;
     this.#add(event, priority);
     return true;
@@ -51,7 +51,7 @@ export class EventQueue {
 
   #add(event: Event, priority: EventPriority): void {
     const low = priority === 'low';
-    (low ? this.#low : this.#high).push(event);
+    if (low) this.#lowCount++;
     this.#order.push({ event, low });
   }
 
@@ -64,13 +64,11 @@ export class EventQueue {
     const out: Event[] = [];
     for (const { event, low } of taken) {
       if (low) {
-        this.#low.shift();
+        this.#lowCount--;
         if (highOnly) {
           this.dropped.low++;
           continue;
         }
-      } else {
-        this.#high.shift();
       }
       out.push(event);
     }
