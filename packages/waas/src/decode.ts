@@ -11,7 +11,8 @@
  */
 export const MAX_URL_DECODE_ROUNDS = 3;
 
-function hexValue(code: number): number {
+/** The value of a hex digit's character code, -1 when it is not one. */
+export function hexValue(code: number): number {
   if (code >= 48 && code <= 57) return code - 48;
   if (code >= 65 && code <= 70) return code - 55;
   if (code >= 97 && code <= 102) return code - 87;

@@ -1,3 +1,5 @@
+import { hexValue } from '../../decode.js';
+
 /**
  * A value as a file API would resolve it: every spelling of a slash (`\`, `∕`, `／`, overlong
  * UTF-8 `%c0%af` and its remnants) becomes `/`, every spelling of a dot becomes `.`, percent
@@ -5,25 +7,19 @@
  * One pass; the output is never longer than the input.
  */
 
-function hex(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
-}
-
 /** The byte a `%XX` at `i` stands for, following `%25` (an encoded `%`) up to twice. */
 function percentByte(s: string, i: number): { byte: number; length: number } | undefined {
   let p = i;
   for (let depth = 0; depth < 3; depth++) {
     if (s.charCodeAt(p) !== 0x25) return undefined;
-    const hi = hex(s.charCodeAt(p + 1));
-    const lo = hex(s.charCodeAt(p + 2));
+    const hi = hexValue(s.charCodeAt(p + 1));
+    const lo = hexValue(s.charCodeAt(p + 2));
     if (hi < 0 || lo < 0) return undefined;
     const byte = hi * 16 + lo;
     if (byte !== 0x25) return { byte, length: p + 3 - i };
     // `%252e`: the `%25` is a `%` and the `2e` after it the rest of the escape.
-    if (hex(s.charCodeAt(p + 3)) < 0 || hex(s.charCodeAt(p + 4)) < 0) return undefined;
-    const byte2 = hex(s.charCodeAt(p + 3)) * 16 + hex(s.charCodeAt(p + 4));
+    if (hexValue(s.charCodeAt(p + 3)) < 0 || hexValue(s.charCodeAt(p + 4)) < 0) return undefined;
+    const byte2 = hexValue(s.charCodeAt(p + 3)) * 16 + hexValue(s.charCodeAt(p + 4));
     if (byte2 !== 0x25) return { byte: byte2, length: p + 5 - i };
     p += 3;
   }

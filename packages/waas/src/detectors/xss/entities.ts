@@ -1,4 +1,4 @@
-import { NAMED_ENTITIES } from '../../decode.js';
+import { hexValue, NAMED_ENTITIES } from '../../decode.js';
 /**
  * Character references as a browser resolves them inside attribute values: numeric ones (with
  * or without the `;`, any number of leading zeros) and the named ones attackers use to hide
@@ -8,13 +8,6 @@ import { NAMED_ENTITIES } from '../../decode.js';
 
 // The same named references as the inspector's first decoding (`NAMED_ENTITIES`).
 const NAMED = NAMED_ENTITIES;
-
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
-  return -1;
-}
 
 /** `s` with its character references resolved; returns `s` itself when it has none. */
 export function decodeEntities(s: string): string {

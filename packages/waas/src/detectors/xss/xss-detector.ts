@@ -1,3 +1,4 @@
+import { hexValue } from '../../decode.js';
 import type { Detector, Finding, InspectedValue, Paranoia } from '../../types.js';
 import { dangerousScheme, decodeEntities, normalizeUrlStart } from './entities.js';
 import {
@@ -101,12 +102,6 @@ function eventName(attribute: string): string | undefined {
   return attribute.slice(2);
 }
 
-function hexDigit(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
-}
-
 /**
  * CSS as its tokenizer reads it for our purpose: comments and whitespace dropped, escapes
  * (`\\6a`, `\\28`, `\\R`) resolved, entities resolved, lower-cased.
@@ -125,8 +120,8 @@ function normalizeCss(css: string, keepSpace = false): string {
     if (c === 0x5c) {
       let cp = 0;
       let k = i + 1;
-      while (k < n && k < i + 7 && hexDigit(text.charCodeAt(k)) >= 0) {
-        cp = cp * 16 + hexDigit(text.charCodeAt(k));
+      while (k < n && k < i + 7 && hexValue(text.charCodeAt(k)) >= 0) {
+        cp = cp * 16 + hexValue(text.charCodeAt(k));
         k++;
       }
       if (k > i + 1) {
