@@ -112,6 +112,33 @@ const CONFIDENCE = {
   crawler: 0.1,
 } as const;
 
+/** The user-agent lists in the order they are tried, with what a match means. */
+const AGENT_LISTS: readonly (readonly [
+  kind: BotKind,
+  list: readonly Signature[],
+  confidence: number,
+  reason: (name: string) => string,
+])[] = [
+  [
+    'headless',
+    HEADLESS,
+    CONFIDENCE.headless,
+    (name) => `the user agent names a headless or driven browser (${name})`,
+  ],
+  [
+    'tool',
+    TOOLS,
+    CONFIDENCE.tool,
+    (name) => `the user agent is an HTTP library or command-line client (${name})`,
+  ],
+  [
+    'crawler',
+    CRAWLERS,
+    CONFIDENCE.crawler,
+    (name) => `claims to be ${name} (unverified: only reverse DNS of the address can confirm it)`,
+  ],
+];
+
 /** Characters of a header value looked at: real user agents are under 300; longer is padding. */
 const MAX_SCANNED = 2048;
 const MAX_EVIDENCE = 200;
@@ -316,47 +343,15 @@ export function detectBot(request: HttpRequest): BotFinding[] {
       ),
     );
   }
-  const headless = find(ua, HEADLESS);
-  if (headless !== undefined) {
-    out.push(
-      make(
-        'headless',
-        headless[1],
-        'header.user-agent',
-        rawUa,
-        CONFIDENCE.headless,
-        `the user agent names a headless or driven browser (${headless[1]})`,
-      ),
-    );
-    return out;
-  }
-  const tool = find(ua, TOOLS);
-  if (tool !== undefined) {
-    out.push(
-      make(
-        'tool',
-        tool[1],
-        'header.user-agent',
-        rawUa,
-        CONFIDENCE.tool,
-        `the user agent is an HTTP library or command-line client (${tool[1]})`,
-      ),
-    );
-    return out;
-  }
-  const crawler = find(ua, CRAWLERS);
-  if (crawler !== undefined) {
-    out.push(
-      make(
-        'crawler',
-        crawler[1],
-        'header.user-agent',
-        rawUa,
-        CONFIDENCE.crawler,
-        `claims to be ${crawler[1]} (unverified: only reverse DNS of the address can confirm it)`,
-      ),
-    );
-    return out;
+  // The first list that names the agent decides; a browser's checks are for the rest.
+  for (const [kind, list, confidence, reason] of AGENT_LISTS) {
+    const signature = find(ua, list);
+    if (signature !== undefined) {
+      out.push(
+        make(kind, signature[1], 'header.user-agent', rawUa, confidence, reason(signature[1])),
+      );
+      return out;
+    }
   }
   const claimsBrowser =
     ua.startsWith('mozilla/') &&
