@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 import { ErrorCode, MamoriError, type Logger } from '@mamori/common';
 import type { Connection, Event, Process, Workload } from '@mamori/proto';
 import {
   DEFAULT_PROC_ROOT,
+  listPids,
   readProcess,
   readWorkload,
   type ProcfsOptions,
@@ -124,11 +125,7 @@ export function createNetworkSensor(options: NetworkSensorOptions = {}): Network
   const attempts = new Map<number, number>();
 
   async function refreshProcesses(): Promise<number[]> {
-    const pids: number[] = [];
-    for (const name of await readdir(procRoot)) {
-      const pid = Number(name);
-      if (Number.isSafeInteger(pid) && pid > 0) pids.push(pid);
-    }
+    const pids = await listPids(procfs);
     const alive = new Set(pids);
     for (const pid of pidNamespace.keys()) if (!alive.has(pid)) pidNamespace.delete(pid);
     if (!allNamespaces) return pids;
