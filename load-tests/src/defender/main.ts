@@ -12,16 +12,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { positive, runMain } from '../support/args.js';
 import { summarizeProfiles } from '../support/cpu-profile.js';
+import { graphqlClient, type Graphql } from '../support/graphql.js';
 import { startMamoriProcess, type MamoriProcess } from '../support/mamori-process.js';
 import { summarize } from '../support/stats.js';
 import { runGenerator } from './generator.js';
-import {
-  execPids,
-  graphqlClient,
-  minerAlertsAndExecs,
-  upsertPolicy,
-  type Graphql,
-} from './graphql.js';
+import { execPids, minerAlertsAndExecs, upsertPolicy } from './graphql.js';
 import { childrenOf, measureUsage, memoryOf, type Usage } from './proc-sample.js';
 
 const USAGE = `npm run bench:defender -- [options]

@@ -13,6 +13,7 @@ import { runSimulatedAgent } from '../ingest/agent.js';
 import { buildTemplates } from '../ingest/events.js';
 import { summarizeProfiles } from '../support/cpu-profile.js';
 import { runDetectorUntilCommitted } from '../support/detector-run.js';
+import { graphqlClient } from '../support/graphql.js';
 import { kafkaForBenchmark } from '../support/kafka.js';
 import { startMamoriProcess } from '../support/mamori-process.js';
 import { summarize } from '../support/stats.js';
@@ -143,7 +144,8 @@ async function main(): Promise<void> {
     };
     cleanups.push(stopPlatform);
     const address = `127.0.0.1:${platform.ready.ingestPort}`;
-    const graphql = graphqlClient(`http://127.0.0.1:${platform.ready.apiPort}/graphql`);
+    const apiUrl = `http://127.0.0.1:${platform.ready.apiPort}/graphql`;
+    const probeGraphql = graphqlClient(apiUrl, apiToken(PROBE_TENANT));
 
     const templates = buildTemplates();
     const cpuBefore = platform.cpuMs();
@@ -157,8 +159,7 @@ async function main(): Promise<void> {
     const poller = (async () => {
       while (probing || probeSent.size > 0) {
         const polledAt = performance.now();
-        const data = await graphql<{ events: { edges: { node: { id: string } }[] } }>(
-          apiToken(PROBE_TENANT),
+        const data = await probeGraphql<{ events: { edges: { node: { id: string } }[] } }>(
           `
             query {
               events(first: 50) {
@@ -189,8 +190,7 @@ async function main(): Promise<void> {
     const alertPoller = (async () => {
       while (probing || alertProbeSent.size > 0) {
         const polledAt = performance.now();
-        const data = await graphql<{ alerts: { edges: { node: { eventId: string } }[] } }>(
-          apiToken(PROBE_TENANT),
+        const data = await probeGraphql<{ alerts: { edges: { node: { eventId: string } }[] } }>(
           `
             query {
               alerts(first: 50, filter: { severities: [CRITICAL] }) {
@@ -269,7 +269,7 @@ async function main(): Promise<void> {
     const deadline = performance.now() + 300_000;
     while (performance.now() < deadline) {
       stored = 0;
-      for (const tenant of tenants) stored += await countEvents(graphql, apiToken(tenant));
+      for (const tenant of tenants) stored += await countEvents(apiUrl, apiToken(tenant));
       if (stored >= acked) {
         storedAt = performance.now();
         break;
@@ -375,30 +375,15 @@ async function replayDetector(dataDir: string): Promise<Record<string, unknown>>
   }
 }
 
-type GraphqlClient = <T>(token: string, query: string) => Promise<T>;
-
-function graphqlClient(url: string): GraphqlClient {
-  return async <T>(token: string, query: string): Promise<T> => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query }),
-    });
-    const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
-    if (!body.data || body.errors) {
-      throw new Error(`GraphQL ${response.status}: ${JSON.stringify(body.errors)}`);
-    }
-    return body.data;
-  };
-}
-
 /** The tenant's events over the last day, through GraphQL's `eventCounts`. */
-async function countEvents(graphql: GraphqlClient, token: string): Promise<number> {
+async function countEvents(url: string, token: string): Promise<number> {
   const now = Date.now();
   const from = new Date(now - 24 * 3_600_000).toISOString();
   const to = new Date(now + 3_600_000).toISOString();
-  const data = await graphql<{ eventCounts: { count: number }[] }>(
+  const data = await graphqlClient(
+    url,
     token,
+  )<{ eventCounts: { count: number }[] }>(
     `query { eventCounts(from: "${from}", to: "${to}", bucketSeconds: 86400) { count } }`,
   );
   return data.eventCounts.reduce((n, bucket) => n + bucket.count, 0);
