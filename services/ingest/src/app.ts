@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Bus } from '@mamori/bus';
 import { checkReadiness, type Logger, type Readiness } from '@mamori/common';
-import { loadMamoriGrpc, type Command, type PolicyUpdate, type ServerMessage } from '@mamori/proto';
+import { loadMamoriGrpc, type Command, type PolicyUpdate } from '@mamori/proto';
 import type { AgentIdentity } from './auth/tokens.js';
 import type { IngestConfig } from './config.js';
 import { createIngestMetrics, instrumentBatchWriter, type IngestMetrics } from './metrics.js';
@@ -239,21 +239,10 @@ export function buildApp(deps: IngestDeps): IngestApp {
       return answer.ready ? answer : { ready: false, reason: `bus unusable: ${answer.reason}` };
     },
 
-    pushPolicy(identity, update) {
-      let sent = 0;
-      for (const session of sessions.values()) {
-        if (
-          session.identity.tenantId === identity.tenantId &&
-          session.identity.agentId === identity.agentId &&
-          session.pushPolicy(update, true)
-        ) {
-          sent++;
-        }
-      }
-      return sent;
-    },
+    pushPolicy: (identity, update) =>
+      sendTo(identity, (session) => session.pushPolicy(update, true)),
     pushTenantPolicies,
-    sendCommand: (identity, command) => sendTo(identity, { command }),
+    sendCommand: (identity, command) => sendTo(identity, (session) => session.send({ command })),
   };
 
   function pushTenantPolicies(tenantId: string, update: PolicyUpdate): number {
@@ -264,13 +253,14 @@ export function buildApp(deps: IngestDeps): IngestApp {
     return sent;
   }
 
-  function sendTo(identity: AgentIdentity, message: ServerMessage): number {
+  /** Sends to every connected session of an agent; returns how many `send` says got it. */
+  function sendTo(identity: AgentIdentity, send: (session: AgentSession) => boolean): number {
     let sent = 0;
     for (const session of sessions.values()) {
       if (
         session.identity.tenantId === identity.tenantId &&
         session.identity.agentId === identity.agentId &&
-        session.send(message)
+        send(session)
       ) {
         sent++;
       }
