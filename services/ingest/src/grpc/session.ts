@@ -117,12 +117,9 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
   const sessionId = randomUUID();
   // A fleet credential's agent names itself in its hello; until then nothing is written.
   let identity: AgentIdentity = credential;
-  let log = ctx.logger.child({
-    sessionId,
-    tenantId: identity.tenantId,
-    agentId: identity.agentId,
-  });
-  let agentKey = `${identity.tenantId}/${identity.agentId}`;
+  const logOf = (of: AgentIdentity): Logger =>
+    ctx.logger.child({ sessionId, tenantId: of.tenantId, agentId: of.agentId });
+  let log = logOf(identity);
   let greeted = false;
   let ended = false;
   let inFlightBatches = 0;
@@ -234,12 +231,7 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
             return;
           }
           identity = { tenantId: identity.tenantId, agentId: hello.agent_id };
-          agentKey = `${identity.tenantId}/${identity.agentId}`;
-          log = ctx.logger.child({
-            sessionId,
-            tenantId: identity.tenantId,
-            agentId: identity.agentId,
-          });
+          log = logOf(identity);
         } else if (hello.agent_id !== '' && hello.agent_id !== identity.agentId) {
           log.warn(
             { claimed: hello.agent_id.slice(0, 128) },
@@ -267,7 +259,7 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
             tenant_id: identity.tenantId,
             agent_id: identity.agentId,
             session_id: sessionId,
-            last_sequence: ctx.sequences.highest(agentKey),
+            last_sequence: ctx.sequences.highest(`${identity.tenantId}/${identity.agentId}`),
             max_batch_events: ctx.limits.maxBatchEvents,
             max_message_bytes: ctx.limits.maxMessageBytes,
             server_version: ctx.serverVersion,
