@@ -384,8 +384,12 @@ function inspect(at: InspectedValue, paranoia: Paranoia): Finding[] {
   const scan: Scan = { at, findings: [] };
   const paths: string[] = [];
   if (mayHoldPath(value)) paths.push(normalizePath(value));
-  // The raw value keeps what a decoder may have garbled (`%c0%af` turned into U+FFFD).
-  if (at.raw !== value && at.raw.includes('%')) paths.push(normalizePath(at.raw));
+  // The raw value keeps what a decoder may have garbled (`%c0%af` turned into U+FFFD); when it
+  // normalizes to the same path, a second look would find the same.
+  if (at.raw !== value && at.raw.includes('%')) {
+    const raw = normalizePath(at.raw);
+    if (raw !== paths[0]) paths.push(raw);
+  }
   for (const path of paths) {
     const traversal = countTraversals(path);
     if (traversal.count >= 2) {
