@@ -635,6 +635,24 @@ function incidentWheres(tenantId: string, filter: IncidentFilter): { inner: Wher
   return { inner, outer };
 }
 
+interface SeverityCountRow {
+  severity: AlertSeverity;
+  n: number | string;
+}
+
+/** Counts per severity, 0 for the severities without rows. */
+function severityCounts(rows: readonly SeverityCountRow[]): Record<AlertSeverity, number> {
+  const counts: Record<AlertSeverity, number> = {
+    info: 0,
+    low: 0,
+    medium: 0,
+    high: 0,
+    critical: 0,
+  };
+  for (const row of rows) counts[row.severity] = Number(row.n);
+  return counts;
+}
+
 function toIncident(row: IncidentResultRow): StoredIncident {
   return {
     id: row.incident_id,
@@ -1162,22 +1180,14 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
 
     async countAlertsBySeverity(tenantId, filter = {}) {
       const where = alertWhere(tenantId, filter);
-      const rows = await select<{ severity: AlertSeverity; n: number | string }>(
+      const rows = await select<SeverityCountRow>(
         `SELECT severity, count() AS n
         FROM ${db}.alerts FINAL
         WHERE ${where.toString()}
         GROUP BY severity`,
         where.params,
       );
-      const counts: Record<AlertSeverity, number> = {
-        info: 0,
-        low: 0,
-        medium: 0,
-        high: 0,
-        critical: 0,
-      };
-      for (const row of rows) counts[row.severity] = Number(row.n);
-      return counts;
+      return severityCounts(rows);
     },
 
     async listIncidents(tenantId, filter = {}, page = {}) {
@@ -1221,21 +1231,13 @@ export function createWarehouse(options: CreateWarehouseOptions): Warehouse {
 
     async countIncidentsBySeverity(tenantId, filter = {}) {
       const { inner, outer } = incidentWheres(tenantId, filter);
-      const rows = await select<{ max_severity: AlertSeverity; n: number | string }>(
-        `SELECT max_severity, count() AS n
+      const rows = await select<SeverityCountRow>(
+        `SELECT max_severity AS severity, count() AS n
         FROM (${incidentsSql(db, inner, outer, { status: filter.statuses !== undefined })})
-        GROUP BY max_severity`,
+        GROUP BY severity`,
         { ...inner.params, ...outer.params, tenant: tenantId },
       );
-      const counts: Record<AlertSeverity, number> = {
-        info: 0,
-        low: 0,
-        medium: 0,
-        high: 0,
-        critical: 0,
-      };
-      for (const row of rows) counts[row.max_severity] = Number(row.n);
-      return counts;
+      return severityCounts(rows);
     },
 
     async getIncident(tenantId, id, alerts = {}) {
