@@ -63,7 +63,7 @@ function addJson(body: string, sink: ValueSink): boolean {
 }
 
 /** The value of `name=` in a header's parameters (`; boundary=…`, `; name="…"`). */
-export function headerParam(header: string, param: string): string | undefined {
+function headerParam(header: string, param: string): string | undefined {
   const lower = header.toLowerCase();
   let from = 0;
   for (;;) {

@@ -9,7 +9,7 @@
  * URL-decoding rounds at most: double encoding (`%2527`) is common in attacks, triple is rare,
  * and a bound keeps the work linear.
  */
-export const MAX_URL_DECODE_ROUNDS = 3;
+const MAX_URL_DECODE_ROUNDS = 3;
 
 /** The value of a hex digit's character code, -1 when it is not one. */
 export function hexValue(code: number): number {
@@ -73,7 +73,7 @@ export function decodeUtf8Lenient(bytes: ArrayLike<number>, start = 0, end = byt
  * with the characters around them; `%uXXXX` (IIS) becomes its character; a `%` that starts
  * nothing stays. With `plusAsSpace`, `+` becomes a space (query strings and forms).
  */
-export function urlDecodeOnce(input: string, plusAsSpace = false): string {
+function urlDecodeOnce(input: string, plusAsSpace = false): string {
   if (input.indexOf('%') === -1 && (!plusAsSpace || input.indexOf('+') === -1)) return input;
   let out = '';
   const bytes: number[] = [];
@@ -302,7 +302,7 @@ export function decodeEscapes(input: string): string {
 }
 
 /** Removes NUL characters: C-based parsers stop at them, which attacks use to cut checks short. */
-export function removeNul(input: string): string {
+function removeNul(input: string): string {
   return input.indexOf('\0') === -1 ? input : input.split('\0').join('');
 }
 

@@ -40,7 +40,7 @@ export interface SchemaNode {
  * Nesting of a schema inside another (inline or through `$ref`) compiled: deeper documents are
  * generated or hostile, and request bodies nested deeper than this are not validated further.
  */
-export const MAX_SCHEMA_DEPTH = 32;
+const MAX_SCHEMA_DEPTH = 32;
 
 /** A location in the document as people write it: `paths["/users/{id}"].get.parameters[0]`. */
 export function jsonPath(parent: string, key: string | number): string {
@@ -281,7 +281,7 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@.]+(?:\.[^\s@.]+)+$/;
 const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** Whether `value` has `format`; formats not known here pass (as JSON Schema says they may). */
-export function checkFormat(format: string, value: string): boolean {
+function checkFormat(format: string, value: string): boolean {
   switch (format) {
     case 'uuid':
       return UUID.test(value);

@@ -2,7 +2,7 @@ import type { Detector, Finding, InspectedValue } from '../types.js';
 import { finding } from './util.js';
 
 /** MongoDB query and update operators that change what a query matches or runs. */
-export const NOSQL_OPERATORS: ReadonlySet<string> = new Set([
+const NOSQL_OPERATORS: ReadonlySet<string> = new Set([
   '$where',
   '$ne',
   '$eq',

@@ -6,7 +6,7 @@ import { finding } from './util.js';
  * scanners and attack tools. A plain `includes` loop: about 40 short needles over one short
  * header is cheaper than building an automaton.
  */
-export const SCANNER_SIGNATURES: readonly string[] = [
+const SCANNER_SIGNATURES: readonly string[] = [
   'sqlmap',
   'nikto',
   'nmap',

@@ -26,7 +26,7 @@ function isNameChar(c: string | undefined, first: boolean): boolean {
 }
 
 /** `s.indexOf(c, from)` looking no further than `limit` characters. */
-export function indexWithin(s: string, c: string, from: number, limit: number): number {
+function indexWithin(s: string, c: string, from: number, limit: number): number {
   const end = Math.min(s.length, from + limit);
   for (let i = from; i < end; i++) if (s[i] === c) return i;
   return -1;
