@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from '@mamori/common';
+import { backoffDelay, type Logger } from '@mamori/common';
 import {
   protoType,
   type AgentMessage,
@@ -312,8 +312,7 @@ export function createIngestLink(options: IngestLinkOptions): IngestLink {
       const welcomed = await session();
       if (stopped) break;
       attempt = welcomed ? 0 : attempt + 1;
-      const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 20));
-      const delay = Math.round(Math.random() * ceiling);
+      const delay = backoffDelay(attempt, backoff);
       logger.info({ attempt, delayMs: delay }, 'reconnecting to ingest');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
