@@ -375,8 +375,10 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
       evaluated++;
       if (outcome === NO_MATCH) continue;
       const { event, rules } = outcome;
-      const key = Buffer.from(`${event.tenant_id}/${event.agent_id}`);
+      // Made on the first alert: most events of the stateful rules' kinds raise none.
+      let key: Buffer | undefined;
       for (const rule of rules) {
+        key ??= Buffer.from(`${event.tenant_id}/${event.agent_id}`);
         alerts.push({ key, value: alertCodec.encode(toAlert(rule, event)) });
         // Policy rules are counted together: their ids grow with tenants and policies.
         raised.push(rule.source === 'policy' ? { id: 'policy', severity: rule.severity } : rule);
@@ -399,6 +401,7 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
             metrics.alertsSuppressed.inc({ by: suppressed.by });
             continue;
           }
+          key ??= Buffer.from(`${event.tenant_id}/${event.agent_id}`);
           alerts.push({ key, value: alertCodec.encode(alert) });
           raised.push({ id, severity: statefulSeverity.get(id) ?? 'info' });
         }
