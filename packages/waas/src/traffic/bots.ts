@@ -214,8 +214,16 @@ function make(
   };
 }
 
-/** Checks of a user agent that claims a browser against the headers that browser would send. */
-function browserChecks(ua: string, headers: ReadonlyMap<string, string>, out: BotFinding[]): void {
+/**
+ * Checks of a user agent that claims a browser against the headers that browser would send;
+ * `ua` and `lowerBrands` (`sec-ch-ua`) come lower-cased from {@link detectBot}.
+ */
+function browserChecks(
+  ua: string,
+  lowerBrands: string,
+  headers: ReadonlyMap<string, string>,
+  out: BotFinding[],
+): void {
   const missing = ['accept', 'accept-language'].filter((h) => !headers.has(h));
   if (missing.length > 0) {
     out.push(
@@ -231,7 +239,6 @@ function browserChecks(ua: string, headers: ReadonlyMap<string, string>, out: Bo
   }
   const brands = headers.get('sec-ch-ua');
   if (brands === undefined) return;
-  const lowerBrands = brands.slice(0, MAX_SCANNED).toLowerCase();
   if (lowerBrands.includes('headlesschrome')) return; // reported as headless already
   const chromium = ua.includes('chrome/') || ua.includes('chromium/');
   if (!chromium) {
@@ -359,6 +366,6 @@ export function detectBot(request: HttpRequest): BotFinding[] {
       ua.includes('firefox/') ||
       ua.includes('safari/') ||
       ua.includes('edg/'));
-  if (claimsBrowser) browserChecks(ua, headers, out);
+  if (claimsBrowser) browserChecks(ua, brands, headers, out);
   return out;
 }
