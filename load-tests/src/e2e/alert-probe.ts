@@ -1,5 +1,5 @@
 import { protoType, type Event } from '@mamori/proto';
-import { CONTAINERS } from '../ingest/events.js';
+import { CONTAINERS, eventOrigin } from '../ingest/events.js';
 
 /**
  * The alert probe's event: a miner started in one of the cluster's containers, which fires the
@@ -13,24 +13,8 @@ export const ALERT_PROBE_MARKER = 'mamori-bench-alert-probe';
 
 /** The probe's event, encoded, without id and times (the simulated agent adds those). */
 export function alertProbeTemplate(): Buffer {
-  const container = CONTAINERS[0]!;
   const event: Event = {
-    host: {
-      hostname: 'node-0',
-      machine_id: 'b1946ac92492d2347c6235b4d2611184',
-      kernel: '6.1.0-27-amd64',
-    },
-    workload: {
-      container_id: container.id,
-      container_name: container.name,
-      runtime: 'containerd',
-      pod_name: container.pod,
-      namespace: container.namespace,
-      image_repository: container.image,
-      image_tag: container.tag,
-      image_digest: `sha256:${container.id}`,
-    },
-    labels: { sensor: 'runtime' },
+    ...eventOrigin(CONTAINERS[0]!, 'node-0', 'runtime'),
     process_exec: {
       process: {
         pid: 4242,

@@ -97,6 +97,32 @@ export const EVENT_MIX = {
   http_request: 7,
 } as const;
 
+/** Where an event comes from: its host, its workload (`container`) and its sensor. */
+export function eventOrigin(
+  container: Container,
+  hostname: string,
+  sensor: string,
+): Pick<Event, 'host' | 'workload' | 'labels'> {
+  return {
+    host: {
+      hostname,
+      machine_id: 'b1946ac92492d2347c6235b4d2611184',
+      kernel: '6.1.0-27-amd64',
+    },
+    workload: {
+      container_id: container.id,
+      container_name: container.name,
+      runtime: 'containerd',
+      pod_name: container.pod,
+      namespace: container.namespace,
+      image_repository: container.image,
+      image_tag: container.tag,
+      image_digest: `sha256:${container.id}`,
+    },
+    labels: { sensor },
+  };
+}
+
 function template(kind: keyof typeof EVENT_MIX, i: number): Event {
   const container = pick(CONTAINERS, i);
   const proc = pick(PROCESSES, i * 7 + 3);
@@ -113,24 +139,11 @@ function template(kind: keyof typeof EVENT_MIX, i: number): Event {
     start_unix_micros: 1_764_000_000_000_000,
     ancestors: [{ pid: 1, name: 'tini', exe: '/sbin/tini', args: ['tini', '--'] }],
   };
-  const event: Event = {
-    host: {
-      hostname: `node-${i % 4}`,
-      machine_id: 'b1946ac92492d2347c6235b4d2611184',
-      kernel: '6.1.0-27-amd64',
-    },
-    workload: {
-      container_id: container.id,
-      container_name: container.name,
-      runtime: 'containerd',
-      pod_name: container.pod,
-      namespace: container.namespace,
-      image_repository: container.image,
-      image_tag: container.tag,
-      image_digest: `sha256:${container.id}`,
-    },
-    labels: { sensor: kind.startsWith('http') ? 'waas' : 'runtime' },
-  };
+  const event: Event = eventOrigin(
+    container,
+    `node-${i % 4}`,
+    kind.startsWith('http') ? 'waas' : 'runtime',
+  );
   const connection = {
     protocol: 'L4_PROTOCOL_TCP' as const,
     local_address: `10.42.${i % 8}.${(i * 13) % 250}`,
