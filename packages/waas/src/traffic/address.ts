@@ -13,7 +13,7 @@ export interface AddressPrefixes {
 const MAX_RAW_ADDRESS = 64;
 
 /** The four octets of a dotted-quad IPv4 address, or undefined. Decimal only, as sockets give it. */
-export function parseIpv4(text: string): number[] | undefined {
+function parseDottedQuad(text: string): number[] | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
   const out: number[] = [];
@@ -50,7 +50,7 @@ function parseGroups(text: string, out: number[]): boolean {
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i] ?? '';
     if (i === parts.length - 1 && p.includes('.')) {
-      const v4 = parseIpv4(p);
+      const v4 = parseDottedQuad(p);
       if (v4 === undefined) return false;
       out.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
       continue;
@@ -127,7 +127,7 @@ export function aggregateAddress(address: string, prefixes: AddressPrefixes = {}
   const text = stripBrackets(address.trim());
   const v4Prefix = prefixes.ipv4Prefix ?? 32;
   const v6Prefix = prefixes.ipv6Prefix ?? 64;
-  const v4 = parseIpv4(text);
+  const v4 = parseDottedQuad(text);
   if (v4 !== undefined) return ipv4Key(v4, v4Prefix);
   const v6 = parseIpv6(text);
   if (v6 === undefined) return text.slice(0, MAX_RAW_ADDRESS);
