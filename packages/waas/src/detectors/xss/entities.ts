@@ -3,11 +3,9 @@ import { hexValue, NAMED_ENTITIES } from '../../decode.js';
  * Character references as a browser resolves them inside attribute values: numeric ones (with
  * or without the `;`, any number of leading zeros) and the named ones attackers use to hide
  * `javascript:` and calls. The inspector decodes once; a browser decodes an attribute value
- * again, so `&amp;#106;avascript:` becomes `javascript:` in an href.
+ * again, so `&amp;#106;avascript:` becomes `javascript:` in an href. Named references are the
+ * inspector's own table (`NAMED_ENTITIES`), as its first decoding reads them.
  */
-
-// The same named references as the inspector's first decoding (`NAMED_ENTITIES`).
-const NAMED = NAMED_ENTITIES;
 
 /** `s` with its character references resolved; returns `s` itself when it has none. */
 export function decodeEntities(s: string): string {
@@ -43,7 +41,7 @@ export function decodeEntities(s: string): string {
         if (c < 0x61 || c > 0x7a) break;
         p++;
       }
-      const named = NAMED[s.slice(nameStart, p).toLowerCase()];
+      const named = NAMED_ENTITIES[s.slice(nameStart, p).toLowerCase()];
       if (named !== undefined) {
         decoded = named;
         if (p < n && s.charCodeAt(p) === 0x3b) p++;
