@@ -1,5 +1,5 @@
 /** Undoes the octal escapes (\040 for a space, …) mountinfo uses in paths and options. */
-export function unescapeMountField(field: string): string {
+function unescapeMountField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) =>
     String.fromCharCode(Number.parseInt(octal, 8)),
   );

@@ -11,9 +11,3 @@ export interface ProcfsOptions {
 
 export const DEFAULT_PROC_ROOT = '/proc';
 export const DEFAULT_HOST_ROOT = '/';
-
-/** True for errors that mean "the process (or the file) is not there (any more)". */
-export function isGone(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ESRCH' || code === 'ENOTDIR';
-}

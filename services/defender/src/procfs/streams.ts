@@ -55,7 +55,7 @@ const SOCKET_TABLES: readonly { file: string; type: string; inodeColumn: number 
 ];
 
 /** Inodes of a /proc/net table, e.g. tcp or unix. */
-export function socketInodes(table: string, inodeColumn: number): Set<string> {
+function socketInodes(table: string, inodeColumn: number): Set<string> {
   const inodes = new Set<string>();
   const lines = table.split('\n');
   for (let i = 1; i < lines.length; i++) {

@@ -86,7 +86,7 @@ export function decodeRow(table: SocketTable, line: string): SocketEntry | undef
 }
 
 /** `0100007F:1F90` → { address: '127.0.0.1', port: 8080 }. */
-export function parseEndpoint(text: string): { address: string; port: number } | undefined {
+function parseEndpoint(text: string): { address: string; port: number } | undefined {
   const colon = text.indexOf(':');
   if (colon < 0) return undefined;
   const address = parseHexAddress(text.slice(0, colon));
