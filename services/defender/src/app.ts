@@ -9,7 +9,7 @@ import { createIngestLink, type IngestLink, type LinkStats } from './agent/link.
 import { loadPolicies, savePolicies } from './agent/policy-cache.js';
 import type { DefenderConfig } from './config.js';
 import { createEnforcer, type Enforcer, type NodeActions } from './enforce/enforcer.js';
-import type { Sensor, SensorStatus } from './sensors/sensor.js';
+import type { EventPriority, Sensor, SensorStatus } from './sensors/sensor.js';
 import { openSpool, type Spool, type SpoolStats } from './spool/spool.js';
 
 export interface DefenderDeps {
@@ -41,7 +41,7 @@ export interface DefenderApp {
   /** Stops the sensors, spools what is queued, and disconnects; the spool keeps the rest. */
   stop(): Promise<void>;
   /** Hands an event to the agent as a sensor would (for sensors outside `sensors`). */
-  emit(event: Event, priority?: 'high' | 'low'): boolean;
+  emit(event: Event, priority?: EventPriority): boolean;
   stats(): DefenderStats;
 }
 
@@ -80,7 +80,7 @@ export function buildDefender(deps: DefenderDeps): DefenderApp {
     event.observed_unix_micros ??= Date.now() * 1000;
   }
 
-  function emit(event: Event, priority: 'high' | 'low' = 'high'): boolean {
+  function emit(event: Event, priority: EventPriority = 'high'): boolean {
     const seen = performance.now();
     events++;
     stamp(event);

@@ -13,7 +13,7 @@ import {
   parseStatus,
   type ProcfsOptions,
 } from '../../procfs/index.js';
-import type { Sensor, SensorContext, SensorStatus } from '../sensor.js';
+import type { EventPriority, Sensor, SensorContext, SensorStatus } from '../sensor.js';
 import { parseHelperLine, type HelperEvent } from './helper-events.js';
 import { LineSplitter } from './line-splitter.js';
 
@@ -147,7 +147,7 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
       });
   }
 
-  function emit(event: Event, priority: 'high' | 'low'): void {
+  function emit(event: Event, priority: EventPriority): void {
     if (stopped || context === undefined) return;
     context.emit(event, priority);
   }
