@@ -253,8 +253,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       await appending;
       if (sequence < nextSequence) return;
       nextSequence = sequence + 1;
+      // Everything up to `sequence` is acknowledged with it; ack saves the state.
       await ack(sequence);
-      await saveState();
     },
     fits: (size) => bytes + HEADER + size <= maxBytes,
     stats: () => ({ bytes, pending: entries.length, acked, nextSequence }),
