@@ -7,6 +7,5 @@ export {
   type TokenRegistry,
 } from './auth/tokens.js';
 export type { AgentSession, PolicySource } from './grpc/session.js';
-export { PolicyStore, policyVersion } from '@mamori/rules';
 export { startIngest, type RunningIngest, type SharedIngestResources } from './run.js';
 export { createIngestMetrics, type IngestMetrics, type IngestMetricsOptions } from './metrics.js';
