@@ -113,13 +113,13 @@ export function buildDefender(deps: DefenderDeps): DefenderApp {
             ).finish(),
           ),
         );
-        if (sequence !== undefined) sentDrops = drops;
         if (sequence === undefined) {
           // The spool is full: these are lost, counted as high (only high ones get this far
           // once it is nearly full).
           queue.dropped.high += taken.length;
           break;
         }
+        sentDrops = drops;
       }
       const { dropped } = queue;
       if (dropped.low !== reportedDrops.low || dropped.high !== reportedDrops.high) {
