@@ -137,11 +137,13 @@ describe.skipIf(!isRoot)('process sensor on the process events connector', () =>
 
   it('keeps arbitrary bytes in command lines as valid strings', async () => {
     const sensor = await startSensor('auto');
-    const pid = await run('sleep', ['0.2', '--', 'a\n"\\\u0001b']);
+    // Alive for 2 s: a loaded machine can delay the helper's read of /proc past a short life,
+    // and a process already gone is reported with its name only.
+    const pid = await run('sleep', ['2', '--', 'a\n"\\\u0001b']);
     await expect.poll(() => exitOf(sensor, pid), { timeout: 10_000 }).toBeDefined();
     expect(execOf(sensor, pid)?.process_exec?.process?.args).toEqual([
       'sleep',
-      '0.2',
+      '2',
       '--',
       'a\n"\\\u0001b',
     ]);
