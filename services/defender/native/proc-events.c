@@ -8,6 +8,8 @@
  *                                                   read from /proc as soon as the event comes
  *   {"e":"exit","pid":..,"tgid":..,"t":..,"code":..,"signal":..}
  *   {"e":"lost","count":N}                          events the kernel dropped (ENOBUFS)
+ *   {"e":"lost","count":N,"reason":"queue"}         lines dropped because the agent read too
+ *                                                   slowly for the output queue (64 MiB)
  *   {"e":"error","reason":".."}                     then exits non-zero
  *
  * Only thread-group leaders are reported. "t" is microseconds since the epoch. Strings are
@@ -41,36 +43,117 @@
 #define MAX_CPUS 4096
 /* Socket receive buffer asked for (bytes): bursts of forks must not overflow it. */
 #define RCVBUF_BYTES (8 * 1024 * 1024)
+/* Output queued for a slow reader: starts at OUT_INITIAL and grows up to OUT_CAP (bytes). */
+#define OUT_INITIAL (1 << 20)
+#define OUT_CAP (64 << 20)
 
 static volatile sig_atomic_t stopping = 0;
-static char out[1 << 20];
-static size_t out_len = 0;
 static uint64_t last_seq[MAX_CPUS];
 static unsigned char seen_cpu[MAX_CPUS];
+
+/*
+ * Output queue. stdout is non-blocking: when the agent reads slowly, lines wait here and the
+ * helper goes on reading the connector and /proc at once, so a process's details are taken
+ * while it still runs. Whole lines are dropped, and counted, only past OUT_CAP.
+ */
+static char *out = NULL;
+static size_t out_cap = 0;  /* allocated */
+static size_t out_off = 0;  /* written up to here */
+static size_t out_len = 0;  /* queued up to here */
+static size_t line_start = 0;
+static int in_line = 0;
+static int line_overflow = 0;
+static long long queue_dropped = 0;
 
 static void on_signal(int sig) {
   (void)sig;
   stopping = 1;
 }
 
-static void flush_out(void) {
-  size_t off = 0;
-  while (off < out_len) {
-    ssize_t n = write(STDOUT_FILENO, out + off, out_len - off);
+/* Writes what stdout takes now; with `block`, everything. Exits when stdout is closed. */
+static void flush_out_mode(int block) {
+  /* Only whole lines leave: a line being built can still be dropped. */
+  size_t limit = in_line ? line_start : out_len;
+  while (out_off < limit) {
+    ssize_t n = write(STDOUT_FILENO, out + out_off, limit - out_off);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!block) break;
+        struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+        poll(&p, 1, -1);
+        continue;
+      }
       exit(0); /* stdout closed: nobody listens any more */
     }
-    off += (size_t)n;
+    out_off += (size_t)n;
   }
-  out_len = 0;
+  if (out_off == out_len) {
+    out_off = out_len = line_start = 0;
+  } else if (out_off > out_cap / 2) {
+    memmove(out, out + out_off, out_len - out_off);
+    out_len -= out_off;
+    line_start -= out_off;
+    out_off = 0;
+  }
 }
 
+static void flush_out(void) { flush_out_mode(0); }
+
 static void put(const char *s, size_t n) {
-  if (out_len + n > sizeof(out)) flush_out();
-  if (n > sizeof(out)) n = sizeof(out);
+  if (line_overflow) return;
+  if (out_len + n > out_cap) {
+    flush_out();
+    size_t cap = out_cap == 0 ? OUT_INITIAL : out_cap;
+    while (out_len + n > cap && cap < OUT_CAP) cap *= 2;
+    if (cap > OUT_CAP) cap = OUT_CAP;
+    if (out_len + n > cap) {
+      line_overflow = 1; /* the agent is far behind: this line goes */
+      return;
+    }
+    if (cap != out_cap) {
+      char *grown = realloc(out, cap);
+      if (grown == NULL) {
+        line_overflow = 1;
+        return;
+      }
+      out = grown;
+      out_cap = cap;
+    }
+  }
   memcpy(out + out_len, s, n);
   out_len += n;
+}
+
+static void begin_line(void) {
+  line_start = out_len;
+  in_line = 1;
+  line_overflow = 0;
+}
+
+/* Ends a line begun with begin_line: kept whole, or dropped whole and counted. */
+static void end_line(void) {
+  in_line = 0;
+  if (line_overflow) {
+    out_len = line_start;
+    line_overflow = 0;
+    queue_dropped++;
+  }
+}
+
+/* Says how many lines the queue dropped, once there is room again. */
+static void report_dropped(void) {
+  if (queue_dropped == 0) return;
+  char buf[96];
+  int n = snprintf(buf, sizeof(buf), "{\"e\":\"lost\",\"count\":%lld,\"reason\":\"queue\"}\n",
+                   queue_dropped);
+  begin_line();
+  put(buf, (size_t)n);
+  int kept = !line_overflow;
+  line_overflow = 0; /* not itself counted */
+  if (!kept) out_len = line_start;
+  in_line = 0;
+  if (kept) queue_dropped = 0;
 }
 
 static void puts_raw(const char *s) { put(s, strlen(s)); }
@@ -188,6 +271,7 @@ static void emit_exec(int pid, uint64_t ts) {
   static char status[MAX_TEXT * 4];
   char path[64];
 
+  begin_line();
   puts_raw("{\"e\":\"exec\"");
   put_fmt(",\"pid\":%lld", pid);
   put_fmt(",\"t\":%lld", (long long)unix_micros_of(ts));
@@ -264,9 +348,11 @@ static void emit_exec(int pid, uint64_t ts) {
     put_json_string(status, (size_t)n);
   }
   puts_raw("}\n");
+  end_line();
 }
 
 static void emit_exit(int pid, int tgid, uint64_t ts, unsigned int status) {
+  begin_line();
   puts_raw("{\"e\":\"exit\"");
   put_fmt(",\"pid\":%lld", pid);
   put_fmt(",\"tgid\":%lld", tgid);
@@ -275,22 +361,27 @@ static void emit_exit(int pid, int tgid, uint64_t ts, unsigned int status) {
   put_fmt(",\"code\":%lld", (status >> 8) & 0xff);
   put_fmt(",\"signal\":%lld", status & 0x7f);
   puts_raw("}\n");
+  end_line();
 }
 
 static void emit_error(const char *reason, int err) {
+  begin_line();
   puts_raw("{\"e\":\"error\",\"reason\":");
   char buf[256];
   snprintf(buf, sizeof(buf), "%s: %s", reason, strerror(err));
   put_cstring(buf);
   puts_raw("}\n");
-  flush_out();
+  end_line();
+  flush_out_mode(1);
 }
 
 /* Counts events missing between this one and the last of the same CPU. */
 static void track_seq(unsigned int cpu, uint32_t seq) {
   if (cpu >= MAX_CPUS) return;
   if (seen_cpu[cpu] && seq > last_seq[cpu] + 1) {
+    begin_line();
     put_fmt("{\"e\":\"lost\",\"count\":%lld}\n", (long long)(seq - last_seq[cpu] - 1));
+    end_line();
   }
   seen_cpu[cpu] = 1;
   last_seq[cpu] = seq;
@@ -389,7 +480,11 @@ int main(void) {
   clock_gettime(CLOCK_MONOTONIC, &start);
 
   static char buf[1 << 16] __attribute__((aligned(NLMSG_ALIGNTO)));
-  struct pollfd fds[2] = {{.fd = sock, .events = POLLIN}, {.fd = STDIN_FILENO, .events = POLLIN}};
+  int flags = fcntl(STDOUT_FILENO, F_GETFL);
+  if (flags >= 0) fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK);
+  struct pollfd fds[3] = {{.fd = sock, .events = POLLIN},
+                          {.fd = STDIN_FILENO, .events = POLLIN},
+                          {.fd = STDOUT_FILENO, .events = 0}};
   while (!stopping) {
     int timeout = -1;
     if (!ready) {
@@ -403,7 +498,8 @@ int main(void) {
       }
       timeout = (int)(2000 - waited);
     }
-    int rc = poll(fds, 2, timeout);
+    fds[2].events = out_off < out_len ? POLLOUT : 0;
+    int rc = poll(fds, 3, timeout);
     if (rc < 0) {
       if (errno == EINTR) continue;
       emit_error("poll", errno);
@@ -414,7 +510,12 @@ int main(void) {
       ssize_t n = read(STDIN_FILENO, sink, sizeof(sink));
       if (n <= 0 && !(n < 0 && errno == EINTR)) break; /* EOF: the agent went away */
     }
-    if (!(fds[0].revents & POLLIN)) continue;
+    if (fds[2].revents & (POLLERR | POLLHUP)) break; /* stdout closed */
+    if (!(fds[0].revents & POLLIN)) {
+      flush_out();
+      report_dropped();
+      continue;
+    }
     /* Drain what is queued, then flush once. */
     for (;;) {
       ssize_t len = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
@@ -430,13 +531,17 @@ int main(void) {
         ready = 1;
         waitpid(probe, NULL, 0);
         /* Events put out before this line in the same batch are real too. */
+        begin_line();
         puts_raw("{\"e\":\"ready\"}\n");
+        end_line();
       }
     }
     flush_out();
+    report_dropped();
   }
   subscribe(sock, PROC_CN_MCAST_IGNORE);
-  flush_out();
+  report_dropped();
+  flush_out_mode(1);
   close(sock);
   return 0;
 }

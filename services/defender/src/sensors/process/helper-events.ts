@@ -4,7 +4,7 @@ import { parseCapHex, type ProcessSnapshot } from '../../procfs/index.js';
 export type HelperEvent =
   | { e: 'ready' }
   | { e: 'error'; reason: string }
-  | { e: 'lost'; count: number }
+  | { e: 'lost'; count: number; reason: 'kernel' | 'queue' }
   | { e: 'exec'; t: number; snapshot: ProcessSnapshot; cgroup: string | undefined }
   | { e: 'exit'; pid: number; t: number; code: number; signal: number };
 
@@ -32,7 +32,11 @@ export function parseHelperLine(line: string): HelperEvent | undefined {
     case 'error':
       return { e: 'error', reason: str(o.reason) ?? 'unknown' };
     case 'lost':
-      return { e: 'lost', count: num(o.count) ?? 0 };
+      return {
+        e: 'lost',
+        count: num(o.count) ?? 0,
+        reason: o.reason === 'queue' ? 'queue' : 'kernel',
+      };
     case 'exit': {
       const pid = num(o.pid);
       if (pid === undefined) return undefined;

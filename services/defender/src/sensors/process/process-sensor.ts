@@ -34,7 +34,10 @@ export interface ProcessSensorOptions extends ProcfsOptions {
 export interface ProcessSensorStats {
   execs: number;
   exits: number;
-  /** Events the kernel dropped before the helper read them (connector mode). */
+  /**
+   * Events lost in connector mode: dropped by the kernel before the helper read them, or by
+   * the helper when the agent read its output too slowly for its queue.
+   */
   lost: number;
   /** Helper lines that were not events or were longer than the line bound. */
   malformed: number;
@@ -233,7 +236,9 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
         stats.lost += event.count;
         context?.logger.warn(
           { lost: event.count, totalLost: stats.lost },
-          'kernel dropped process events',
+          event.reason === 'queue'
+            ? 'process events dropped: the agent read the helper too slowly'
+            : 'kernel dropped process events',
         );
         return;
       default:

@@ -49,6 +49,15 @@ describe('parseHelperLine', () => {
   it('rejects what is not an event', () => {
     expect(parseHelperLine('{"e":"exit"}')).toBeUndefined();
     expect(parseHelperLine('not json')).toBeUndefined();
-    expect(parseHelperLine('{"e":"lost","count":3}')).toEqual({ e: 'lost', count: 3 });
+    expect(parseHelperLine('{"e":"lost","count":3}')).toEqual({
+      e: 'lost',
+      count: 3,
+      reason: 'kernel',
+    });
+    expect(parseHelperLine('{"e":"lost","count":2,"reason":"queue"}')).toEqual({
+      e: 'lost',
+      count: 2,
+      reason: 'queue',
+    });
   });
 });

@@ -68,6 +68,23 @@ function run(command: string, args: string[]): Promise<number> {
   });
 }
 
+/**
+ * Runs a command in `work` that lives until the sensor has reported its exec, then ends it:
+ * what the helper read from /proc is then checked without racing the process's end.
+ */
+async function runUntilSeen(sensor: Run, command: string, args: string[]): Promise<number> {
+  const child = spawn(command, args, { cwd: work, stdio: 'ignore' });
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', () => resolve());
+  });
+  const pid = child.pid ?? -1;
+  await expect.poll(() => execOf(sensor, pid), { timeout: 10_000 }).toBeDefined();
+  child.kill('SIGTERM');
+  await exited;
+  return pid;
+}
+
 function execOf(run: Run, pid: number): Event | undefined {
   return run.events.find((e) => e.event.process_exec?.process?.pid === pid)?.event;
 }
@@ -79,10 +96,10 @@ function exitOf(run: Run, pid: number): Event | undefined {
 const me = { uid: process.getuid?.() ?? -1, user: userInfo().username };
 
 describe.skipIf(!isRoot)('process sensor on the process events connector', () => {
-  it('reports exec and exit of a 300 ms process with exe, args, cwd, user and parent chain', async () => {
+  it('reports exec and exit of a process with exe, args, cwd, user and parent chain', async () => {
     const sensor = await startSensor('auto');
     expect(sensor.status.mode).toBe('proc-connector');
-    const pid = await run('sleep', ['0.3']);
+    const pid = await runUntilSeen(sensor, 'sleep', ['30']);
     await expect.poll(() => exitOf(sensor, pid), { timeout: 10_000 }).toBeDefined();
     const exec = execOf(sensor, pid);
     expect(exec?.process_exec?.process).toMatchObject({
@@ -90,7 +107,7 @@ describe.skipIf(!isRoot)('process sensor on the process events connector', () =>
       ppid: process.pid,
       name: 'sleep',
       exe: SLEEP,
-      args: ['sleep', '0.3'],
+      args: ['sleep', '30'],
       cwd: work,
       uid: me.uid,
       user: me.user,
@@ -106,7 +123,7 @@ describe.skipIf(!isRoot)('process sensor on the process events connector', () =>
     );
     expect(exitOf(sensor, pid)?.process_exit).toMatchObject({
       exit_code: 0,
-      signal: 0,
+      signal: 15,
       process: { pid, exe: SLEEP },
     });
     expect(sensor.events.find((e) => e.event.process_exit?.process?.pid === pid)?.priority).toBe(
@@ -116,7 +133,11 @@ describe.skipIf(!isRoot)('process sensor on the process events connector', () =>
 
   it('sees a miner started with a stratum URL, and short-lived processes with their exit codes', async () => {
     const sensor = await startSensor('auto');
-    const miner = await run(xmrig, ['-c', 'sleep 0.2; exit 0', 'stratum+tcp://pool.example:3333']);
+    const miner = await runUntilSeen(sensor, xmrig, [
+      '-c',
+      'sleep 30; exit 0',
+      'stratum+tcp://pool.example:3333',
+    ]);
     const quick = await run('sh', ['-c', 'exit 7']);
     const killed = await run('sh', ['-c', 'kill -9 $$']);
     await expect.poll(() => exitOf(sensor, killed), { timeout: 10_000 }).toBeDefined();
@@ -124,7 +145,7 @@ describe.skipIf(!isRoot)('process sensor on the process events connector', () =>
     expect(execOf(sensor, miner)?.process_exec?.process).toMatchObject({
       name: 'xmrig',
       exe: xmrig,
-      args: [xmrig, '-c', 'sleep 0.2; exit 0', 'stratum+tcp://pool.example:3333'],
+      args: [xmrig, '-c', 'sleep 30; exit 0', 'stratum+tcp://pool.example:3333'],
       cwd: work,
     });
     // Every exec is seen, however short; its details are read as fast as the helper can.
@@ -137,16 +158,50 @@ describe.skipIf(!isRoot)('process sensor on the process events connector', () =>
 
   it('keeps arbitrary bytes in command lines as valid strings', async () => {
     const sensor = await startSensor('auto');
-    // Alive for 2 s: a loaded machine can delay the helper's read of /proc past a short life,
-    // and a process already gone is reported with its name only.
-    const pid = await run('sleep', ['2', '--', 'a\n"\\\u0001b']);
+    const pid = await runUntilSeen(sensor, 'sleep', ['30', '--', 'a\n"\\\u0001b']);
     await expect.poll(() => exitOf(sensor, pid), { timeout: 10_000 }).toBeDefined();
     expect(execOf(sensor, pid)?.process_exec?.process?.args).toEqual([
       'sleep',
-      '2',
+      '30',
       '--',
       'a\n"\\\u0001b',
     ]);
+  });
+
+  it('reads a process while it runs even when the agent does not read the helper for a while', async () => {
+    const helper = spawn(helperPath, [], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const chunks: Buffer[] = [];
+    let text = '';
+    helper.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    try {
+      await expect
+        .poll(() => (text = Buffer.concat(chunks).toString('utf8')), { timeout: 10_000 })
+        .toContain('"e":"ready"');
+      helper.stdout.pause();
+      // Far more output than the pipe and the stream's buffer hold: a helper that waited for its
+      // reader would now be stuck, and read the process below only after it ended.
+      // 300 execs with 30 kB command lines: about 9 MB of lines.
+      execFileSync('sh', [
+        '-c',
+        'x=$(head -c 30000 /dev/zero | tr "\\0" a); i=0; while [ $i -lt 300 ]; do /bin/true "$x"; i=$((i+1)); done',
+      ]);
+      const marked = spawn('sleep', ['0.3'], { argv0: 'mamori-marked-process', stdio: 'ignore' });
+      await new Promise((resolve) => marked.on('exit', resolve));
+      helper.stdout.resume();
+      await expect
+        .poll(() => (text = Buffer.concat(chunks).toString('utf8')), { timeout: 20_000 })
+        .toMatch(new RegExp(`"e":"exit","pid":${marked.pid},`));
+      const exec = text
+        .split('\n')
+        .find((line) => line.startsWith(`{"e":"exec","pid":${marked.pid},`));
+      expect(exec).toBeDefined();
+      expect(JSON.parse(exec ?? '{}')).toMatchObject({
+        args: ['mamori-marked-process', '0.3'],
+        exe: SLEEP,
+      });
+    } finally {
+      helper.kill('SIGTERM');
+    }
   });
 
   it('falls back to polling when the helper is missing', async () => {
@@ -163,20 +218,25 @@ describe.skipIf(!isRoot)('process sensor on the process events connector', () =>
 });
 
 describe('process sensor polling /proc', () => {
-  it('reports exec and exit of processes that live 300 ms or more', async () => {
+  it('reports exec and exit of processes that live past a poll', async () => {
     const sensor = await startSensor('poll');
     expect(sensor.status.mode).toBe('procfs-poll every 100 ms');
     expect(sensor.status.limitations.join(' ')).toMatch(
       /short-lived processes \(< 100 ms\) can be missed/,
     );
-    const pid = await run('sleep', ['0.6']);
-    const miner = await run(xmrig, ['-c', 'sleep 0.6; exit 0', 'stratum+tcp://pool.example:3333']);
+    const pid = await runUntilSeen(sensor, 'sleep', ['30']);
+    const miner = await runUntilSeen(sensor, xmrig, [
+      '-c',
+      'sleep 30; exit 0',
+      'stratum+tcp://pool.example:3333',
+    ]);
     await expect.poll(() => exitOf(sensor, miner), { timeout: 10_000 }).toBeDefined();
+    await expect.poll(() => exitOf(sensor, pid), { timeout: 10_000 }).toBeDefined();
     expect(execOf(sensor, pid)?.process_exec?.process).toMatchObject({
       pid,
       ppid: process.pid,
       exe: SLEEP,
-      args: ['sleep', '0.6'],
+      args: ['sleep', '30'],
       cwd: work,
       uid: me.uid,
       user: me.user,
@@ -184,7 +244,7 @@ describe('process sensor polling /proc', () => {
     expect(execOf(sensor, pid)?.process_exec?.process?.ancestors?.[0]?.pid).toBe(process.pid);
     expect(execOf(sensor, miner)?.process_exec?.process).toMatchObject({
       name: 'xmrig',
-      args: [xmrig, '-c', 'sleep 0.6; exit 0', 'stratum+tcp://pool.example:3333'],
+      args: [xmrig, '-c', 'sleep 30; exit 0', 'stratum+tcp://pool.example:3333'],
     });
     expect(exitOf(sensor, pid)).toMatchObject({
       labels: { exit_code: 'unknown' },
