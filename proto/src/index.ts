@@ -42,6 +42,18 @@ export type {
 export { L4Protocol } from './generated/mamori/v1/L4Protocol.generated.js';
 export type { Policy, Policy__Output } from './generated/mamori/v1/Policy.generated.js';
 export { PolicyMode } from './generated/mamori/v1/PolicyMode.generated.js';
+export type {
+  WebApplicationPolicy,
+  WebApplicationPolicy__Output,
+} from './generated/mamori/v1/WebApplicationPolicy.generated.js';
+export type {
+  WaasException,
+  WaasException__Output,
+} from './generated/mamori/v1/WaasException.generated.js';
+export type {
+  WaasRateLimits,
+  WaasRateLimits__Output,
+} from './generated/mamori/v1/WaasRateLimits.generated.js';
 export type { RuleTuning, RuleTuning__Output } from './generated/mamori/v1/RuleTuning.generated.js';
 export type {
   RuleException,

@@ -50,6 +50,9 @@ import type { ScannerFinding as _mamori_v1_ScannerFinding, ScannerFinding__Outpu
 import type { ServerMessage as _mamori_v1_ServerMessage, ServerMessage__Output as _mamori_v1_ServerMessage__Output } from './mamori/v1/ServerMessage.generated.js';
 import type { SkippedRuleInfo as _mamori_v1_SkippedRuleInfo, SkippedRuleInfo__Output as _mamori_v1_SkippedRuleInfo__Output } from './mamori/v1/SkippedRuleInfo.generated.js';
 import type { StopContainer as _mamori_v1_StopContainer, StopContainer__Output as _mamori_v1_StopContainer__Output } from './mamori/v1/StopContainer.generated.js';
+import type { WaasException as _mamori_v1_WaasException, WaasException__Output as _mamori_v1_WaasException__Output } from './mamori/v1/WaasException.generated.js';
+import type { WaasRateLimits as _mamori_v1_WaasRateLimits, WaasRateLimits__Output as _mamori_v1_WaasRateLimits__Output } from './mamori/v1/WaasRateLimits.generated.js';
+import type { WebApplicationPolicy as _mamori_v1_WebApplicationPolicy, WebApplicationPolicy__Output as _mamori_v1_WebApplicationPolicy__Output } from './mamori/v1/WebApplicationPolicy.generated.js';
 import type { Welcome as _mamori_v1_Welcome, Welcome__Output as _mamori_v1_Welcome__Output } from './mamori/v1/Welcome.generated.js';
 import type { Workload as _mamori_v1_Workload, Workload__Output as _mamori_v1_Workload__Output } from './mamori/v1/Workload.generated.js';
 
@@ -113,6 +116,9 @@ export interface ProtoGrpcType {
       Severity: EnumTypeDefinition
       SkippedRuleInfo: MessageTypeDefinition<_mamori_v1_SkippedRuleInfo, _mamori_v1_SkippedRuleInfo__Output>
       StopContainer: MessageTypeDefinition<_mamori_v1_StopContainer, _mamori_v1_StopContainer__Output>
+      WaasException: MessageTypeDefinition<_mamori_v1_WaasException, _mamori_v1_WaasException__Output>
+      WaasRateLimits: MessageTypeDefinition<_mamori_v1_WaasRateLimits, _mamori_v1_WaasRateLimits__Output>
+      WebApplicationPolicy: MessageTypeDefinition<_mamori_v1_WebApplicationPolicy, _mamori_v1_WebApplicationPolicy__Output>
       Welcome: MessageTypeDefinition<_mamori_v1_Welcome, _mamori_v1_Welcome__Output>
       Workload: MessageTypeDefinition<_mamori_v1_Workload, _mamori_v1_Workload__Output>
     }

@@ -2,6 +2,7 @@
 
 import type { PolicyMode as _mamori_v1_PolicyMode, PolicyMode__Output as _mamori_v1_PolicyMode__Output } from '../../mamori/v1/PolicyMode.generated.js';
 import type { NetworkDestination as _mamori_v1_NetworkDestination, NetworkDestination__Output as _mamori_v1_NetworkDestination__Output } from '../../mamori/v1/NetworkDestination.generated.js';
+import type { WebApplicationPolicy as _mamori_v1_WebApplicationPolicy, WebApplicationPolicy__Output as _mamori_v1_WebApplicationPolicy__Output } from '../../mamori/v1/WebApplicationPolicy.generated.js';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -85,6 +86,14 @@ export interface Policy {
    * the key. Never sent to agents.
    */
   'deleted'?: (boolean);
+  /**
+   * Web application and API protection (WAAS) for the applications the policy selects by host
+   * and path. Defenders judge the requests they see (inline proxy, access logs) under the first
+   * policy, by id, whose selector matches; `mode` decides what a verdict does: DETECT reports
+   * requests that would be blocked, PREVENT and BLOCK answer them 403. The workload selector
+   * (images, namespaces, pod_labels) does not apply to it.
+   */
+  'web_application'?: (_mamori_v1_WebApplicationPolicy | null);
 }
 
 /**
@@ -168,4 +177,12 @@ export interface Policy__Output {
    * the key. Never sent to agents.
    */
   'deleted': (boolean);
+  /**
+   * Web application and API protection (WAAS) for the applications the policy selects by host
+   * and path. Defenders judge the requests they see (inline proxy, access logs) under the first
+   * policy, by id, whose selector matches; `mode` decides what a verdict does: DETECT reports
+   * requests that would be blocked, PREVENT and BLOCK answer them 403. The workload selector
+   * (images, namespaces, pod_labels) does not apply to it.
+   */
+  'web_application': (_mamori_v1_WebApplicationPolicy__Output | null);
 }
