@@ -27,6 +27,9 @@ export const CATEGORY_WEIGHTS: Readonly<Record<Category, number>> = {
   scanner: 6,
   protocol: 3.5,
   'api-schema': 3.5,
+  // Judged apart from the score (traffic, not a value): a bot or a flood has its own action.
+  bot: 0,
+  'rate-limit': 0,
 };
 
 /** The default thresholds of a request's score. */

@@ -16,6 +16,8 @@ export const CATEGORIES = [
   'scanner',
   'protocol',
   'api-schema',
+  'bot',
+  'rate-limit',
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 

@@ -16,10 +16,7 @@ export type BotKind =
   /** A search engine or link-preview crawler by its own claim (not verified). */
   | 'crawler';
 
-/**
- * A bot finding. Category `scanner` until `types.ts` has a `bot` category: automation that
- * names itself is the nearest of the existing classes.
- */
+/** A bot finding (category `bot`): judged apart from the anomaly score, by its own action. */
 export interface BotFinding extends Finding {
   kind: BotKind;
   /** The bot or signal by name (`curl`, `HeadlessChrome`, `Googlebot`, `accept-language`). */
@@ -203,7 +200,7 @@ function make(
   reason: string,
 ): BotFinding {
   return {
-    category: 'scanner',
+    category: 'bot',
     location,
     evidence: evidence.slice(0, MAX_EVIDENCE),
     confidence,

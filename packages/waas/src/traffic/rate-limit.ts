@@ -74,10 +74,7 @@ export interface RateLimited {
   reason: string;
   /** Seconds until the ban ends, at least 1 (as an HTTP `Retry-After`). */
   retryAfterSeconds: number;
-  /**
-   * The verdict as a finding. Category `protocol` until `types.ts` has a `rate-limit` category:
-   * a flood breaks the protocol's fair use rather than carrying an attack in a value.
-   */
+  /** The verdict as a finding, category `rate-limit`. */
   finding: Finding;
 }
 
@@ -307,7 +304,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
       reason,
       retryAfterSeconds: Math.max(1, Math.ceil((state.bannedUntil - at) / 1000)),
       finding: {
-        category: 'protocol',
+        category: 'rate-limit',
         location: subject.location,
         evidence: subject.display,
         confidence: 1,

@@ -66,7 +66,7 @@ describe('detectBot', () => {
     for (const [ua, name] of cases) {
       const f = detectBot(req({ 'User-Agent': ua }));
       expect(f.map((x) => [x.kind, x.bot, x.category, x.location])).toEqual([
-        ['tool', name, 'scanner', 'header.user-agent'],
+        ['tool', name, 'bot', 'header.user-agent'],
       ]);
       expect(f[0]?.confidence).toBe(0.6);
       expect(f[0]?.alertOnly).toBe(false);

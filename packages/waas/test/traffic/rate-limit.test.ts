@@ -30,7 +30,7 @@ describe('createRateLimiter', () => {
     expect(v).toMatchObject({ limited: true, by: 'address', window: 'burst', key: '192.0.2.1' });
     if (!v.limited) throw new Error('unreachable');
     expect(v.retryAfterSeconds).toBe(10);
-    expect(v.finding).toMatchObject({ category: 'protocol', location: 'client.address' });
+    expect(v.finding).toMatchObject({ category: 'rate-limit', location: 'client.address' });
     expect(v.reason).toContain('5 requests in 2 s');
   });
 
