@@ -11,6 +11,7 @@ export {
   type SkippedRule,
 } from './rule.js';
 export { compileLinearRegex, type LinearRegex } from './linear-regex.js';
+export { compileGlob, compilePathPrefixes } from './falco/match.js';
 export { BUILTIN_RULES_PATH, loadBuiltinRules } from './builtin.js';
 export {
   createRuleEngine,
