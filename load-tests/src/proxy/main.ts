@@ -51,7 +51,7 @@ async function runProxy(upstreamPort: number, paranoia: 1 | 2 | 3 | 4): Promise<
   const proxy = createWaasProxy({
     listen: { host: '127.0.0.1', port: 0 },
     upstream: `http://127.0.0.1:${upstreamPort}`,
-    inspector: { paranoia },
+    local: { paranoia },
     emit: () => {
       events++;
     },

@@ -11,6 +11,7 @@ import type { DefenderConfig } from './config.js';
 import { createEnforcer, type Enforcer, type NodeActions } from './enforce/enforcer.js';
 import type { EventPriority, Sensor, SensorStatus } from './sensors/sensor.js';
 import { openSpool, type Spool, type SpoolStats } from './spool/spool.js';
+import type { WaasEngine } from './waas/engine.js';
 
 export interface DefenderDeps {
   config: Readonly<DefenderConfig>;
@@ -18,6 +19,8 @@ export interface DefenderDeps {
   sensors: readonly Sensor[];
   /** How the node is acted on (kill, stop a container). */
   actions: NodeActions;
+  /** The WAAS engine of the node's proxies and access logs: it gets every policy set too. */
+  waas?: WaasEngine;
   /** @default the package's version */
   version?: string;
 }
@@ -139,6 +142,7 @@ export function buildDefender(deps: DefenderDeps): DefenderApp {
     tenant = next;
     policies = set;
     enforcer?.setPolicies(tenant, set);
+    deps.waas?.setPolicies(set);
   }
 
   return {

@@ -4,8 +4,42 @@ import { join, resolve } from 'node:path';
 import { createEnvReader, DEFAULT_DATA_DIR } from '@mamori/common';
 
 /** The sensors a defender can run. */
-export const SENSOR_NAMES = ['process', 'network', 'file', 'falco', 'tetragon'] as const;
+export const SENSOR_NAMES = [
+  'process',
+  'network',
+  'file',
+  'falco',
+  'tetragon',
+  'waas',
+  'access-log',
+] as const;
 export type SensorName = (typeof SENSOR_NAMES)[number];
+
+/** Formats of access logs the `access-log` sensor reads. */
+export const ACCESS_LOG_FORMATS = ['auto', 'nginx-json', 'envoy-json', 'envoy-text'] as const;
+export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];
+
+/** The web application firewall: inline proxies, access logs, and settings where no policy applies. */
+export interface WaasConfig {
+  /** Inline reverse proxies: where each listens and the application behind it. */
+  proxies: { listen: { host: string; port: number }; upstream: URL }[];
+  /** Access logs analysed out of band. */
+  accessLogs: { path: string; format: AccessLogFormat }[];
+  /** For requests no pushed web application policy selects. */
+  local: {
+    paranoia: 1 | 2 | 3 | 4;
+    mode: 'detect' | 'block';
+    bodyLimitBytes: number;
+    sampleClean: number;
+  };
+}
+
+/** `HOST:PORT` (IPv6 in brackets) as a listen address, or undefined. */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text);
+  if (match === null || Number(match[2]) > 65_535) return undefined;
+  return { host: match[1] ?? '', port: Number(match[2]) };
+}
 
 export interface DefenderConfig {
   /** host:port of ingest's gRPC endpoint. */
@@ -38,6 +72,7 @@ export interface DefenderConfig {
   falco: { file?: string; listen?: string };
   /** Tetragon's JSON export file to follow. */
   tetragon: { file?: string };
+  waas: WaasConfig;
 }
 
 /**
@@ -84,7 +119,14 @@ export function readDefenderConfig(env: NodeJS.ProcessEnv = process.env): Readon
       'MAMORI_DEFENDER_TOKEN: the agent credential is required (or MAMORI_DEFENDER_TOKEN_FILE, or the agents.json of mamori start in MAMORI_DATA_DIR)',
     );
   }
-  const sensors = read.list('MAMORI_DEFENDER_SENSORS', ['process', 'network', 'file']);
+  const waas = readWaasConfig(read);
+  const sensors = read.list('MAMORI_DEFENDER_SENSORS', [
+    'process',
+    'network',
+    'file',
+    ...(waas.proxies.length > 0 ? ['waas'] : []),
+    ...(waas.accessLogs.length > 0 ? ['access-log'] : []),
+  ]);
   for (const name of sensors) {
     if (!(SENSOR_NAMES as readonly string[]).includes(name)) {
       read.problem(`MAMORI_DEFENDER_SENSORS: unknown sensor ${name} (${SENSOR_NAMES.join(', ')})`);
@@ -115,6 +157,16 @@ export function readDefenderConfig(env: NodeJS.ProcessEnv = process.env): Readon
   if (sensors.includes('falco') && falcoFile === undefined && falcoListen === undefined) {
     read.problem(
       'MAMORI_DEFENDER_SENSORS lists falco: set MAMORI_DEFENDER_FALCO_FILE (its json_output file) or MAMORI_DEFENDER_FALCO_LISTEN (host:port for its http_output)',
+    );
+  }
+  if (sensors.includes('waas') && waas.proxies.length === 0) {
+    read.problem(
+      'MAMORI_DEFENDER_SENSORS lists waas: set MAMORI_DEFENDER_WAAS_PROXIES (LISTEN=UPSTREAM, e.g. 0.0.0.0:8080=http://127.0.0.1:3000)',
+    );
+  }
+  if (sensors.includes('access-log') && waas.accessLogs.length === 0) {
+    read.problem(
+      'MAMORI_DEFENDER_SENSORS lists access-log: set MAMORI_DEFENDER_ACCESS_LOGS ([FORMAT=]PATH, e.g. nginx-json=/var/log/nginx/access.json)',
     );
   }
   if (sensors.includes('tetragon') && tetragonFile === undefined) {
@@ -166,7 +218,72 @@ export function readDefenderConfig(env: NodeJS.ProcessEnv = process.env): Readon
       ...(falcoListen ? { listen: falcoListen } : {}),
     },
     tetragon: tetragonFile ? { file: tetragonFile } : {},
+    waas,
   };
   read.done();
   return Object.freeze(config);
+}
+
+/** The WAAS part of the configuration; problems go to `read`. */
+function readWaasConfig(read: ReturnType<typeof createEnvReader>): WaasConfig {
+  const proxies: WaasConfig['proxies'] = [];
+  for (const pair of read.list('MAMORI_DEFENDER_WAAS_PROXIES', [])) {
+    const at = pair.indexOf('=');
+    const listen = at < 0 ? undefined : parseListen(pair.slice(0, at));
+    let upstream: URL | undefined;
+    try {
+      upstream = at < 0 ? undefined : new URL(pair.slice(at + 1));
+    } catch {
+      upstream = undefined;
+    }
+    if (
+      listen === undefined ||
+      upstream === undefined ||
+      (upstream.protocol !== 'http:' && upstream.protocol !== 'https:')
+    ) {
+      read.problem(
+        `MAMORI_DEFENDER_WAAS_PROXIES: expected LISTEN=UPSTREAM (e.g. 0.0.0.0:8080=http://127.0.0.1:3000), got ${pair}`,
+      );
+      continue;
+    }
+    proxies.push({ listen, upstream });
+  }
+  const accessLogs: WaasConfig['accessLogs'] = [];
+  for (const entry of read.list('MAMORI_DEFENDER_ACCESS_LOGS', [])) {
+    const at = entry.indexOf('=');
+    const format = at < 0 ? 'auto' : entry.slice(0, at);
+    const path = at < 0 ? entry : entry.slice(at + 1);
+    if (!(ACCESS_LOG_FORMATS as readonly string[]).includes(format) || path === '') {
+      read.problem(
+        `MAMORI_DEFENDER_ACCESS_LOGS: expected [FORMAT=]PATH with FORMAT one of ${ACCESS_LOG_FORMATS.join(', ')}, got ${entry}`,
+      );
+      continue;
+    }
+    accessLogs.push({ path: resolve(path), format: format as AccessLogFormat });
+  }
+  const mode = read.string('MAMORI_DEFENDER_WAAS_MODE', 'block');
+  if (mode !== 'block' && mode !== 'detect') {
+    read.problem(`MAMORI_DEFENDER_WAAS_MODE: expected block or detect, got ${mode}`);
+  }
+  const sampleText = read.string('MAMORI_DEFENDER_WAAS_SAMPLE_CLEAN', '0.01');
+  const sampleClean = Number(sampleText);
+  if (!(sampleClean >= 0 && sampleClean <= 1)) {
+    read.problem(
+      `MAMORI_DEFENDER_WAAS_SAMPLE_CLEAN: expected a share from 0 to 1, got ${sampleText}`,
+    );
+  }
+  return {
+    proxies,
+    accessLogs,
+    local: {
+      paranoia: read.int('MAMORI_DEFENDER_WAAS_PARANOIA', 1, { min: 1, max: 4 }) as 1 | 2 | 3 | 4,
+      mode: mode === 'detect' ? 'detect' : 'block',
+      // 128 KiB: forms and API payloads; the rest of a longer body is streamed on unread.
+      bodyLimitBytes: read.int('MAMORI_DEFENDER_WAAS_BODY_LIMIT', 128 * 1024, {
+        min: 0,
+        max: 16 * 1024 * 1024,
+      }),
+      sampleClean: sampleClean >= 0 && sampleClean <= 1 ? sampleClean : 0.01,
+    },
+  };
 }

@@ -52,11 +52,28 @@ export {
 } from './procfs/index.js';
 export {
   createWaasProxy,
-  DEFAULT_BODY_LIMIT_BYTES,
-  DEFAULT_SAMPLE_CLEAN,
   EVENT_ID_HEADER,
   type WaasProxy,
   type WaasProxyOptions,
   type WaasProxyStats,
 } from './waas/proxy.js';
+export {
+  createWaasEngine,
+  DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_SAMPLE_CLEAN,
+  hostOf,
+  normalizedPath,
+  type LocalWaasSettings,
+  type WaasEngine,
+  type WaasJudgement,
+  type WaasMode,
+  type WebApp,
+} from './waas/engine.js';
+export {
+  createWaasProxySensor,
+  priorityOfHttpEvent,
+  type WaasProxySensor,
+  type WaasProxySensorOptions,
+} from './waas/sensor.js';
+export { toHttpEvent, type HttpEventContext, type SeenRequest } from './waas/event.js';
 export { parseWaasProxyArgs, startWaasProxyCommand, WAAS_PROXY_USAGE } from './waas/command.js';

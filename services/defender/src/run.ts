@@ -8,13 +8,15 @@ import { createFalcoSensor, createTetragonSensor } from './sensors/import/import
 import { createNetworkSensor } from './sensors/network/network-sensor.js';
 import { createProcessSensor } from './sensors/process/process-sensor.js';
 import type { Sensor } from './sensors/sensor.js';
+import { createWaasEngine, type WaasEngine } from './waas/engine.js';
+import { createWaasProxySensor } from './waas/sensor.js';
 
 export interface RunningDefender extends Stoppable {
   app: DefenderApp;
 }
 
 /** The sensors the configuration asks for, in a stable order. */
-export function sensorsOf(config: Readonly<DefenderConfig>): Sensor[] {
+export function sensorsOf(config: Readonly<DefenderConfig>, waas?: WaasEngine): Sensor[] {
   const sensors: Sensor[] = [];
   for (const name of config.sensors) {
     if (name === 'process') {
@@ -43,9 +45,20 @@ export function sensorsOf(config: Readonly<DefenderConfig>): Sensor[] {
       sensors.push(
         createFileSensor(config.sensitivePaths.length > 0 ? { paths: config.sensitivePaths } : {}),
       );
+    } else if (name === 'waas' && waas !== undefined) {
+      sensors.push(createWaasProxySensor({ proxies: config.waas.proxies, engine: waas }));
     }
   }
   return sensors;
+}
+
+/** The engine that judges web requests of the node's proxies and access logs. */
+export function waasEngineOf(config: Readonly<DefenderConfig>, logger: Logger): WaasEngine {
+  return createWaasEngine({
+    local: config.waas.local,
+    logger: logger.child({ component: 'waas' }),
+    enforcePolicies: config.enforce,
+  });
 }
 
 /**
@@ -58,11 +71,13 @@ export async function startDefender(
   logger: Logger,
 ): Promise<RunningDefender> {
   const config = readDefenderConfig(env);
+  const waas = waasEngineOf(config, logger);
   const app = buildDefender({
     config,
     logger,
-    sensors: sensorsOf(config),
+    sensors: sensorsOf(config, waas),
     actions: createNodeActions((pid) => processStartTime(pid, config.procfs)),
+    waas,
   });
   await app.start();
   const stats = app.stats();

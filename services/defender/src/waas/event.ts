@@ -34,25 +34,43 @@ function distinct(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
 
+/** What else an event says besides the verdict. */
+export interface HttpEventContext {
+  /** The sensor: `waas` (the inline proxy) or `access-log`. @default 'waas' */
+  sensor?: string;
+  /** True when the request was refused (403 or 429). */
+  enforced?: boolean;
+  /** The web application policy the request was judged under; undefined for local settings. */
+  policy?: string | undefined;
+}
+
 /**
- * The `http_request` event of an inspected request, the verdict in labels: `waas.action`,
- * `waas.score`, `waas.categories` and `waas.locations` (comma-separated), and `waas.sampled`
- * for a clean request sent as a sample. Never throws.
+ * The `http_request` event of an inspected request, the verdict in labels (the contract the
+ * detector's WAAS rules read): `waas.action` (allow, alert, block), `waas.enforced` (`true`
+ * when refused), `waas.score`, `waas.categories` and `waas.locations` (comma-separated),
+ * `waas.reason` and `waas.evidence` of the most confident finding, `waas.policy`, and
+ * `waas.sampled` for a clean request sent as a sample. Never throws.
  */
 export function toHttpEvent(
   id: string,
   request: SeenRequest,
   verdict: Verdict,
   observedUnixMicros: number,
+  context: HttpEventContext = {},
 ): Event {
   const labels: Record<string, string> = {
-    sensor: 'waas',
+    sensor: context.sensor ?? 'waas',
     'waas.action': verdict.action,
     'waas.score': String(Math.round(verdict.score * 100) / 100),
   };
+  if (context.enforced === true) labels['waas.enforced'] = 'true';
+  if (context.policy !== undefined && context.policy !== '') labels['waas.policy'] = context.policy;
   if (verdict.findings.length > 0) {
     labels['waas.categories'] = cut(distinct(verdict.findings.map((f) => f.category)).join(','));
     labels['waas.locations'] = cut(distinct(verdict.findings.map((f) => f.location)).join(','));
+    const top = verdict.findings.reduce((a, b) => (b.confidence > a.confidence ? b : a));
+    labels['waas.reason'] = cut(top.reason);
+    labels['waas.evidence'] = cut(top.evidence);
   } else {
     labels['waas.sampled'] = 'true';
   }

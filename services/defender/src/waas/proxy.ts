@@ -4,21 +4,15 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSilentLogger, type Logger } from '@mamori/common';
 import type { Event } from '@mamori/proto';
-import { createInspector, type InspectorOptions, type Verdict } from '@mamori/waas';
+import {
+  createWaasEngine,
+  type LocalWaasSettings,
+  type WaasEngine,
+  type WaasJudgement,
+  type WebApp,
+} from './engine.js';
 import { toHttpEvent, type SeenRequest } from './event.js';
 import { endToEndHeaders, plainAddress, upstreamRequestHeaders } from './headers.js';
-
-/**
- * Bytes of a body inspected before the request goes on: 128 KiB covers forms and API
- * payloads (the inspector's own default); the rest of a longer body is streamed on unread.
- */
-export const DEFAULT_BODY_LIMIT_BYTES = 128 * 1024;
-
-/**
- * Share of clean requests sent as events: 1 % gives the platform a baseline of normal traffic
- * (for API discovery and false-positive review) without an event per request.
- */
-export const DEFAULT_SAMPLE_CLEAN = 0.01;
 
 /** The response header that carries a blocked request's event id (also in the 403's body). */
 export const EVENT_ID_HEADER = 'x-mamori-event-id';
@@ -29,12 +23,18 @@ export interface WaasProxyOptions {
   listen: { host: string; port: number };
   /** The application: `http://` or `https://`, with an optional path prefix. */
   upstream: URL | string;
-  /** Paranoia, thresholds, exceptions of `@mamori/waas`'s inspector. */
-  inspector?: InspectorOptions;
-  /** @default 131072 (128 KiB) */
-  bodyLimitBytes?: number;
-  /** Share (0 to 1) of requests without findings sent as events too. @default 0.01 */
-  sampleClean?: number;
+  /**
+   * Judges the requests; the agent's, so that the web application policies pushed to it apply.
+   * @default an engine of its own with the `local` settings only
+   */
+  engine?: WaasEngine;
+  /**
+   * Paranoia, body limit (default 128 KiB: forms and API payloads; the rest of a longer body
+   * is streamed on unread), share of clean requests reported (default 1 %: a baseline of
+   * normal traffic without an event per request) and mode for requests no policy selects.
+   * Ignored when `engine` is given.
+   */
+  local?: LocalWaasSettings;
   /** Receives an `http_request` event per request with findings and per sampled clean one. */
   emit?: (event: Event) => void;
   logger?: Logger;
@@ -63,24 +63,16 @@ export interface WaasProxy {
 }
 
 /**
- * Throws: an upstream that is not an http(s) URL, a body limit that is not a non-negative
- * integer, a sample share outside 0..1, or inspector options it rejects.
+ * Throws: an upstream that is not an http(s) URL, or local settings the engine rejects (a body
+ * limit that is not a non-negative integer, a sample share outside 0..1, a bad paranoia).
  */
 export function createWaasProxy(options: WaasProxyOptions): WaasProxy {
   const upstream = new URL(options.upstream);
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') {
     throw new Error(`upstream: expected an http or https URL, got ${upstream.protocol}`);
   }
-  const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  if (!Number.isInteger(bodyLimit) || bodyLimit < 0) {
-    throw new Error(`bodyLimitBytes: expected a non-negative integer, got ${bodyLimit}`);
-  }
-  const sampleClean = options.sampleClean ?? DEFAULT_SAMPLE_CLEAN;
-  if (!(sampleClean >= 0 && sampleClean <= 1)) {
-    throw new Error(`sampleClean: expected a share from 0 to 1, got ${sampleClean}`);
-  }
-  const inspector = createInspector({ ...options.inspector, bodyLimit });
   const log = options.logger ?? createSilentLogger();
+  const engine = options.engine ?? createWaasEngine({ local: options.local, logger: log });
   const random = options.random ?? Math.random;
   const runId = randomBytes(4).toString('hex');
   let counter = 0;
@@ -109,18 +101,19 @@ export function createWaasProxy(options: WaasProxyOptions): WaasProxy {
     }
   }
 
-  function inspect(req: http.IncomingMessage, body: Buffer): Verdict {
+  function judge(req: http.IncomingMessage, app: WebApp, body: Buffer): WaasJudgement {
+    const request = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers as Record<string, string | string[]>,
+      body: body.length === 0 ? '' : body.toString('utf8'),
+    };
     try {
-      return inspector.inspect({
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        headers: req.headers as Record<string, string | string[]>,
-        body: body.length === 0 ? '' : body.toString('utf8'),
-      });
+      return engine.judge(app, request, plainAddress(req.socket.remoteAddress));
     } catch (err) {
-      // The inspector never throws by contract; if it does, the application stays reachable.
+      // The engine never throws by contract; if it does, the application stays reachable.
       log.error({ err }, 'waas inspection failed; request let through');
-      return { action: 'allow', score: 0, findings: [] };
+      return { verdict: { action: 'allow', score: 0, findings: [] }, refuse: undefined, app };
     }
   }
 
@@ -213,18 +206,26 @@ export function createWaasProxy(options: WaasProxyOptions): WaasProxy {
   function decide(
     req: http.IncomingMessage,
     res: http.ServerResponse,
+    app: WebApp,
     body: Buffer,
     complete: boolean,
   ): void {
-    const inspected = body.length > bodyLimit ? body.subarray(0, bodyLimit) : body;
-    const verdict = inspect(req, inspected);
-    const blocked = verdict.action === 'block';
+    const inspected = body.length > app.bodyLimit ? body.subarray(0, app.bodyLimit) : body;
+    const { verdict, refuse } = judge(req, app, inspected);
     const reportable =
-      blocked || verdict.findings.length > 0 || (sampleClean > 0 && random() < sampleClean);
+      verdict.action !== 'allow' ||
+      verdict.findings.length > 0 ||
+      (app.sampleClean > 0 && random() < app.sampleClean);
     let eventId = '';
     if (reportable) {
       eventId = newEventId();
-      emit(toHttpEvent(eventId, seen(req, inspected, complete), verdict, Date.now() * 1000));
+      emit(
+        toHttpEvent(eventId, seen(req, inspected, complete), verdict, Date.now() * 1000, {
+          sensor: 'waas',
+          enforced: refuse !== undefined,
+          policy: app.policyId,
+        }),
+      );
       if (verdict.findings.length > 0) {
         log.info(
           {
@@ -240,14 +241,16 @@ export function createWaasProxy(options: WaasProxyOptions): WaasProxy {
       }
     }
     if (verdict.action === 'alert') stats.alerted++;
-    if (blocked) {
+    if (refuse !== undefined) {
       stats.blocked++;
-      sendJson(
-        res,
-        403,
-        { blocked: true, eventId },
-        { [EVENT_ID_HEADER]: eventId, ...closing(complete) },
-      );
+      const headers: http.OutgoingHttpHeaders = {
+        [EVENT_ID_HEADER]: eventId,
+        ...closing(complete),
+      };
+      if (refuse.retryAfterSeconds !== undefined) {
+        headers['retry-after'] = String(refuse.retryAfterSeconds);
+      }
+      sendJson(res, refuse.status, { blocked: true, eventId }, headers);
       return;
     }
     forward(req, res, body, complete);
@@ -255,6 +258,8 @@ export function createWaasProxy(options: WaasProxyOptions): WaasProxy {
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     stats.requests++;
+    const app = engine.appFor(req.headers.host ?? '', req.url ?? '/');
+    const bodyLimit = app.bodyLimit;
     const chunks: Buffer[] = [];
     let buffered = 0;
     const onData = (chunk: Buffer): void => {
@@ -266,14 +271,14 @@ export function createWaasProxy(options: WaasProxyOptions): WaasProxy {
       req.off('data', onData);
       req.off('end', onEnd);
       req.pause();
-      decide(req, res, Buffer.concat(chunks, buffered), false);
+      decide(req, res, app, Buffer.concat(chunks, buffered), false);
     };
     const onEnd = (): void => {
       req.off('data', onData);
-      decide(req, res, Buffer.concat(chunks, buffered), true);
+      decide(req, res, app, Buffer.concat(chunks, buffered), true);
     };
     if (bodyLimit === 0) {
-      decide(req, res, Buffer.alloc(0), req.complete);
+      decide(req, res, app, Buffer.alloc(0), req.complete);
       return;
     }
     req.on('data', onData);

@@ -19,6 +19,7 @@ function policy(partial: Partial<Policy__Output>): Policy__Output {
     allowed_destinations: [],
     updated_unix_micros: 0,
     deleted: false,
+    web_application: null,
     ...partial,
   };
 }

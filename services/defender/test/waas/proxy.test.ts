@@ -2,8 +2,10 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Event } from '@mamori/proto';
+import type { Event, WebApplicationPolicy__Output } from '@mamori/proto';
+import { createSilentLogger } from '@mamori/common';
 import { parseWaasProxyArgs } from '../../src/waas/command.js';
+import { createWaasEngine } from '../../src/waas/engine.js';
 import { createWaasProxy, EVENT_ID_HEADER, type WaasProxyOptions } from '../../src/waas/proxy.js';
 
 interface Seen {
@@ -59,8 +61,8 @@ async function proxy(
     listen: { host: '127.0.0.1', port: 0 },
     upstream: upstreamUrl,
     emit: (e) => events.push(e),
-    sampleClean: 0,
     ...options,
+    local: { sampleClean: 0, ...options.local },
   });
   const { port } = await p.start();
   cleanups.push(() => p.stop());
@@ -138,7 +140,7 @@ describe('waas proxy', () => {
 
   it('streams a POST body longer than the inspection limit to the upstream byte for byte', async () => {
     const app = await upstream();
-    const { base } = await proxy(app.url, { bodyLimitBytes: 1024 });
+    const { base } = await proxy(app.url, { local: { bodyLimitBytes: 1024 } });
     const parts = Array.from({ length: 64 }, (_, i) => Buffer.alloc(4096, 97 + (i % 26)));
     const whole = Buffer.concat(parts);
     const reply = await send(`${base}/created`, {
@@ -235,10 +237,101 @@ describe('waas proxy', () => {
 
   it('emits a sample of clean requests, marked as such', async () => {
     const app = await upstream();
-    const { base, events } = await proxy(app.url, { sampleClean: 0.5, random: () => 0.1 });
+    const { base, events } = await proxy(app.url, {
+      local: { sampleClean: 0.5 },
+      random: () => 0.1,
+    });
     expect((await send(`${base}/ok`, {})).status).toBe(200);
     expect(events).toHaveLength(1);
     expect(events[0]!.labels).toMatchObject({ 'waas.action': 'allow', 'waas.sampled': 'true' });
+  });
+});
+
+describe('waas proxy under pushed web application policies', () => {
+  it('answers 429 with Retry-After past a rate limit, and reports blocks and detect-mode verdicts with their policy', async () => {
+    const app = await upstream();
+    const engine = createWaasEngine({ logger: createSilentLogger() });
+    const base = {
+      name: 'p',
+      rules: '',
+      namespaces: [],
+      images: [],
+      tenant_id: 'city-a',
+      pod_labels: {},
+      allowed_processes: [],
+      denied_processes: [],
+      protected_paths: [],
+      allowed_destinations: [],
+      updated_unix_micros: 1,
+      deleted: false,
+    };
+    const part: Omit<WebApplicationPolicy__Output, 'path_prefixes'> = {
+      hosts: [],
+      paranoia: 1,
+      alert_threshold: 3,
+      block_threshold: 5,
+      exceptions: [],
+      openapi: '',
+      api_mode: 'POLICY_MODE_DETECT',
+      rate_limits: null,
+      bot_mode: 'POLICY_MODE_DETECT',
+      body_limit_bytes: 131072,
+      sample_clean: 0,
+    };
+    engine.setPolicies([
+      {
+        ...base,
+        id: 'api',
+        mode: 'POLICY_MODE_BLOCK',
+        web_application: {
+          ...part,
+          path_prefixes: ['/api'],
+          rate_limits: {
+            burst_requests: 2,
+            burst_seconds: 2,
+            average_requests: 100,
+            average_seconds: 300,
+            ban_seconds: 20,
+            session_cookies: [],
+            session_headers: [],
+          },
+        },
+      },
+      {
+        ...base,
+        id: 'legacy',
+        mode: 'POLICY_MODE_DETECT',
+        web_application: { ...part, path_prefixes: ['/legacy'] },
+      },
+    ]);
+    const { base: url, events } = await proxy(app.url, { engine });
+    const browser = {
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0',
+      accept: '*/*',
+      'accept-language': 'ja',
+    };
+    expect((await send(`${url}/api/a`, { headers: browser })).status).toBe(200);
+    expect((await send(`${url}/api/a`, { headers: browser })).status).toBe(200);
+    const limited = await send(`${url}/api/a`, { headers: browser });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(15);
+    const limitedEvent = events.find((e) => e.id === limited.headers[EVENT_ID_HEADER]);
+    expect(limitedEvent?.labels).toMatchObject({
+      'waas.action': 'block',
+      'waas.enforced': 'true',
+      'waas.policy': 'api',
+      'waas.categories': 'rate-limit',
+    });
+    // Detect mode: the attack reaches the application, and the event says it would be blocked.
+    const attack = await send(`${url}/legacy?id=1%27%20OR%20%271%27=%271`, { headers: browser });
+    expect(attack.status).toBe(200);
+    expect(app.seen.at(-1)?.url).toBe('/legacy?id=1%27%20OR%20%271%27=%271');
+    expect(events.at(-1)?.labels).toMatchObject({
+      'waas.action': 'block',
+      'waas.policy': 'legacy',
+    });
+    expect(events.at(-1)?.labels?.['waas.enforced']).toBeUndefined();
+    expect(events.at(-1)?.labels?.['waas.reason']).toBeTruthy();
   });
 });
 
@@ -255,9 +348,8 @@ describe('mamori defender waas arguments', () => {
       ]),
     ).toMatchObject({
       listen: { host: '127.0.0.1', port: 8081 },
-      inspector: { paranoia: 2 },
-      bodyLimitBytes: 131072,
-      sampleClean: 0.01,
+      local: { paranoia: 2, mode: 'block', bodyLimitBytes: 131072, sampleClean: 0.01 },
+      standalone: false,
     });
   });
 
