@@ -22,6 +22,7 @@ interface LogEntry {
   port?: number;
   ingestPort?: number;
   apiPort?: number;
+  listen?: string[];
 }
 
 /** The log line each command writes once it is up, and the port that line names. */
@@ -31,14 +32,23 @@ const READY: Record<string, { msg: string; port(entry: LogEntry): number | undef
   store: { msg: 'store consuming', port: () => 0 },
   api: { msg: 'api listening', port: (entry) => entry.port },
   defender: { msg: 'defender running', port: () => 0 },
+  'defender waas': {
+    msg: 'waas proxy running in a defender agent',
+    port: (entry) => Number(entry.listen?.[0]?.split(':').at(-1) ?? 0),
+  },
 };
 
 /**
  * Runs `mamori <command>` from the TypeScript sources in a child process (as a user would,
  * without a build) and resolves once it is up: for `start` when it logs that mamori is
- * running, for `ingest` and `api` when they listen, for `store` when it consumes.
+ * running, for `ingest` and `api` when they listen, for `store` when it consumes, for
+ * `defender waas` (its port: the proxy's) when the proxy listens.
  */
-export function spawnMamori(command: string, env: Record<string, string>): Promise<MamoriProcess> {
+export function spawnMamori(
+  command: string,
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): Promise<MamoriProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -46,7 +56,8 @@ export function spawnMamori(command: string, env: Record<string, string>): Promi
       '--import',
       'tsx',
       `${REPO_ROOT}services/cli/src/main.ts`,
-      command,
+      ...command.split(' '),
+      ...args,
     ],
     {
       cwd: REPO_ROOT,

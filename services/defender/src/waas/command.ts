@@ -131,10 +131,11 @@ export async function startWaasProxyCommand(
     logger: logger.child({ component: 'waas' }),
     enforcePolicies: config.enforce,
   });
+  const sensor = createWaasProxySensor({ proxies: config.waas.proxies, engine });
   const app = buildDefender({
     config,
     logger,
-    sensors: [createWaasProxySensor({ proxies: config.waas.proxies, engine })],
+    sensors: [sensor],
     actions: createNodeActions((pid) => processStartTime(pid, config.procfs)),
     waas: engine,
   });
@@ -145,7 +146,13 @@ export async function startWaasProxyCommand(
     throw new Error(unavailable.map((u) => u.reason).join('; '));
   }
   logger.info(
-    { ingest: config.ingest, agentId: config.agentId, spool: config.spool.dir },
+    {
+      listen: sensor.proxies().map((p) => p.listen),
+      upstream: parsed.upstream.href,
+      ingest: config.ingest,
+      agentId: config.agentId,
+      spool: config.spool.dir,
+    },
     'waas proxy running in a defender agent',
   );
   return { app, stop: () => app.stop() };
