@@ -20,7 +20,13 @@ import {
   type Warehouse,
   type WorkloadListFilter,
 } from '@mamori/warehouse';
-import type { Policy__Output, RuleTuning__Output } from '@mamori/proto';
+import type {
+  Policy__Output,
+  RuleTuning__Output,
+  WaasException__Output,
+  WaasRateLimits__Output,
+  WebApplicationPolicy__Output,
+} from '@mamori/proto';
 import { compilePolicies, type CompiledRule } from '@mamori/rules';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import type { Caller, Role } from '../auth/tokens.js';
@@ -978,7 +984,33 @@ export const resolvers = {
         port,
         protocol: String(protocol),
       })),
+    webApplication: (policy: Policy__Output) => policy.web_application,
     updatedAt: (policy: Policy__Output) => policy.updated_unix_micros,
+  },
+  WebApplicationPolicy: {
+    pathPrefixes: (w: WebApplicationPolicy__Output) => w.path_prefixes,
+    alertThreshold: (w: WebApplicationPolicy__Output) => w.alert_threshold,
+    blockThreshold: (w: WebApplicationPolicy__Output) => w.block_threshold,
+    apiMode: (w: WebApplicationPolicy__Output) =>
+      w.api_mode === 'POLICY_MODE_UNSPECIFIED' ? 'POLICY_MODE_DETECT' : w.api_mode,
+    rateLimits: (w: WebApplicationPolicy__Output) => w.rate_limits,
+    botMode: (w: WebApplicationPolicy__Output) =>
+      w.bot_mode === 'POLICY_MODE_UNSPECIFIED' ? 'POLICY_MODE_DETECT' : w.bot_mode,
+    bodyLimitBytes: (w: WebApplicationPolicy__Output) => w.body_limit_bytes,
+    sampleClean: (w: WebApplicationPolicy__Output) => w.sample_clean,
+  },
+  WaasException: {
+    locationPrefix: (e: WaasException__Output) => e.location_prefix,
+    pathPrefix: (e: WaasException__Output) => e.path_prefix,
+  },
+  WaasRateLimits: {
+    burstRequests: (r: WaasRateLimits__Output) => r.burst_requests,
+    burstSeconds: (r: WaasRateLimits__Output) => r.burst_seconds,
+    averageRequests: (r: WaasRateLimits__Output) => r.average_requests,
+    averageSeconds: (r: WaasRateLimits__Output) => r.average_seconds,
+    banSeconds: (r: WaasRateLimits__Output) => r.ban_seconds,
+    sessionCookies: (r: WaasRateLimits__Output) => r.session_cookies,
+    sessionHeaders: (r: WaasRateLimits__Output) => r.session_headers,
   },
   AuditEntry: {
     at: (entry: AuditEntry) => entry.atMicros,

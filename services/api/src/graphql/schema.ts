@@ -413,7 +413,63 @@ export const typeDefs = /* GraphQL */ `
     protocol: L4Protocol!
   }
 
-  "A runtime policy of the tenant (mamori.v1.Policy): a selector, parts, and Falco rules."
+  "A part of requests the web application firewall does not inspect."
+  type WaasException {
+    "An exact location: query.token, header.x-signature, cookie.session, path."
+    location: String!
+    "Every location that starts with this: body.content., header.x-."
+    locationPrefix: String!
+    "Only requests whose path starts with this; empty: every path."
+    pathPrefix: String!
+    "The finding categories excepted (sqli, xss, …); empty: every category."
+    categories: [String!]!
+  }
+
+  "Requests a client may make, per client address and per session: a client over either window is reported, and refused (429) for banSeconds when the policy's mode blocks."
+  type WaasRateLimits {
+    "At most burstRequests in any burstSeconds."
+    burstRequests: Int!
+    burstSeconds: Int!
+    "At most averageRequests in any averageSeconds."
+    averageRequests: Int!
+    averageSeconds: Int!
+    "Seconds a client over a limit is refused."
+    banSeconds: Int!
+    "Cookies whose value identifies a session (hashed, never kept in clear), tried first."
+    sessionCookies: [String!]!
+    "Headers whose value identifies a session, tried after the cookies."
+    sessionHeaders: [String!]!
+  }
+
+  "Web application and API protection (WAAS) for the applications a policy selects by host and path (its workload selector does not apply). The policy's mode decides what a verdict does: DETECT reports requests that would be blocked, PREVENT and BLOCK answer them 403."
+  type WebApplicationPolicy {
+    "Host names requests are addressed to (without port), exact or globs with * ? [...], in lower case; empty matches every host."
+    hosts: [String!]!
+    "Path prefixes, component by component (/api covers /api/v1, not /apis); empty matches every path."
+    pathPrefixes: [String!]!
+    "1 (fewest false positives) to 4 (most variants caught)."
+    paranoia: Int!
+    "The anomaly score at which a request is reported."
+    alertThreshold: Float!
+    "The anomaly score at which a request is blocked."
+    blockThreshold: Float!
+    "Parts of requests not inspected."
+    exceptions: [WaasException!]!
+    "An OpenAPI 3.0 or 3.1 document (JSON or YAML text) requests are validated against; empty for none."
+    openapi: String!
+    "What a request the OpenAPI document does not describe or allow does: DETECT reports it, PREVENT and BLOCK refuse it (when the policy's mode blocks too)."
+    apiMode: PolicyMode!
+    "Rate limits per client address and per session; null for none."
+    rateLimits: WaasRateLimits
+    "What a recognised bot does, as apiMode."
+    botMode: PolicyMode!
+    "Bytes of a body inspected; the rest is passed on uninspected."
+    bodyLimitBytes: Int!
+    "Share of clean requests sent as events too (0 to 1), a baseline for API discovery."
+    sampleClean: Float!
+  }
+
+  "A runtime policy of the tenant (mamori.v1.Policy): a selector, parts, and Falco rules, plus web application protection."
   type Policy {
     "Unique within the tenant; [A-Za-z0-9._:-], at most 128 characters."
     id: ID!
@@ -435,6 +491,8 @@ export const typeDefs = /* GraphQL */ `
     allowedDestinations: [NetworkDestination!]!
     "Rules in Falco's rule language (YAML), scoped by the selector."
     rules: String!
+    "Web application and API protection for the applications it selects by host and path; null for none."
+    webApplication: WebApplicationPolicy
     "When this version was written."
     updatedAt: DateTime!
   }
@@ -450,6 +508,51 @@ export const typeDefs = /* GraphQL */ `
     protocol: L4Protocol = ANY
   }
 
+  input WaasExceptionInput {
+    "At least one of location, locationPrefix and pathPrefix is given."
+    location: String = ""
+    locationPrefix: String = ""
+    "Starts with /."
+    pathPrefix: String = ""
+    "Finding categories of the WAAS (sqli, xss, cmdi, path-traversal, …); empty for every category."
+    categories: [String!] = []
+  }
+
+  "Omitted fields are the rate limiter's defaults. Every number is a positive integer, and averageSeconds is at least burstSeconds."
+  input WaasRateLimitsInput {
+    burstRequests: Int = 50
+    burstSeconds: Int = 2
+    averageRequests: Int = 600
+    averageSeconds: Int = 300
+    banSeconds: Int = 60
+    sessionCookies: [String!] = ["session"]
+    sessionHeaders: [String!] = ["authorization"]
+  }
+
+  "A policy's web application part; omitted fields get the defaults shown (every field is stored explicitly)."
+  input WebApplicationInput {
+    "Host names or globs of letters, digits and . - * ? [ ], at most 253 characters; stored in lower case."
+    hosts: [String!] = []
+    "Each starts with /; globs (* ? [...]) match within a component."
+    pathPrefixes: [String!] = []
+    "1 to 4."
+    paranoia: Int = 1
+    "0 < alertThreshold <= blockThreshold."
+    alertThreshold: Float = 3
+    blockThreshold: Float = 5
+    exceptions: [WaasExceptionInput!] = []
+    "At most 1 MiB, and it must compile (the error names the JSON path of what is wrong)."
+    openapi: String = ""
+    apiMode: PolicyMode = DETECT
+    "Omitted or null: no rate limits."
+    rateLimits: WaasRateLimitsInput
+    botMode: PolicyMode = DETECT
+    "0 to 16 MiB."
+    bodyLimitBytes: Int = 131072
+    "0 to 1."
+    sampleClean: Float = 0.01
+  }
+
   "A whole policy: upsertPolicy replaces the tenant's policy of that id, every field."
   input PolicyInput {
     id: ID!
@@ -463,6 +566,8 @@ export const typeDefs = /* GraphQL */ `
     protectedPaths: [String!] = []
     allowedDestinations: [NetworkDestinationInput!] = []
     rules: String = ""
+    "Omitted or null: the policy has no web application part."
+    webApplication: WebApplicationInput
   }
 
   "A detection rule: one the detectors run (their rule catalogs), or one of the tenant's policy rules; with the tenant's tuning of it."
