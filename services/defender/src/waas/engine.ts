@@ -195,8 +195,9 @@ function compileApp(
             average: { requests: limits.average_requests, seconds: limits.average_seconds },
           },
           banSeconds: limits.ban_seconds,
-          ...(limits.session_cookies.length > 0 ? { sessionCookies: limits.session_cookies } : {}),
-          ...(limits.session_headers.length > 0 ? { sessionHeaders: limits.session_headers } : {}),
+          // Explicit (the API fills the defaults in): an empty list means no session key.
+          sessionCookies: limits.session_cookies,
+          sessionHeaders: limits.session_headers,
         });
   return {
     policyId: policy.id,
