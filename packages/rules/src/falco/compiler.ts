@@ -12,14 +12,16 @@ import {
 } from './ast.js';
 import {
   EVT_TYPE_OF_KIND,
-  FALCO_EVENT_KINDS,
+  RULE_EVENT_KINDS,
   formatEventTime,
   formatOpenFlags,
   hasOpenFlag,
-  type FalcoEventKind,
+  isWebField,
+  isWebKind,
   type FieldAccess,
   type FieldResolver,
   type Getter,
+  type RuleEventKind,
   type Scalar,
   type ValueType,
 } from './fields.js';
@@ -61,7 +63,10 @@ export interface CompileScope {
 
 /** Folded macros per kind; created once per load with {@link createCompileCache}. */
 export interface CompileCache {
-  readonly macros: Map<string, { folded: Folded; eventTypes: readonly string[] }>;
+  readonly macros: Map<
+    string,
+    { folded: Folded; eventTypes: readonly string[]; namesWeb: boolean }
+  >;
 }
 
 export function createCompileCache(): CompileCache {
@@ -91,12 +96,24 @@ const FALSE: Folded = { t: 'const', v: false };
 
 /** A condition compiled for every kind of event it can hold on. */
 export interface CompiledCondition {
-  readonly matchers: Partial<Record<FalcoEventKind, Matcher>>;
-  readonly kinds: readonly FalcoEventKind[];
+  readonly matchers: Partial<Record<RuleEventKind, Matcher>>;
+  readonly kinds: readonly RuleEventKind[];
   /** Kinds left out because a field the condition needs there is not available. */
-  readonly unavailable: readonly { kind: FalcoEventKind; field: string; reason: string }[];
+  readonly unavailable: readonly { kind: RuleEventKind; field: string; reason: string }[];
   /** The evt.type values the condition names (for explaining a rule that never runs). */
   readonly eventTypes: ReadonlySet<string>;
+}
+
+export interface CompileConditionOptions {
+  /**
+   * Whether a web kind (`http_request`) is one the condition may hold on only when the
+   * condition names it: a field of `http.*` or `waas.*`, or `evt.type = http_request`. On for
+   * rules, so that a rule written for syscalls (`not proc.name in (…)` holds on a request, which
+   * has no process) is never offered web requests; off for exceptions, which hold on whatever
+   * their rule is offered (`container.image.repository = …` on a web request too).
+   * @default true
+   */
+  readonly webKindsWhenNamed?: boolean;
 }
 
 // Transformed and lower-cased getters are shared across rules so that per-event caching works
@@ -104,20 +121,27 @@ export interface CompiledCondition {
 const transformedCache = new WeakMap<FieldResolver, Map<string, FieldAccess>>();
 
 /**
- * Compiles `condition` once for each Falco kind of event: constant parts (evt.type, evt.dir,
- * fd.typechar, …) fold away, and what is left becomes closures.
+ * Compiles `condition` once for each kind of event (Falco's syscall kinds, then web requests):
+ * constant parts (evt.type, evt.dir, fd.typechar, …) fold away, and what is left becomes
+ * closures.
  * @throws CompileError for an unknown field or macro, a cycle, or a value of the wrong type.
  */
-export function compileCondition(condition: ConditionNode, scope: CompileScope): CompiledCondition {
-  const matchers: Partial<Record<FalcoEventKind, Matcher>> = {};
-  const kinds: FalcoEventKind[] = [];
-  const unavailable: { kind: FalcoEventKind; field: string; reason: string }[] = [];
+export function compileCondition(
+  condition: ConditionNode,
+  scope: CompileScope,
+  options: CompileConditionOptions = {},
+): CompiledCondition {
+  const webWhenNamed = options.webKindsWhenNamed ?? true;
+  const matchers: Partial<Record<RuleEventKind, Matcher>> = {};
+  const kinds: RuleEventKind[] = [];
+  const unavailable: { kind: RuleEventKind; field: string; reason: string }[] = [];
   const eventTypes = new Set<string>();
   const listCache = new Map<string, readonly string[]>();
-  for (const kind of FALCO_EVENT_KINDS) {
+  for (const kind of RULE_EVENT_KINDS) {
     const folder = new Folder(scope, kind, listCache, eventTypes);
     const folded = folder.fold(condition, 0);
     if (folded.t === 'const' && !folded.v) continue;
+    if (webWhenNamed && isWebKind(kind) && !folder.namesWeb && !eventTypes.has(kind)) continue;
     const error = findError(folded);
     if (error !== undefined) throw error;
     const missing = findUnknown(folded);
@@ -723,15 +747,17 @@ function substringGroup(members: readonly Folded[]): Folded {
 const MAX_MACRO_DEPTH = 64;
 
 class Folder {
+  /** Whether the condition names a field of web requests (`http.*`, `waas.*`). */
+  namesWeb = false;
   private readonly macroStack: string[] = [];
   private readonly scope: CompileScope;
-  private readonly kind: FalcoEventKind;
+  private readonly kind: RuleEventKind;
   private readonly listCache: Map<string, readonly string[]>;
   private eventTypes: Set<string>;
 
   constructor(
     scope: CompileScope,
-    kind: FalcoEventKind,
+    kind: RuleEventKind,
     listCache: Map<string, readonly string[]>,
     eventTypes: Set<string>,
   ) {
@@ -805,16 +831,22 @@ class Folder {
     const cached = this.scope.cache?.macros.get(key);
     if (cached !== undefined && !this.macroStack.includes(name)) {
       for (const t of cached.eventTypes) this.eventTypes.add(t);
+      if (cached.namesWeb) this.namesWeb = true;
       return cached.folded;
     }
     const outer = this.eventTypes;
+    const outerWeb = this.namesWeb;
     const mine = new Set<string>();
     this.eventTypes = mine;
+    this.namesWeb = false;
     let folded: Folded;
+    let namesWeb: boolean;
     try {
       folded = this.foldMacroBody(name, depth);
     } finally {
+      namesWeb = this.namesWeb;
       this.eventTypes = outer;
+      this.namesWeb = outerWeb || namesWeb;
       for (const t of mine) outer.add(t);
     }
     // A macro's result is the same in every rule that uses it: evaluated once per event,
@@ -830,7 +862,7 @@ class Folder {
         };
       }
     }
-    this.scope.cache?.macros.set(key, { folded, eventTypes: [...mine] });
+    this.scope.cache?.macros.set(key, { folded, eventTypes: [...mine], namesWeb });
     return folded;
   }
 
@@ -1054,6 +1086,7 @@ class Folder {
   }
 
   private access(field: FieldRef): FieldAccess {
+    if (isWebField(field.name)) this.namesWeb = true;
     const base = this.scope.fields.resolve(field.name, field.arg, this.kind);
     const label = fieldText(field);
     if (base.kind === 'unknown') throw new CompileError(`unknown field ${label}`, label, true);
@@ -1599,8 +1632,8 @@ export function compileOutput(template: string, fields: FieldResolver): Compiled
   const forKind = (kind: EventKind | undefined) => {
     let compiled = byKind.get(kind);
     if (compiled !== undefined) return compiled;
-    const falcoKind = (FALCO_EVENT_KINDS as readonly string[]).includes(kind ?? '')
-      ? (kind as FalcoEventKind)
+    const ruleKind = (RULE_EVENT_KINDS as readonly string[]).includes(kind ?? '')
+      ? (kind as RuleEventKind)
       : undefined;
     const named = new Map<string, TextGetter>();
     const out = parts.map((p) => {
@@ -1609,9 +1642,9 @@ export function compileOutput(template: string, fields: FieldResolver): Compiled
       let getter = named.get(key);
       if (getter === undefined) {
         getter =
-          falcoKind === undefined
+          ruleKind === undefined
             ? () => undefined
-            : textGetter(fields.resolve(p.name, p.arg, falcoKind));
+            : textGetter(fields.resolve(p.name, p.arg, ruleKind));
         named.set(key, getter);
       }
       return getter;
@@ -1638,7 +1671,7 @@ export function compileOutput(template: string, fields: FieldResolver): Compiled
   };
 }
 
-/** The Falco syscall each kind is seen as, for messages. */
-export function describeKinds(kinds: readonly FalcoEventKind[]): string {
+/** The Falco syscall (or Mamori's `evt.type`) each kind is seen as, for messages. */
+export function describeKinds(kinds: readonly RuleEventKind[]): string {
   return kinds.map((k) => `${k} (${EVT_TYPE_OF_KIND[k]})`).join(', ');
 }

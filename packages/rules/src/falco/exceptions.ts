@@ -170,7 +170,8 @@ export function compileRuleException(spec: RuleExceptionSpec): CompiledRuleExcep
   if (node === undefined) {
     throw new CompileError(`exception ${spec.name}: values must hold at least one tuple`, 'values');
   }
-  const compiled = compileCondition(node, DATA_ONLY_SCOPE);
+  // Web requests too, whatever the fields: an exception holds on whatever its rule is offered.
+  const compiled = compileCondition(node, DATA_ONLY_SCOPE, { webKindsWhenNamed: false });
   if (compiled.kinds.length === 0) {
     const first = compiled.unavailable[0];
     throw new CompileError(

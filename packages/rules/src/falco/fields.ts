@@ -3,11 +3,13 @@ import type { Event__Output, Process__Output, Connection__Output } from '@mamori
 import { EVENT_KINDS, type EventKind } from '../rule.js';
 
 /**
- * Falco's syscall fields, answered from Mamori's events.
+ * Falco's syscall fields, answered from Mamori's events, and Mamori's own fields of web requests.
  *
  * Each Mamori payload kind stands for one Falco syscall event (`process_exec` is the exit of
- * `execve`, `file_open` of `openat`, …). For a given kind every field resolves, once, at
- * compile time, to one of:
+ * `execve`, `file_open` of `openat`, …). Web requests a WAAS inspected (`http_request`) are no
+ * syscall: their fields are Mamori's (`http.*` from the request, `waas.*` from the verdict in
+ * the event's labels), and only rules that name them are compiled for them (`compileCondition`).
+ * For a given kind every field resolves, once, at compile time, to one of:
  * - `absent`: the Falco event has no such value (no `fd.sip` on an `execve`); like a field
  *   Falco cannot extract, every comparison on it is false;
  * - `const`: the same for every event of the kind (`evt.type`, `evt.dir`, `fd.typechar`);
@@ -34,13 +36,30 @@ export const FALCO_EVENT_KINDS: readonly FalcoEventKind[] = EVENT_KINDS.filter(
   (kind): kind is FalcoEventKind => !(NOT_SYSCALLS as readonly string[]).includes(kind),
 );
 
+/** The kinds that are not syscalls but that rules in Falco's language may name: web requests. */
+export const WEB_EVENT_KINDS = ['http_request'] as const;
+export type WebEventKind = (typeof WEB_EVENT_KINDS)[number];
+/** Every kind a condition in Falco's language is compiled for. */
+export type RuleEventKind = FalcoEventKind | WebEventKind;
+/** Falco's syscall kinds, then the web kinds, in schema order within each. */
+export const RULE_EVENT_KINDS: readonly RuleEventKind[] = [
+  ...FALCO_EVENT_KINDS,
+  ...WEB_EVENT_KINDS,
+];
+
+/** True for a kind of {@link WEB_EVENT_KINDS}. */
+export function isWebKind(kind: RuleEventKind): kind is WebEventKind {
+  return kind === 'http_request';
+}
+
 /**
  * The Falco `evt.type` each kind is seen as. `file_write` is an open for writing (README). A kind
  * that stands for a family of calls is seen as one of them, so that `evt.type` stays a constant
  * of the kind: `linkat` for link and linkat, `symlinkat` for symlink and symlinkat,
- * `finit_module` for finit_module and init_module, `dup2` for dup, dup2 and dup3.
+ * `finit_module` for finit_module and init_module, `dup2` for dup, dup2 and dup3. A web request
+ * is `http_request`, a name no Falco syscall has, so no `evt.type` of a Falco rule matches it.
  */
-export const EVT_TYPE_OF_KIND: Readonly<Record<FalcoEventKind, string>> = {
+export const EVT_TYPE_OF_KIND: Readonly<Record<RuleEventKind, string>> = {
   process_exec: 'execve',
   process_exit: 'procexit',
   file_open: 'openat',
@@ -56,6 +75,7 @@ export const EVT_TYPE_OF_KIND: Readonly<Record<FalcoEventKind, string>> = {
   process_ptrace: 'ptrace',
   network_socket: 'socket',
   fd_dup: 'dup2',
+  http_request: 'http_request',
 };
 
 const CATEGORY_OF_KIND: Readonly<Record<FalcoEventKind, string>> = {
@@ -145,6 +165,15 @@ const FALCO_CLASSES = new Set([
   'span',
   'syslog',
 ]);
+
+// Mamori's field classes of web requests: `http.*` (the request) and `waas.*` (the verdict).
+const WEB_CLASSES = new Set(['http', 'waas']);
+
+/** True for a field of Mamori's web classes (`http.*`, `waas.*`). */
+export function isWebField(name: string): boolean {
+  const dot = name.indexOf('.');
+  return dot > 0 && WEB_CLASSES.has(name.slice(0, dot));
+}
 
 function unsupported(name: string, why?: string): FieldAccess {
   return {
@@ -426,7 +455,7 @@ const NET_KINDS = new Set<FalcoEventKind>(['network_connect', 'network_accept', 
 
 /** Resolves fields for one rule set; getters are shared, so values are cached across rules. */
 export interface FieldResolver {
-  resolve(name: string, arg: string | undefined, kind: FalcoEventKind): FieldAccess | UnknownField;
+  resolve(name: string, arg: string | undefined, kind: RuleEventKind): FieldAccess | UnknownField;
 }
 
 /** A resolver whose answers (and their per-event caches) are shared by all rules it compiles. */
@@ -453,11 +482,23 @@ function get(type: ValueType, getter: Getter): FieldAccess {
 export function resolveField(
   name: string,
   arg: string | undefined,
-  kind: FalcoEventKind,
+  kind: RuleEventKind,
 ): FieldAccess | UnknownField {
   const dot = name.indexOf('.');
   const cls = dot < 0 ? name : name.slice(0, dot);
+  if (WEB_CLASSES.has(cls)) {
+    // Known or not whatever the kind, so that a misspelt name is an error on every kind.
+    const access = webField(name, arg);
+    if (access === undefined) return { kind: 'unknown' };
+    // A syscall has no web request: like fd.sip on an execve, absent.
+    return isWebKind(kind) || access.kind === 'unsupported' ? access : ABSENT;
+  }
   if (!FALCO_CLASSES.has(cls)) return { kind: 'unknown' };
+  if (isWebKind(kind)) {
+    return (
+      webSyscallField(name, arg, cls) ?? unsupported(arg === undefined ? name : `${name}[${arg}]`)
+    );
+  }
   const access =
     cls === 'evt'
       ? evtField(name, arg, kind)
@@ -682,15 +723,9 @@ function evtField(
         reason: 'Mamori events have no sequence number (evt.num)',
       };
     case 'evt.time':
-      return get('time', (e) =>
-        e.observed_unix_micros > 0 ? e.observed_unix_micros * 1000 : undefined,
-      );
     case 'evt.rawtime':
-      return get('number', (e) =>
-        e.observed_unix_micros > 0 ? e.observed_unix_micros * 1000 : undefined,
-      );
     case 'evt.hostname':
-      return get('string', (e) => nonEmpty(e.host?.hostname));
+      return envelopeField(name);
     case 'evt.res':
       return kind === 'process_exit' ? ABSENT : { kind: 'const', type: 'string', value: 'SUCCESS' };
     case 'evt.failed':
@@ -743,6 +778,22 @@ function evtField(
         return access;
       }
       return undefined;
+  }
+}
+
+/** The evt.* fields every event has from its envelope: when and on which host it was seen. */
+function envelopeField(name: 'evt.time' | 'evt.rawtime' | 'evt.hostname'): FieldAccess {
+  switch (name) {
+    case 'evt.time':
+      return get('time', (e) =>
+        e.observed_unix_micros > 0 ? e.observed_unix_micros * 1000 : undefined,
+      );
+    case 'evt.rawtime':
+      return get('number', (e) =>
+        e.observed_unix_micros > 0 ? e.observed_unix_micros * 1000 : undefined,
+      );
+    case 'evt.hostname':
+      return get('string', (e) => nonEmpty(e.host?.hostname));
   }
 }
 
@@ -1486,6 +1537,205 @@ function workloadField(name: string, arg: string | undefined): FieldAccess | und
         const key = name.slice('k8s.pod.label.'.length);
         return get('string', (e) => e.workload?.pod_labels[key]);
       }
+      return undefined;
+  }
+}
+
+// ------------------------------------------------------------------------- http.*, waas.*
+
+/**
+ * Falco's syscall fields on a web request: it has a time, a host and a workload (the application
+ * the request was for), and no process, descriptor or system call, whose fields are absent.
+ */
+function webSyscallField(
+  name: string,
+  arg: string | undefined,
+  cls: string,
+): FieldAccess | undefined {
+  switch (cls) {
+    case 'evt':
+      switch (name) {
+        case 'evt.type':
+          return { kind: 'const', type: 'string', value: EVT_TYPE_OF_KIND.http_request };
+        case 'evt.time':
+        case 'evt.rawtime':
+        case 'evt.hostname':
+          return envelopeField(name);
+        default:
+          return ABSENT;
+      }
+    case 'container':
+    case 'k8s':
+      return workloadField(name, arg);
+    case 'proc':
+    case 'thread':
+    case 'user':
+    case 'group':
+    case 'fd':
+    case 'fdlist':
+    case 'fs':
+      return ABSENT;
+    default:
+      return undefined;
+  }
+}
+
+type Request = NonNullable<Event__Output['http_request']>;
+
+const requestOf = (e: Event__Output): Request | undefined => e.http_request ?? undefined;
+
+/** The request's path: its URL up to the query (raw, not decoded, as the sensor received it). */
+const pathOf = memo((e: Event__Output): string | undefined => {
+  const url = nonEmpty(requestOf(e)?.url);
+  if (url === undefined) return undefined;
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+});
+
+/** The request's query: its URL after the first `?`, '' when it has none. */
+const queryOf = memo((e: Event__Output): string | undefined => {
+  const url = nonEmpty(requestOf(e)?.url);
+  if (url === undefined) return undefined;
+  const q = url.indexOf('?');
+  return q < 0 ? '' : url.slice(q + 1);
+});
+
+/** True when header name `name` is `lower` (lower case) up to case; no copy when it already is. */
+function sameHeaderName(name: string, lower: string): boolean {
+  return name.length === lower.length && (name === lower || name.toLowerCase() === lower);
+}
+
+/** The first value of the header `lower` (lower case), case-insensitively. */
+function firstHeader(e: Event__Output, lower: string): string | undefined {
+  const headers = requestOf(e)?.headers;
+  if (headers === undefined) return undefined;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    if (sameHeaderName(h.name, lower)) return h.value;
+  }
+  return undefined;
+}
+
+/** `http.header[NAME]`: every value of the header, case-insensitively by name. */
+function headerField(arg: string): FieldAccess {
+  const lower = arg.trim().toLowerCase();
+  return {
+    kind: 'any',
+    type: 'string',
+    get: memo((e) => {
+      const headers = requestOf(e)?.headers;
+      if (headers === undefined) return undefined;
+      const values: string[] = [];
+      for (const h of headers) if (sameHeaderName(h.name, lower)) values.push(h.value);
+      return values;
+    }),
+    some: (e, pred) => {
+      const headers = requestOf(e)?.headers;
+      if (headers === undefined) return false;
+      for (let i = 0; i < headers.length; i++) {
+        const h = headers[i]!;
+        if (sameHeaderName(h.name, lower) && pred(h.value)) return true;
+      }
+      return false;
+    },
+    render: (e) => firstHeader(e, lower),
+  };
+}
+
+/** A label of the WAAS verdict (`waas.action`, …); absent when empty or not set. */
+const labelOf =
+  (key: string): Getter =>
+  (e) =>
+    nonEmpty(e.labels[key]);
+
+/** A label that is a flag: true exactly when it is `true`. */
+const flagOf =
+  (key: string): Getter =>
+  (e) =>
+    e.labels[key] === 'true';
+
+/**
+ * A label that lists comma-separated values (`sqli,xss`): one value each, as Falco's fields of
+ * several values; shown as written.
+ */
+function listLabel(key: string): FieldAccess {
+  const values = memo((e: Event__Output): readonly string[] | undefined => {
+    const text = nonEmpty(e.labels[key]);
+    if (text === undefined) return undefined;
+    const out: string[] = [];
+    for (const part of text.split(',')) {
+      const v = part.trim();
+      if (v !== '') out.push(v);
+    }
+    return out;
+  });
+  return {
+    kind: 'any',
+    type: 'string',
+    get: values,
+    some: (e, pred) => {
+      const vs = values(e);
+      if (vs === undefined) return false;
+      for (let i = 0; i < vs.length; i++) if (pred(vs[i]!)) return true;
+      return false;
+    },
+    render: labelOf(key),
+  };
+}
+
+/**
+ * Mamori's fields of a web request (`http.*`) and of the WAAS verdict on it (`waas.*`, from the
+ * labels the defender attaches), or undefined for a name that is none of them. The same answer
+ * for every kind: `resolveField` makes them absent on syscalls.
+ */
+function webField(name: string, arg: string | undefined): FieldAccess | undefined {
+  switch (name) {
+    case 'http.method':
+      return get('string', (e) => nonEmpty(requestOf(e)?.method));
+    case 'http.url':
+      return get('string', (e) => nonEmpty(requestOf(e)?.url));
+    case 'http.path':
+      return get('string', pathOf);
+    case 'http.query':
+      return get('string', queryOf);
+    case 'http.host':
+      return get('string', (e) => nonEmpty(requestOf(e)?.server_name));
+    case 'http.client_ip':
+      return get('ip', (e) => nonEmpty(requestOf(e)?.client_address));
+    case 'http.client_net':
+      return get('net', (e) => nonEmpty(requestOf(e)?.client_address));
+    case 'http.client_port':
+      // 0: the sensor did not see the client's port (an access log without it).
+      return get('number', (e) => requestOf(e)?.client_port || undefined);
+    case 'http.user_agent':
+      return get('string', (e) => firstHeader(e, 'user-agent'));
+    case 'http.header':
+      return arg === undefined || arg.trim() === ''
+        ? unsupported(name, 'http.header needs a header name, as in http.header[x-forwarded-for]')
+        : headerField(arg);
+    case 'waas.action':
+      return get('string', labelOf('waas.action'));
+    case 'waas.enforced':
+      return get('bool', flagOf('waas.enforced'));
+    case 'waas.score':
+      return get('number', (e) => {
+        const text = nonEmpty(e.labels['waas.score']);
+        const n = text === undefined ? NaN : Number(text);
+        return Number.isFinite(n) ? n : undefined;
+      });
+    case 'waas.categories':
+      return listLabel('waas.categories');
+    case 'waas.locations':
+      return listLabel('waas.locations');
+    case 'waas.reason':
+      return get('string', labelOf('waas.reason'));
+    case 'waas.evidence':
+      return get('string', labelOf('waas.evidence'));
+    case 'waas.policy':
+      return get('string', labelOf('waas.policy'));
+    case 'waas.sampled':
+      return get('bool', flagOf('waas.sampled'));
+    default:
       return undefined;
   }
 }

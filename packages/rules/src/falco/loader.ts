@@ -19,7 +19,7 @@ import {
   type CompileScope,
   type Matcher,
 } from './compiler.js';
-import { EVT_TYPE_OF_KIND, createFieldResolver, type FalcoEventKind } from './fields.js';
+import { EVT_TYPE_OF_KIND, createFieldResolver, type RuleEventKind } from './fields.js';
 import { exceptionsNode, type ExceptionDef } from './exceptions.js';
 import { parseCondition } from './parser.js';
 
@@ -722,7 +722,7 @@ export function loadFalcoRules(
         skip(`Mamori has no events that Falco calls ${types.join(', ')} (evt.type)`, 'evt.type');
       } else {
         skip(
-          `the condition cannot hold on any of Mamori's events (${describeKinds([...Object.keys(EVT_TYPE_OF_KIND)] as FalcoEventKind[])})`,
+          `the condition cannot hold on any of Mamori's events (${describeKinds([...Object.keys(EVT_TYPE_OF_KIND)] as RuleEventKind[])})`,
         );
       }
       continue;
@@ -762,10 +762,10 @@ interface RuleParts {
   priority: string;
   severity: Severity;
   tags: readonly string[];
-  kinds: readonly FalcoEventKind[];
+  kinds: readonly RuleEventKind[];
   file: string;
   line: number;
-  matchers: Partial<Record<FalcoEventKind, Matcher>>;
+  matchers: Partial<Record<RuleEventKind, Matcher>>;
   output: ReturnType<typeof compileOutput>;
 }
 

@@ -8,7 +8,8 @@ import {
   ttyNumber,
 } from '../../src/falco/fields.js';
 import { buildEvent } from '../support/events.js';
-import { compileOne, loadOne } from './support.js';
+import { loadFalcoRules } from '../../src/falco/loader.js';
+import { byName, compileOne, loadOne } from './support.js';
 
 const shell = {
   pid: 4242,
@@ -525,6 +526,190 @@ describe('Falco fields on Mamori events', () => {
     ]);
     expect(loadOne('evt.type = openat and fd.num = -1').skipped).toEqual([
       expect.objectContaining({ reason: expect.stringContaining('cannot hold') }),
+    ]);
+  });
+});
+
+describe("Mamori's fields of web requests", () => {
+  const verdict = {
+    sensor: 'waas',
+    'waas.action': 'block',
+    'waas.enforced': 'true',
+    'waas.score': '11.4',
+    'waas.categories': 'sqli,xss',
+    'waas.locations': 'query.id,header.user-agent',
+    'waas.reason': 'SQL tautology',
+    'waas.evidence': "1' or '1'='1",
+    'waas.policy': 'portal-web',
+  };
+  const request: Event = {
+    workload,
+    host: { hostname: 'node-1' },
+    observed_unix_micros: 1_700_000_003_000_000,
+    labels: verdict,
+    http_request: {
+      method: 'GET',
+      url: "/search?id=1'%20or%20'1'='1&page=2",
+      headers: [
+        { name: 'Host', value: 'portal.example.gov' },
+        { name: 'User-Agent', value: 'sqlmap/1.8' },
+        { name: 'X-Forwarded-For', value: '198.51.100.7' },
+        { name: 'x-forwarded-for', value: '10.0.0.3' },
+      ],
+      client_address: '203.0.113.9',
+      client_port: 51234,
+      server_name: 'portal.example.gov',
+      server_port: 443,
+      tls: true,
+    },
+  };
+  const withLabels = (labels: Record<string, string>): Event => ({ ...request, labels });
+
+  it('answers the request: method, url, path and query, host, client, user agent', () => {
+    expect(holds('http.method = GET and http.host = portal.example.gov', request)).toBe(true);
+    expect(holds(`http.url = "/search?id=1'%20or%20'1'='1&page=2"`, request)).toBe(true);
+    expect(holds(`http.path = /search and http.query startswith "id=1'"`, request)).toBe(true);
+    expect(holds('http.query endswith "&page=2"', request)).toBe(true);
+    const bare: Event = { ...request, http_request: { ...request.http_request, url: '/login' } };
+    expect(holds('http.path = /login and http.query = ""', bare)).toBe(true);
+    expect(holds('http.query exists', { ...request, http_request: { method: 'GET' } })).toBe(false);
+    expect(holds('http.client_port = 51234 and http.user_agent = sqlmap/1.8', request)).toBe(true);
+    expect(holds('http.user_agent icontains SQLMAP', request)).toBe(true);
+  });
+
+  it('compares http.client_ip as an address, as fd.sip, and http.client_net with networks', () => {
+    expect(holds('http.client_ip = 203.0.113.9', request)).toBe(true);
+    expect(holds('http.client_ip in ("::ffff:203.0.113.9", 10.0.0.1)', request)).toBe(true);
+    expect(holds('http.client_ip = 203.0.113.10', request)).toBe(false);
+    expect(holds('http.client_net in (10.0.0.0/8, 203.0.113.0/24)', request)).toBe(true);
+    expect(holds('http.client_net = 192.168.0.0/16', request)).toBe(false);
+    expect(loadOne('http.client_ip = 203.0.113.0/24').skipped).toEqual([
+      expect.objectContaining({ reason: expect.stringContaining('IP address') }),
+    ]);
+  });
+
+  it('finds a header by name whatever its case, and any of its values', () => {
+    expect(holds('http.header[user-agent] startswith sqlmap', request)).toBe(true);
+    expect(holds('http.header[X-FORWARDED-FOR] = 10.0.0.3', request)).toBe(true);
+    expect(holds('http.header[x-forwarded-for] = 198.51.100.7', request)).toBe(true);
+    expect(holds('http.header[x-real-ip] exists', request)).toBe(false);
+    expect(
+      compileOne('http.method = GET', '%http.header[x-forwarded-for]').render(buildEvent(request)),
+    ).toBe('198.51.100.7');
+    expect(loadOne('http.header = x').skipped).toEqual([
+      expect.objectContaining({ field: 'http.header', reason: expect.stringContaining('name') }),
+    ]);
+  });
+
+  it('answers the verdict from the labels: action, enforcement, score, reason, policy', () => {
+    expect(holds('waas.action = block and waas.enforced = true', request)).toBe(true);
+    expect(holds('waas.score > 10 and waas.score < 11.5', request)).toBe(true);
+    expect(holds('waas.reason = "SQL tautology" and waas.policy = portal-web', request)).toBe(true);
+    expect(holds(`waas.evidence contains "'1'='1"`, request)).toBe(true);
+    expect(holds('waas.sampled = false', request)).toBe(true);
+    // Absent and anything but `true` is not enforced; a score that is no number is absent.
+    const detect = withLabels({
+      'waas.action': 'block',
+      'waas.enforced': 'yes',
+      'waas.score': 'x',
+    });
+    expect(holds('waas.enforced = false and not waas.score exists', detect)).toBe(true);
+    expect(holds('waas.enforced = false', withLabels({ 'waas.action': 'alert' }))).toBe(true);
+    expect(holds('waas.policy exists or waas.reason exists', withLabels({}))).toBe(false);
+    const sample = withLabels({ 'waas.action': 'allow', 'waas.sampled': 'true' });
+    expect(holds('waas.action = allow and waas.sampled = true', sample)).toBe(true);
+  });
+
+  it('gives each category and location as one value of several', () => {
+    expect(holds('waas.categories intersects (cmdi, xss)', request)).toBe(true);
+    expect(holds('waas.categories intersects (cmdi, lfi)', request)).toBe(false);
+    expect(holds('waas.categories in (sqli)', request)).toBe(true);
+    expect(holds('waas.categories = xss', request)).toBe(true);
+    expect(holds('waas.categories contains sql', request)).toBe(true);
+    expect(holds('waas.categories = "sqli,xss"', request)).toBe(false);
+    expect(holds('waas.locations = header.user-agent', request)).toBe(true);
+    expect(holds('waas.locations startswith body.', request)).toBe(false);
+    const spaced = withLabels({ 'waas.categories': ' ssrf , ,jndi' });
+    expect(holds('waas.categories = ssrf and waas.categories = jndi', spaced)).toBe(true);
+    expect(holds('waas.categories = ""', spaced)).toBe(false);
+  });
+
+  it('renders the fields as the sensor reported them', () => {
+    const rule = compileOne(
+      'waas.action = block',
+      '%evt.type %http.method %http.url client=%http.client_ip score=%waas.score categories=%waas.categories enforced=%waas.enforced policy=%waas.policy container=%container.id',
+    );
+    expect(rule.render(buildEvent(request))).toBe(
+      `http_request GET /search?id=1'%20or%20'1'='1&page=2 client=203.0.113.9 score=11.4 categories=sqli,xss enforced=true policy=portal-web container=0123456789ab`,
+    );
+    expect(rule.details(buildEvent(withLabels({ 'waas.action': 'block' })))).toMatchObject({
+      'waas.enforced': 'false',
+      'http.method': 'GET',
+    });
+    expect(rule.details(buildEvent(withLabels({ 'waas.action': 'block' })))).not.toHaveProperty(
+      'waas.policy',
+    );
+  });
+
+  it('offers web requests only to rules that name a web field or evt.type = http_request', () => {
+    expect(compileOne('waas.action = block').kinds).toEqual(['http_request']);
+    expect(compileOne('http.path startswith /admin').kinds).toEqual(['http_request']);
+    expect(compileOne('evt.type = http_request and container.id != host').kinds).toEqual([
+      'http_request',
+    ]);
+    expect(compileOne('evt.type in (execve, http_request) and k8s.ns.name = city').kinds).toEqual([
+      'process_exec',
+      'http_request',
+    ]);
+    // Conditions that would hold on a request, which has no process, but name no web field.
+    for (const condition of ['not proc.name in (nginx)', 'container.id != host', 'evt.time > 0']) {
+      expect(compileOne(condition).kinds, condition).not.toContain('http_request');
+    }
+    const rule = compileOne('not proc.name in (nginx)');
+    expect(rule.matches(buildEvent(request))).toBe(false);
+    // A web field names the kind through a macro too, also when the macro was folded before.
+    const set = loadFalcoRules([
+      {
+        path: 'web.yaml',
+        text: [
+          '- macro: blocked',
+          '  condition: waas.action = block',
+          '- rule: a',
+          '  desc: d',
+          '  condition: blocked and container.id != host',
+          '  output: o',
+          '  priority: WARNING',
+          '- rule: b',
+          '  desc: d',
+          '  condition: not blocked and container.id != host',
+          '  output: o',
+          '  priority: WARNING',
+        ].join('\n'),
+      },
+    ]);
+    expect(set.rules.map((r) => [r.name, r.kinds.includes('http_request')])).toEqual([
+      ['a', true],
+      ['b', true],
+    ]);
+    expect(byName(set, 'a').kinds).toEqual(['http_request']);
+  });
+
+  it('leaves Falco fields a request has no value for absent, and web fields absent on syscalls', () => {
+    expect(holds('evt.type = http_request and evt.hostname = node-1', request)).toBe(true);
+    expect(holds('evt.type = http_request and k8s.ns.name = city', request)).toBe(true);
+    expect(loadOne('evt.type = http_request and proc.name exists').skipped).toEqual([
+      expect.objectContaining({ reason: expect.stringContaining('cannot hold') }),
+    ]);
+    expect(loadOne('evt.type = http_request and evt.dir = <').skipped).toHaveLength(1);
+    // On a syscall, every comparison on a web field is false.
+    expect(
+      holds('evt.type = execve and not waas.action exists', { process_exec: { process: shell } }),
+    ).toBe(true);
+    expect(loadOne('evt.type = execve and waas.action = block').skipped).toEqual([
+      expect.objectContaining({ reason: expect.stringContaining('cannot hold') }),
+    ]);
+    expect(loadOne('http.pth = /x').skipped).toEqual([
+      expect.objectContaining({ field: 'http.pth', reason: 'unknown field http.pth' }),
     ]);
   });
 });
