@@ -65,6 +65,32 @@ function connect(address: string, port: number, by: string[] = ['kworker'], inCo
   });
 }
 
+/** A web request to the portal with the WAAS verdict `labels`, as a defender sends it. */
+function web(labels: Record<string, string>, url = "/search?q=1'%20or%20'1'='1") {
+  return buildEvent({
+    workload: CONTAINER,
+    labels,
+    http_request: {
+      method: 'GET',
+      url,
+      headers: [{ name: 'User-Agent', value: 'Mozilla/5.0' }],
+      client_address: '203.0.113.9',
+      client_port: 51234,
+      server_name: 'portal.example.gov',
+      server_port: 443,
+      tls: true,
+    },
+  });
+}
+
+const sqli = {
+  'waas.score': '11.4',
+  'waas.categories': 'sqli',
+  'waas.locations': 'query.q',
+  'waas.reason': 'SQL tautology',
+  'waas.policy': 'portal-web',
+};
+
 function fired(event: ReturnType<typeof buildEvent>): string[] {
   return engine.evaluate(event).map((rule) => rule.name);
 }
@@ -158,6 +184,63 @@ const cases: [string, ReturnType<typeof buildEvent>, string | null][] = [
     'Contact with the cloud metadata address',
   ],
   ['a link-local neighbour', connect('169.254.169.253', 80, ['curl']), null],
+  [
+    'an injection the proxy refused',
+    web({ sensor: 'waas', 'waas.action': 'block', 'waas.enforced': 'true', ...sqli }),
+    'Web request blocked',
+  ],
+  [
+    'an injection under a detect-only policy',
+    web({ sensor: 'waas', 'waas.action': 'block', ...sqli }),
+    'Web attack not blocked',
+  ],
+  [
+    'an injection in an access log',
+    web({ sensor: 'access-log', 'waas.action': 'block', 'waas.enforced': 'false', ...sqli }),
+    'Web attack not blocked',
+  ],
+  [
+    'an injection with a bot signature',
+    web({
+      'waas.action': 'block',
+      'waas.enforced': 'true',
+      ...sqli,
+      'waas.categories': 'bot,sqli',
+    }),
+    'Web request blocked',
+  ],
+  [
+    'a request between the thresholds',
+    web({ 'waas.action': 'alert', 'waas.score': '3.2', 'waas.categories': 'protocol' }),
+    'Suspicious web request',
+  ],
+  ['a clean sample', web({ 'waas.action': 'allow', 'waas.sampled': 'true' }, '/'), null],
+  ['a request without a verdict', web({}), null],
+  [
+    'a verdict on a process, not a request',
+    buildEvent({
+      workload: CONTAINER,
+      labels: { 'waas.action': 'block', 'waas.enforced': 'true' },
+      process_exec: { process: process(['/usr/bin/ls']) },
+    }),
+    null,
+  ],
+  [
+    'a flood refused',
+    web({ 'waas.action': 'block', 'waas.enforced': 'true', 'waas.categories': 'rate-limit' }),
+    'Web client over its rate limit',
+  ],
+  [
+    'a flood let through',
+    web({ 'waas.action': 'alert', 'waas.categories': 'rate-limit' }),
+    'Web client over its rate limit',
+  ],
+  [
+    'a scripted client',
+    web({ 'waas.action': 'block', 'waas.enforced': 'true', 'waas.categories': 'bot' }),
+    'Bot request to a web application',
+  ],
+  ['a crawler let in', web({ 'waas.action': 'allow', 'waas.categories': 'bot' }), null],
 ];
 
 describe("Mamori's built-in rules", () => {
@@ -179,6 +262,34 @@ describe("Mamori's built-in rules", () => {
   it('every rule has an event that fires it', () => {
     const covered = new Set(cases.map(([, , rule]) => rule));
     for (const rule of rules.rules) expect(covered.has(rule.name)).toBe(true);
+  });
+
+  it('offers web requests to the WAAS rules alone, and nothing else to them', () => {
+    const waas = rules.rules.filter((rule) => rule.tags.includes('waas'));
+    expect(waas.map((rule) => rule.name)).toEqual([
+      'Web request blocked',
+      'Web attack not blocked',
+      'Suspicious web request',
+      'Web client over its rate limit',
+      'Bot request to a web application',
+    ]);
+    expect(engine.rulesFor('http_request')).toEqual(waas);
+    for (const rule of waas) expect(rule.kinds).toEqual(['http_request']);
+    expect(waas.map((rule) => [rule.severity, rule.tags.filter((t) => /^T\d/.test(t))])).toEqual([
+      ['medium', ['T1190']],
+      ['high', ['T1190']],
+      ['low', ['T1190']],
+      ['low', ['T1499', 'T1498']],
+      ['low', ['T1595']],
+    ]);
+  });
+
+  it("renders a web rule's output with the request and the verdict", () => {
+    const event = web({ 'waas.action': 'block', 'waas.enforced': 'true', ...sqli });
+    const [rule] = engine.evaluate(event);
+    expect(rule!.render(event)).toBe(
+      "Web request blocked (method=GET host=portal.example.gov url=/search?q=1'%20or%20'1'='1 client=203.0.113.9 score=11.4 categories=sqli locations=query.q reason=SQL tautology policy=portal-web)",
+    );
   });
 
   it("renders the output with the event's values", () => {
