@@ -2,7 +2,7 @@ import type { Event, Process } from '@mamori/proto';
 import { describe, expect, it } from 'vitest';
 import { loadBuiltinRules } from '../src/builtin.js';
 import { createRuleEngine } from '../src/engine.js';
-import { buildEvent } from './support/events.js';
+import { buildEvent, webRequest } from './support/events.js';
 
 const rules = loadBuiltinRules();
 const engine = createRuleEngine(rules);
@@ -61,24 +61,6 @@ function connect(address: string, port: number, by: string[] = ['kworker'], inCo
         remote_address: address,
         remote_port: port,
       },
-    },
-  });
-}
-
-/** A web request to the portal with the WAAS verdict `labels`, as a defender sends it. */
-function web(labels: Record<string, string>, url = "/search?q=1'%20or%20'1'='1") {
-  return buildEvent({
-    workload: CONTAINER,
-    labels,
-    http_request: {
-      method: 'GET',
-      url,
-      headers: [{ name: 'User-Agent', value: 'Mozilla/5.0' }],
-      client_address: '203.0.113.9',
-      client_port: 51234,
-      server_name: 'portal.example.gov',
-      server_port: 443,
-      tls: true,
     },
   });
 }
@@ -186,22 +168,22 @@ const cases: [string, ReturnType<typeof buildEvent>, string | null][] = [
   ['a link-local neighbour', connect('169.254.169.253', 80, ['curl']), null],
   [
     'an injection the proxy refused',
-    web({ sensor: 'waas', 'waas.action': 'block', 'waas.enforced': 'true', ...sqli }),
+    webRequest({ sensor: 'waas', 'waas.action': 'block', 'waas.enforced': 'true', ...sqli }),
     'Web request blocked',
   ],
   [
     'an injection under a detect-only policy',
-    web({ sensor: 'waas', 'waas.action': 'block', ...sqli }),
+    webRequest({ sensor: 'waas', 'waas.action': 'block', ...sqli }),
     'Web attack not blocked',
   ],
   [
     'an injection in an access log',
-    web({ sensor: 'access-log', 'waas.action': 'block', 'waas.enforced': 'false', ...sqli }),
+    webRequest({ sensor: 'access-log', 'waas.action': 'block', 'waas.enforced': 'false', ...sqli }),
     'Web attack not blocked',
   ],
   [
     'an injection with a bot signature',
-    web({
+    webRequest({
       'waas.action': 'block',
       'waas.enforced': 'true',
       ...sqli,
@@ -211,11 +193,11 @@ const cases: [string, ReturnType<typeof buildEvent>, string | null][] = [
   ],
   [
     'a request between the thresholds',
-    web({ 'waas.action': 'alert', 'waas.score': '3.2', 'waas.categories': 'protocol' }),
+    webRequest({ 'waas.action': 'alert', 'waas.score': '3.2', 'waas.categories': 'protocol' }),
     'Suspicious web request',
   ],
-  ['a clean sample', web({ 'waas.action': 'allow', 'waas.sampled': 'true' }, '/'), null],
-  ['a request without a verdict', web({}), null],
+  ['a clean sample', webRequest({ 'waas.action': 'allow', 'waas.sampled': 'true' }, '/'), null],
+  ['a request without a verdict', webRequest({}), null],
   [
     'a verdict on a process, not a request',
     buildEvent({
@@ -227,20 +209,24 @@ const cases: [string, ReturnType<typeof buildEvent>, string | null][] = [
   ],
   [
     'a flood refused',
-    web({ 'waas.action': 'block', 'waas.enforced': 'true', 'waas.categories': 'rate-limit' }),
+    webRequest({
+      'waas.action': 'block',
+      'waas.enforced': 'true',
+      'waas.categories': 'rate-limit',
+    }),
     'Web client over its rate limit',
   ],
   [
     'a flood let through',
-    web({ 'waas.action': 'alert', 'waas.categories': 'rate-limit' }),
+    webRequest({ 'waas.action': 'alert', 'waas.categories': 'rate-limit' }),
     'Web client over its rate limit',
   ],
   [
     'a scripted client',
-    web({ 'waas.action': 'block', 'waas.enforced': 'true', 'waas.categories': 'bot' }),
+    webRequest({ 'waas.action': 'block', 'waas.enforced': 'true', 'waas.categories': 'bot' }),
     'Bot request to a web application',
   ],
-  ['a crawler let in', web({ 'waas.action': 'allow', 'waas.categories': 'bot' }), null],
+  ['a crawler let in', webRequest({ 'waas.action': 'allow', 'waas.categories': 'bot' }), null],
 ];
 
 describe("Mamori's built-in rules", () => {
@@ -285,7 +271,7 @@ describe("Mamori's built-in rules", () => {
   });
 
   it("renders a web rule's output with the request and the verdict", () => {
-    const event = web({ 'waas.action': 'block', 'waas.enforced': 'true', ...sqli });
+    const event = webRequest({ 'waas.action': 'block', 'waas.enforced': 'true', ...sqli });
     const [rule] = engine.evaluate(event);
     expect(rule!.render(event)).toBe(
       "Web request blocked (method=GET host=portal.example.gov url=/search?q=1'%20or%20'1'='1 client=203.0.113.9 score=11.4 categories=sqli locations=query.q reason=SQL tautology policy=portal-web)",

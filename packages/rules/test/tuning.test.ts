@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { protoType, type RuleException, type RuleTuning } from '@mamori/proto';
+import { BUILTIN_RULES_PATH, loadBuiltinRules } from '../src/builtin.js';
+import { createRuleEngine } from '../src/engine.js';
 import { compileRuleException } from '../src/falco/exceptions.js';
+import { loadFalcoRules } from '../src/falco/loader.js';
 import { compileTuning, RuleTuningStore, ruleTuningKey } from '../src/tuning.js';
-import { buildEvent } from './support/events.js';
+import { buildEvent, webRequest } from './support/events.js';
 
 const type = protoType('mamori.v1.RuleTuning');
 const bytes = (t: RuleTuning): Buffer => Buffer.from(type.encode(type.fromObject(t)).finish());
@@ -206,5 +210,96 @@ describe('compileTuning', () => {
       { id: 'broken', message: expect.stringContaining('proc.nope') },
     ]);
     expect(tuning.exceptions).toBe(1);
+  });
+});
+
+describe('exceptions on web requests', () => {
+  const engine = createRuleEngine(loadBuiltinRules());
+  const detectOnly = { 'waas.action': 'block', 'waas.categories': 'sqli' };
+  const blocked = { ...detectOnly, 'waas.enforced': 'true' };
+  const fired = (event: ReturnType<typeof webRequest>) =>
+    engine.evaluate(event).map((rule) => rule.id);
+
+  it('compiles an exception on http.* fields for web requests alone', () => {
+    const ex = compileRuleException({
+      name: 'search page',
+      fields: ['http.path'],
+      comps: ['startswith'],
+      values: [['/search']],
+    });
+    expect(ex.kinds).toEqual(['http_request']);
+    expect(ex.holds(webRequest(detectOnly))).toBe(true);
+    expect(ex.holds(webRequest(detectOnly, '/login?next=/search'))).toBe(false);
+    expect(ex.holds(miner)).toBe(false);
+  });
+
+  it('silences the one rule it is for, on the requests it names', () => {
+    const store = new RuleTuningStore();
+    store.applyRecords([
+      record(ruleTuningKey('t', 'exception', 'search'), {
+        tenant_id: 't',
+        exception: exception({
+          id: 'search',
+          rule: 'mamori:Web attack not blocked',
+          fields: ['http.path', 'waas.categories'],
+          comps: ['startswith', 'in'],
+          values: [{ values: ['/search', 'sqli'] }],
+        }),
+      }),
+    ]);
+    const tuning = compileTuning(store.exceptions('t'), []);
+    expect(tuning.problems).toEqual([]);
+    const search = webRequest(detectOnly);
+    expect(fired(search)).toEqual(['mamori:Web attack not blocked']);
+    expect(tuning.suppression({ id: 'mamori:Web attack not blocked' }, search)).toEqual({
+      by: 'exception',
+      id: 'search',
+    });
+    const login = webRequest(detectOnly, "/login?user=admin'--");
+    expect(fired(login)).toEqual(['mamori:Web attack not blocked']);
+    expect(tuning.suppression({ id: 'mamori:Web attack not blocked' }, login)).toBeUndefined();
+    const stopped = webRequest(blocked);
+    expect(fired(stopped)).toEqual(['mamori:Web request blocked']);
+    expect(tuning.suppression({ id: 'mamori:Web request blocked' }, stopped)).toBeUndefined();
+  });
+
+  it('holds on web requests by the fields of their workload, as on any event', () => {
+    const ex = compileRuleException({
+      name: 'portal',
+      fields: ['container.image.repository', 'k8s.ns.name'],
+      comps: [],
+      values: [['registry.example.gov/city/portal', 'citizens']],
+    });
+    expect(ex.kinds).toContain('http_request');
+    expect(ex.holds(webRequest(detectOnly))).toBe(true);
+  });
+
+  it("applies a rule file's exceptions on web fields to the built-in rule they are appended to", () => {
+    const local = [
+      '- rule: Web attack not blocked',
+      '  exceptions:',
+      '    - name: search_page',
+      '      fields: http.path',
+      '      comps: startswith',
+      '      values: [/search]',
+      '  override:',
+      '    exceptions: append',
+    ].join('\n');
+    const set = loadFalcoRules(
+      [
+        { path: BUILTIN_RULES_PATH, text: readFileSync(BUILTIN_RULES_PATH, 'utf8') },
+        { path: 'local.yaml', text: local },
+      ],
+      { source: 'mamori' },
+    );
+    expect(set.problems).toEqual([]);
+    const tuned = createRuleEngine(set);
+    const names = (event: ReturnType<typeof webRequest>) =>
+      tuned.evaluate(event).map((rule) => rule.name);
+    expect(names(webRequest(detectOnly))).toEqual([]);
+    expect(names(webRequest(detectOnly, "/login?user=admin'--"))).toEqual([
+      'Web attack not blocked',
+    ]);
+    expect(names(webRequest(blocked))).toEqual(['Web request blocked']);
   });
 });
