@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createEnvReader, DEFAULT_DATA_DIR } from '@mamori/common';
+import { ACCESS_LOG_FORMATS, type AccessLogFormat } from './waas/access-log/parse.js';
 
 /** The sensors a defender can run. */
 export const SENSOR_NAMES = [
@@ -14,10 +15,6 @@ export const SENSOR_NAMES = [
   'access-log',
 ] as const;
 export type SensorName = (typeof SENSOR_NAMES)[number];
-
-/** Formats of access logs the `access-log` sensor reads. */
-export const ACCESS_LOG_FORMATS = ['auto', 'nginx-json', 'envoy-json', 'envoy-text'] as const;
-export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];
 
 /** The web application firewall: inline proxies, access logs, and settings where no policy applies. */
 export interface WaasConfig {

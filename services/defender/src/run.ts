@@ -8,6 +8,7 @@ import { createFalcoSensor, createTetragonSensor } from './sensors/import/import
 import { createNetworkSensor } from './sensors/network/network-sensor.js';
 import { createProcessSensor } from './sensors/process/process-sensor.js';
 import type { Sensor } from './sensors/sensor.js';
+import { createAccessLogAnalyzer, createAccessLogSensor } from './waas/access-log/index.js';
 import { createWaasEngine, type WaasEngine } from './waas/engine.js';
 import { createWaasProxySensor } from './waas/sensor.js';
 
@@ -47,6 +48,13 @@ export function sensorsOf(config: Readonly<DefenderConfig>, waas?: WaasEngine): 
       );
     } else if (name === 'waas' && waas !== undefined) {
       sensors.push(createWaasProxySensor({ proxies: config.waas.proxies, engine: waas }));
+    } else if (name === 'access-log' && waas !== undefined) {
+      sensors.push(
+        createAccessLogSensor({
+          sources: config.waas.accessLogs,
+          analyze: createAccessLogAnalyzer(waas),
+        }),
+      );
     }
   }
   return sensors;

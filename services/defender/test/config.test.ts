@@ -24,6 +24,46 @@ describe('readDefenderConfig', () => {
     );
   });
 
+  it('reads inline proxies and access logs, adds their sensors, and names what is wrong with them', () => {
+    const config = readDefenderConfig({
+      MAMORI_DATA_DIR: tempDir(),
+      MAMORI_DEFENDER_TOKEN: 't',
+      MAMORI_DEFENDER_WAAS_PROXIES:
+        '0.0.0.0:8080=http://127.0.0.1:3000,[::1]:8443=https://app:9443/base',
+      MAMORI_DEFENDER_ACCESS_LOGS: 'nginx-json=/var/log/nginx/access.json,/var/log/envoy.log',
+      MAMORI_DEFENDER_WAAS_MODE: 'detect',
+      MAMORI_DEFENDER_WAAS_PARANOIA: '2',
+    });
+    expect(config.sensors).toEqual(['process', 'network', 'file', 'waas', 'access-log']);
+    expect(config.waas.proxies.map((p) => [p.listen, p.upstream.href])).toEqual([
+      [{ host: '0.0.0.0', port: 8080 }, 'http://127.0.0.1:3000/'],
+      [{ host: '::1', port: 8443 }, 'https://app:9443/base'],
+    ]);
+    expect(config.waas.accessLogs).toEqual([
+      { path: '/var/log/nginx/access.json', format: 'nginx-json' },
+      { path: '/var/log/envoy.log', format: 'auto' },
+    ]);
+    expect(config.waas.local).toEqual({
+      paranoia: 2,
+      mode: 'detect',
+      bodyLimitBytes: 131072,
+      sampleClean: 0.01,
+    });
+    expect(sensorsOf(config).map((s) => s.name)).toEqual(['process', 'network', 'file']);
+    expect(() =>
+      readDefenderConfig({
+        MAMORI_DATA_DIR: tempDir(),
+        MAMORI_DEFENDER_TOKEN: 't',
+        MAMORI_DEFENDER_SENSORS: 'waas,access-log',
+        MAMORI_DEFENDER_WAAS_PROXIES: '8080=ftp://x',
+        MAMORI_DEFENDER_ACCESS_LOGS: 'apache=/var/log/a.log',
+        MAMORI_DEFENDER_WAAS_MODE: 'maybe',
+      }),
+    ).toThrow(
+      /WAAS_PROXIES: expected LISTEN=UPSTREAM(.|\n)*ACCESS_LOGS: expected \[FORMAT=\]PATH(.|\n)*WAAS_MODE: expected block or detect(.|\n)*lists waas(.|\n)*lists access-log/,
+    );
+  });
+
   it('takes the local credential of mamori start from the data directory, agent id included', () => {
     const dir = tempDir();
     writeFileSync(

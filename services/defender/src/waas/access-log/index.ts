@@ -22,3 +22,4 @@ export {
   type AccessLogSource,
   type AccessLogStats,
 } from './sensor.js';
+export { createAccessLogAnalyzer } from './analyze.js';
