@@ -2,6 +2,8 @@
  * `mamori waas inspect [--paranoia N] [--openapi SPEC]`: requests as JSON Lines on stdin
  * (`{"method","url","headers","body"}`), one verdict a line on stdout
  * (`{"action","score","findings"}`), as DESIGN.md's "Commands that measure the product" says.
+ * `mamori waas discover [--title TEXT]`: the same requests (with an optional `status`), an
+ * OpenAPI 3 document of what they show on stdout.
  */
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -9,6 +11,7 @@ import type { Readable } from 'node:stream';
 import {
   type ApiSchema,
   CATEGORY_WEIGHTS,
+  createApiDiscovery,
   createApiSchema,
   createInspector,
   DEFAULT_THRESHOLDS,
@@ -36,11 +39,17 @@ export const WAAS_USAGE = `Usage:
       positives (default 1). --openapi SPEC (an OpenAPI 3.0/3.1 file, JSON or YAML) adds
       "api-schema" findings for unknown paths and methods and for parameters and bodies that
       break the schema; they alert, and block together with other findings.
+  mamori waas discover [--title TEXT]
+      reads the same requests (a "status" field, when present, is the response's: requests
+      answered 400 or more are not learned) and writes the endpoints, methods, parameters and
+      JSON bodies they show as one OpenAPI 3.0.3 document (JSON) on stdout; a line that is not
+      a request is reported on stderr as "line N: …" and skipped (exit code 1).
 `;
 
 /** Runs `mamori waas …` with the words after `waas`; resolves to the exit code. */
 export async function runWaasCommand(args: readonly string[], io: WaasIo): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'discover') return discover(rest, io);
   if (sub !== 'inspect') {
     io.err(WAAS_USAGE);
     return sub === undefined || sub === 'help' || sub === '--help' ? 0 : 2;
@@ -128,6 +137,51 @@ function judge(inspector: Inspector, api: ApiSchema | undefined, request: HttpRe
         : 'allow';
   const findings = [...verdict.findings, ...extra].sort((a, b) => b.confidence - a.confidence);
   return { action, score, findings };
+}
+
+/** `mamori waas discover`: requests in, one OpenAPI document out. */
+async function discover(rest: readonly string[], io: WaasIo): Promise<number> {
+  let title: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const [flag, inline] = rest[i]!.split('=', 2) as [string, string | undefined];
+    const value = inline ?? rest[i + 1];
+    if (flag === '--title' && value !== undefined && value !== '') {
+      title = value;
+      if (inline === undefined) i++;
+    } else {
+      io.err(`unknown option ${rest[i]}\n${WAAS_USAGE}`);
+      return 2;
+    }
+  }
+  const discovery = createApiDiscovery(title === undefined ? {} : { title });
+  let lineNumber = 0;
+  let bad = 0;
+  for await (const raw of io.lines()) {
+    lineNumber++;
+    const line = raw.trim();
+    if (line === '') continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch (err) {
+      bad++;
+      io.err(`line ${lineNumber}: not JSON: ${err instanceof Error ? err.message : String(err)}\n`);
+      continue;
+    }
+    const request = toHttpRequest(json);
+    if ('error' in request) {
+      bad++;
+      io.err(`line ${lineNumber}: ${request.error}\n`);
+      continue;
+    }
+    const status = (json as { status?: unknown }).status;
+    discovery.observe(request, typeof status === 'number' ? status : undefined);
+  }
+  io.out(`${JSON.stringify(discovery.toOpenApi(), null, 2)}\n`);
+  if (discovery.dropped > 0) {
+    io.err(`${discovery.dropped} requests not learned: the endpoint limit was reached\n`);
+  }
+  return bad > 0 ? 1 : 0;
 }
 
 /** Lines of a stream (stdin). */

@@ -153,3 +153,46 @@ describe('mamori waas inspect --openapi', () => {
     expect(missing.err()).toMatch(new RegExp(`^--openapi ${nowhere}: ENOENT`));
   });
 });
+
+describe('mamori waas discover', () => {
+  it('writes the endpoints the requests show as one OpenAPI document, skipping failed requests and bad lines', async () => {
+    const lines = [
+      ...[7, 12, 31].map((id) =>
+        JSON.stringify({ method: 'GET', url: `/api/residents/${id}?fields=name`, status: 200 }),
+      ),
+      JSON.stringify({
+        method: 'POST',
+        url: '/api/residents',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: '山田 太郎', ward: 'Naka', age: 41 }),
+        status: 201,
+      }),
+      JSON.stringify({ method: 'GET', url: '/wp-login.php', status: 404 }),
+      'not json',
+    ];
+    const { io, err } = memoryIo(lines);
+    const out: string[] = [];
+    const code = await runWaasCommand(['discover', '--title', 'Residents'], {
+      ...io,
+      out: (text) => void out.push(text),
+    });
+    expect(code).toBe(1);
+    expect(err()).toMatch(/^line 6: not JSON/);
+    const doc = JSON.parse(out.join('')) as {
+      openapi: string;
+      info: { title: string };
+      paths: Record<string, Record<string, unknown>>;
+    };
+    expect(doc.openapi).toBe('3.0.3');
+    expect(doc.info.title).toBe('Residents');
+    expect(Object.keys(doc.paths).sort()).toEqual(['/api/residents', '/api/residents/{id}']);
+    expect(Object.keys(doc.paths['/api/residents']!)).toEqual(['post']);
+    expect(Object.keys(doc.paths['/api/residents/{id}']!)).toContain('get');
+  });
+
+  it('refuses an unknown option', async () => {
+    const { io, err } = memoryIo([]);
+    expect(await runWaasCommand(['discover', '--nope'], io)).toBe(2);
+    expect(err()).toMatch(/unknown option --nope/);
+  });
+});
