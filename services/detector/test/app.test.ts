@@ -13,6 +13,7 @@ import {
   produceEvents,
   readAlerts,
   unique,
+  webRequestEvent,
 } from './support/events.js';
 import { hookedBus, type BusHooks } from './support/bus.js';
 
@@ -117,6 +118,46 @@ describe('detector app', () => {
     expect(metrics).toMatch(
       /^mamori_detector_alerts_produced_total\{rule="mamori:Crypto miner started",severity="critical"\} 1$/m,
     );
+  });
+
+  it('raises "Web request blocked" for a request the WAAS proxy refused, and nothing for a clean sample', async () => {
+    const h = await harness();
+    const app = await h.detector();
+    const sample = webRequestEvent({ action: 'allow', sampled: true }, '/');
+    const blocked = webRequestEvent({
+      action: 'block',
+      enforced: true,
+      score: '11.4',
+      categories: 'sqli,xss',
+      locations: 'query.q',
+      reason: 'SQL tautology',
+      policy: 'portal-web',
+    });
+    await produceEvents(h.bus, h.events, [sample, blocked]);
+
+    await expect.poll(() => committedCount(h.bus, h.groupId, h.events)).toBe(2);
+    const alerts = await readAlerts(h.bus, h.alerts);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.key).toBe('city-a/node-1');
+    expect(alerts[0]!.alert).toMatchObject({
+      id: alertId('mamori:Web request blocked', 'city-a', 'node-1', blocked.id!),
+      event_id: blocked.id,
+      rule_id: 'mamori:Web request blocked',
+      rule_name: 'Web request blocked',
+      severity: 'SEVERITY_MEDIUM',
+      workload: PORTAL,
+      title:
+        "Web request blocked (method=GET host=portal.example.gov url=/search?q=1'%20or%20'1'='1 client=203.0.113.9 score=11.4 categories=sqli,xss locations=query.q reason=SQL tautology policy=portal-web)",
+      tags: expect.arrayContaining(['waas', 'T1190']),
+      details: expect.objectContaining({
+        'http.client_ip': '203.0.113.9',
+        'waas.categories': 'sqli,xss',
+      }),
+    });
+    // Both requests were decoded and evaluated: web requests are no longer skipped unread.
+    const metrics = await app.metrics.registry.metrics();
+    expect(metrics).toMatch(/^mamori_detector_events_evaluated_total 2$/m);
+    expect(metrics).not.toMatch(/^mamori_detector_events_skipped_total [1-9]/m);
   });
 
   it('does not commit an offset whose alerts the bus has not acknowledged', async () => {

@@ -3,7 +3,13 @@ import { protoType, type RuleCatalog__Output, type RuleTuning } from '@mamori/pr
 import { decodeMessage } from '@mamori/proto/wire';
 import { ruleTuningKey } from '@mamori/rules';
 import { describe, expect, it } from 'vitest';
-import { harmlessEvent, minerEvent, readAlerts, unique } from './support/events.js';
+import {
+  harmlessEvent,
+  minerEvent,
+  readAlerts,
+  unique,
+  webRequestEvent,
+} from './support/events.js';
 import { harness, type Harness } from './support/harness.js';
 
 const tuningType = protoType('mamori.v1.RuleTuning');
@@ -112,6 +118,33 @@ describe('detector rule tuning', () => {
       .toBe(1);
     await h.evaluate(minerEvent());
     expect(await alertRules(h)).toHaveLength(2);
+  });
+
+  it('silences a web rule on the requests its exception names, and only that rule', async () => {
+    const h = await tuningHarness();
+    const NOT_BLOCKED = 'mamori:Web attack not blocked';
+    await writeTuning(h.bus, h.tuning, {
+      tenant_id: 'city-a',
+      exception: {
+        id: 'search-page',
+        rule: NOT_BLOCKED,
+        name: 'The search page echoes SQL it never runs',
+        fields: ['http.path'],
+        comps: ['startswith'],
+        values: [{ values: ['/search'] }],
+      },
+    });
+    await h.detector();
+    const detectOnly = { action: 'block', categories: 'sqli' } as const;
+    await h.evaluate(
+      webRequestEvent(detectOnly),
+      webRequestEvent(detectOnly, "/login?user=admin'--"),
+      webRequestEvent({ ...detectOnly, enforced: true }),
+    );
+    expect((await alertRules(h)).sort()).toEqual([
+      `city-a ${NOT_BLOCKED}`,
+      'city-a mamori:Web request blocked',
+    ]);
   });
 
   it('ignores an exception it cannot compile, logging why, and keeps alerting', async () => {

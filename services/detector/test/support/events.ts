@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Bus } from '@mamori/bus';
 import { createEventCodec, EventHeaders, type Alert__Output, type Event } from '@mamori/proto';
 import { decodeMessage } from '@mamori/proto/wire';
+import { EVENT_KINDS } from '@mamori/rules';
 
 const codec = createEventCodec();
 let counter = 0;
@@ -114,16 +115,76 @@ export async function produceConnects(bus: Bus, topic: string, events: Event[]):
   );
 }
 
+/** The payload kind of an event, as ingest names it in the kind header. */
+function kindOf(event: Event): string | undefined {
+  return EVENT_KINDS.find((kind) => event[kind] !== undefined && event[kind] !== null);
+}
+
 /** Produces events as ingest does: protobuf keyed by `<tenant>/<agent>`, with the kind header. */
 export async function produceEvents(bus: Bus, topic: string, events: Event[]): Promise<void> {
   await bus.produce(
     topic,
-    events.map((event) => ({
-      key: Buffer.from(`${event.tenant_id}/${event.agent_id}`),
-      value: codec.encode(event),
-      headers: { [EventHeaders.kind]: 'process_exec' },
-    })),
+    events.map((event) => {
+      const kind = kindOf(event);
+      const headers: Record<string, string> = {};
+      if (kind !== undefined) headers[EventHeaders.kind] = kind;
+      return {
+        key: Buffer.from(`${event.tenant_id}/${event.agent_id}`),
+        value: codec.encode(event),
+        headers,
+      };
+    }),
   );
+}
+
+/** What a WAAS verdict says about a request, as the defender labels the event. */
+export interface WebVerdict {
+  action: 'allow' | 'alert' | 'block';
+  /** True when the proxy refused the request. @default false */
+  enforced?: boolean;
+  score?: string;
+  categories?: string;
+  locations?: string;
+  reason?: string;
+  policy?: string;
+  sampled?: boolean;
+}
+
+/**
+ * A web request to the portal that the defender's WAAS proxy inspected, with its verdict in the
+ * labels, as ingest would have stamped it.
+ */
+export function webRequestEvent(verdict: WebVerdict, url = "/search?q=1'%20or%20'1'='1"): Event {
+  counter++;
+  const now = Date.now() * 1000;
+  const labels: Record<string, string> = { sensor: 'waas', 'waas.action': verdict.action };
+  if (verdict.enforced === true) labels['waas.enforced'] = 'true';
+  if (verdict.sampled === true) labels['waas.sampled'] = 'true';
+  for (const key of ['score', 'categories', 'locations', 'reason', 'policy'] as const) {
+    const value = verdict[key];
+    if (value !== undefined) labels[`waas.${key}`] = value;
+  }
+  return {
+    id: `evt-${process.pid}-${counter}`,
+    tenant_id: 'city-a',
+    agent_id: 'node-1',
+    observed_unix_micros: now,
+    received_unix_micros: now + 1000,
+    host: { hostname: 'node-1.city-a' },
+    workload: PORTAL,
+    labels,
+    http_request: {
+      request_id: `req-${counter}`,
+      method: 'GET',
+      url,
+      headers: [{ name: 'User-Agent', value: 'Mozilla/5.0' }],
+      client_address: '203.0.113.9',
+      client_port: 51234,
+      server_name: 'portal.example.gov',
+      server_port: 443,
+      tls: true,
+    },
+  };
 }
 
 /** Decodes an alert record the way the store does. */
