@@ -40,6 +40,7 @@ import {
   type RuleExceptionInput,
 } from '../tuning/exception-input.js';
 import type { TuningTopic } from '../tuning/tuning-topic.js';
+import { discoverApi, MAX_DISCOVERY_REQUESTS } from '../discovery/discovered-api.js';
 
 /** What the warehouse must offer the resolvers. */
 export type ApiWarehouse = Pick<
@@ -640,6 +641,22 @@ export const resolvers = {
           page,
         ),
       ),
+    discoveredApi: async (
+      _: unknown,
+      args: { host?: string | null; from?: number | null; limit: number },
+      context: ApiContext,
+    ) => {
+      if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > MAX_DISCOVERY_REQUESTS) {
+        throw badInput(`limit must be 1 to ${MAX_DISCOVERY_REQUESTS}`, 'limit');
+      }
+      return query(context, () =>
+        discoverApi(context.warehouse, context.caller.tenantId, {
+          limit: args.limit,
+          ...(args.host ? { host: args.host } : {}),
+          ...(args.from !== undefined && args.from !== null ? { fromMicros: args.from } : {}),
+        }),
+      );
+    },
     eventCounts: async (
       _: unknown,
       args: { from: number; to: number; bucketSeconds: number; filter?: EventFilterArgs | null },

@@ -654,6 +654,18 @@ export const typeDefs = /* GraphQL */ `
     deleted: Boolean!
   }
 
+  "What API discovery learned, and from how many requests."
+  type DiscoveredApi {
+    "An OpenAPI 3.0.3 document."
+    document: JSON!
+    "Requests learned from."
+    requests: Int!
+    "Requests left out: blocked ones and those of other hosts."
+    skipped: Int!
+    "Requests not learned because the document reached its endpoint limit (500)."
+    dropped: Int!
+  }
+
   type DeletePolicyPayload {
     id: ID!
     "False when the tenant had no policy of that id (nothing was written)."
@@ -690,6 +702,8 @@ export const typeDefs = /* GraphQL */ `
     ): AuditEntryConnection!
     "The tenant's runtime policies, by id (POLICIES_UNAVAILABLE when the API has no bus)."
     policies: [Policy!]!
+    "API discovery over the tenant's recorded web traffic (the defenders' samples of clean requests and the requests they reported; blocked ones left out): the endpoints, methods, parameters and JSON bodies of the newest limit (1 to 20000) http_request events, of one host when given, as an OpenAPI 3.0.3 document — a starting point for a web application policy's openapi."
+    discoveredApi(host: String, from: DateTime, limit: Int = 5000): DiscoveredApi!
     "The rules the detectors run and the tenant's policy rules, by id, with the tenant's tuning (TUNING_UNAVAILABLE when the API has no bus)."
     rules(filter: RuleFilter): [Rule!]!
     "One rule; null when no detector runs it and no policy of the tenant has it."
