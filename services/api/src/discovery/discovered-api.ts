@@ -1,4 +1,4 @@
-import type { EventFilter, StoredEvent, Warehouse } from '@mamori/warehouse';
+import type { EventFilter, Warehouse } from '@mamori/warehouse';
 import { createApiDiscovery, type HttpRequest } from '@mamori/waas';
 
 /** Requests read at most for one document: enough for the endpoints of an application. */
@@ -72,7 +72,7 @@ export async function discoverApi(
       limit: Math.min(PAGE, options.limit - read),
       ...(cursor !== undefined ? { cursor } : {}),
     });
-    for (const event of page.items as StoredEvent[]) {
+    for (const event of page.items) {
       read++;
       const payload = event.payload as HttpPayload;
       const request = requestOfPayload(payload);
