@@ -135,7 +135,7 @@ describe('web application protection through the platform', () => {
       headers: BROWSER,
     });
     expect(clean.status).toBe(200);
-    const attack = "/residents?name=x'%20UNION%20SELECT%20password%20FROM%20users--";
+    const attack = '/residents?name=x%27%20UNION%20SELECT%20password%20FROM%20users--';
     const blocked = await fetch(`${base}${attack}`, { headers: BROWSER });
     expect(blocked.status).toBe(403);
     const eventId = blocked.headers.get('x-mamori-event-id');
