@@ -119,13 +119,17 @@ function urlDecodeOnce(input: string, plusAsSpace = false): string {
   return out;
 }
 
-/** URL-decodes while the value changes, up to {@link MAX_URL_DECODE_ROUNDS} rounds. */
-export function urlDecode(input: string, plusAsSpace = false): string {
-  let value = urlDecodeOnce(input, plusAsSpace);
+/**
+ * URL-decodes while the value changes, up to {@link MAX_URL_DECODE_ROUNDS} rounds. With
+ * `plusAsSpace` `+` is a space in the first round; with `'always'` in every round (a form
+ * encoder's output, encoded again: its `+` became `%2B` on the way).
+ */
+export function urlDecode(input: string, plusAsSpace: boolean | 'always' = false): string {
+  let value = urlDecodeOnce(input, plusAsSpace !== false);
   for (let round = 1; round < MAX_URL_DECODE_ROUNDS; round++) {
     if (value.indexOf('%') === -1) break;
     // `+` is a space only in the first round: a later `+` came from `%2B`, a literal plus.
-    const next = urlDecodeOnce(value, false);
+    const next = urlDecodeOnce(value, plusAsSpace === 'always');
     if (next === value) break;
     value = next;
   }
@@ -317,8 +321,11 @@ function needsDecoding(input: string, plusAsSpace: boolean): boolean {
 
 /** Options of {@link decodeValue}. */
 export interface DecodeOptions {
-  /** Whether `+` means a space (query strings and URL-encoded forms). @default false */
-  plusAsSpace?: boolean;
+  /**
+   * Whether `+` means a space: in the first URL round (query strings and URL-encoded forms), or
+   * `'always'`, in every round (see {@link decodeFormVariant}). @default false
+   */
+  plusAsSpace?: boolean | 'always';
   /** Whether to URL-decode (a JSON string or an XML text is not URL-encoded by its syntax, but attacks still do). @default true */
   url?: boolean;
 }
@@ -330,11 +337,26 @@ export interface DecodeOptions {
  */
 export function decodeValue(raw: string, options: DecodeOptions = {}): string {
   const plusAsSpace = options.plusAsSpace ?? false;
-  if (!needsDecoding(raw, plusAsSpace)) return raw;
+  if (!needsDecoding(raw, plusAsSpace !== false)) return raw;
   let value = options.url === false ? raw : urlDecode(raw, plusAsSpace);
   value = decodeEscapes(decodeHtmlEntities(value));
-  if (value.indexOf('%') !== -1) value = urlDecodeOnce(value, false);
+  if (value.indexOf('%') !== -1) value = urlDecodeOnce(value, plusAsSpace === 'always');
   return removeNul(value);
+}
+
+/**
+ * The value as an application's form decoder would read it (PHP's `urldecode`, Java's
+ * `URLDecoder`: `+` is a space in every round), when that differs from `decoded` (what
+ * {@link decodeValue} made of `raw`); undefined otherwise. A `+` left next to percent escapes is
+ * ambiguous: a path, header, JSON string or multipart field holding a form-encoded value, or a
+ * value encoded twice over a form encoding (`%2B` for its spaces), reads as spaces to an
+ * application that decodes it, as a literal plus to one that does not. Both readings are
+ * inspected.
+ */
+export function decodeFormVariant(raw: string, decoded: string): string | undefined {
+  if (decoded.indexOf('+') === -1 || raw.indexOf('%') === -1) return undefined;
+  const form = decodeValue(raw, { plusAsSpace: 'always' });
+  return form === decoded ? undefined : form;
 }
 
 /** Smallest length of a value worth trying as base64: shorter ones are words and ids. */

@@ -1,10 +1,13 @@
-import { decodeBase64Text, decodeValue } from './decode.js';
+import { decodeBase64Text, decodeFormVariant, decodeValue } from './decode.js';
 import type { InspectedValue } from './types.js';
 
 /** At most this many values are taken from one request, so that work per request is bounded. */
 export const MAX_VALUES = 4096;
 
-/** Collects values up to {@link MAX_VALUES}, with a base64-decoded twin where one applies. */
+/**
+ * Collects values up to {@link MAX_VALUES}, with a twin where a value reads two ways: form-decoded
+ * (`+` as space, see `decodeFormVariant`) and base64-decoded.
+ */
 export class ValueSink {
   readonly values: InspectedValue[] = [];
   truncated = false;
@@ -15,6 +18,10 @@ export class ValueSink {
       return;
     }
     this.values.push(value);
+    if (value.kind !== 'json-key') {
+      const form = decodeFormVariant(value.raw, value.value);
+      if (form !== undefined) this.values.push({ ...value, value: form });
+    }
     if (tryBase64 && value.value.length >= 12) {
       const text = decodeBase64Text(value.value);
       if (text !== undefined) {

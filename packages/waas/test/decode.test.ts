@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeBase64Text,
   decodeEscapes,
+  decodeFormVariant,
   decodeHtmlEntities,
   decodeValue,
   urlDecode,
@@ -18,6 +19,21 @@ describe('decodeValue', () => {
     expect(urlDecode('a+b', true)).toBe('a b');
     expect(urlDecode('a+b')).toBe('a+b');
     expect(urlDecode('1%2B1', true)).toBe('1+1');
+  });
+
+  it('offers the form-decoded reading of a + next to percent escapes, and only then', () => {
+    // A form-encoded value in a header, path or JSON string: `+` spaces, `%3B` and `%27` escapes.
+    const header = 'x%27+or+lower%28name%29%3D%27y';
+    expect(decodeFormVariant(header, decodeValue(header))).toBe("x' or lower(name)='y");
+    // Encoded twice over a form encoding: its `+` spaces arrive as `%2B`.
+    const twice = '9%2BUNION%2BALL%2BSELECT%2B%2527a%2527';
+    expect(decodeFormVariant(twice, decodeValue(twice, { plusAsSpace: true }))).toBe(
+      "9 UNION ALL SELECT 'a'",
+    );
+    // A literal plus with nothing encoded, or encoded once as %2B, stays the only reading.
+    expect(decodeFormVariant('c++', 'c++')).toBeUndefined();
+    expect(decodeFormVariant('1%2B1', decodeValue('1%2B1', { plusAsSpace: true }))).toBeUndefined();
+    expect(decodeFormVariant('a%20b', 'a b')).toBeUndefined();
   });
 
   it('decodes overlong UTF-8 to the character it spells and bad bytes without throwing', () => {

@@ -103,4 +103,61 @@ describe('createInspector', () => {
     });
     expect(verdict).toMatchObject({ action: 'block', findings: [{ category: 'xxe' }] });
   });
+
+  describe('values a form encoder produced, outside a query string', () => {
+    const inspector = createInspector();
+    const multipart = (value: string) => ({
+      method: 'POST',
+      url: '/upload',
+      headers: { 'content-type': 'multipart/form-data; boundary=b0' },
+      body: `--b0\r\nContent-Disposition: form-data; name="note"\r\n\r\n${value}\r\n--b0--\r\n`,
+    });
+
+    it('reads + as a space where the application form-decodes a path, header or body field', () => {
+      const stacked = '7%3B+DECLARE+%40v+int%3B+EXEC+master..xp_dirtree+%40v';
+      expect(inspector.inspect(get(`/orders/${stacked}`)).action).toBe('block');
+      expect(
+        inspector.inspect({ method: 'GET', url: '/', headers: { 'x-order-id': stacked } }).action,
+      ).toBe('block');
+      expect(inspector.inspect(multipart('x%27%29+or+2%3E1+--+')).action).toBe('block');
+      expect(
+        inspector.inspect({
+          method: 'POST',
+          url: '/api',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: '4+AND+SLEEP%285%29' }),
+        }).action,
+      ).toBe('block');
+    });
+
+    it('reads a double-encoded form value with its %2B as spaces', () => {
+      expect(
+        inspector.inspect(get('/?id=-3%2B%2F%2A%21%2555nion%2A%2F%2B%2F%2A%21select%2A%2F%2B1%2C2'))
+          .action,
+      ).toBe('block');
+    });
+
+    it('leaves form-encoded prose, tokens and MIME types alone', () => {
+      for (const text of [
+        'Dear+Ana%2C--I+think+it+will+do%3B+copy+goes+out+by+the+second+post',
+        'Our+guide+was+a+poet%3B+more+than+that%2C+she+knew+every+trail',
+        'Tom+%26+Jerry%3A+select+episodes+%28or+all%29',
+        'O%27Brien+and+O%27Neill',
+        '%E6%9D%B1%E4%BA%AC%E3%81%AE+%E5%A4%A9%E6%B0%97',
+      ]) {
+        expect(inspector.inspect(multipart(text)).action, text).toBe('allow');
+        expect(inspector.inspect(get(`/notes/${text}`)).action, text).toBe('allow');
+      }
+      expect(
+        inspector.inspect({
+          method: 'GET',
+          url: '/',
+          headers: {
+            accept: 'application/vnd.api+json',
+            'x-token': 'q8+Zr3/Kk0%3D%3D',
+          },
+        }).action,
+      ).toBe('allow');
+    });
+  });
 });

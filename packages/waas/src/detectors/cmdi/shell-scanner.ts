@@ -76,13 +76,14 @@ function isWordSpecial(x: number, stopAtComma: boolean): boolean {
 
 /**
  * Skips what a shell skips before a command word: blanks, `${IFS}` and `$IFS$9`, subshell and
- * group openers, `!`, and a URL form's `+`.
+ * group openers, `!`. Not `+`: a form's `+` spaces reach detectors already decoded (the form-decoded
+ * reading of a value), and a shell reads `;+more+than+that` as one word, no command.
  */
 export function skipBlanks(s: string, p: number): number {
   const n = s.length;
   while (p < n) {
     const c = s[p];
-    if (isBlank(c) || c === '(' || c === '!' || c === '+') {
+    if (isBlank(c) || c === '(' || c === '!') {
       p++;
     } else if (c === '{' && s[p + 1] !== ',' && isBlank(s[p + 1])) {
       p++; // `{ id; }` group
