@@ -1,5 +1,5 @@
 import { extractBody } from './body.js';
-import { decodeUtf8Lenient, decodeValue } from './decode.js';
+import { decodeBase64Text, decodeUtf8Lenient, decodeValue } from './decode.js';
 import { addUrlEncoded, isPlainName, ValueSink } from './values.js';
 import type { InspectedValue } from './types.js';
 
@@ -146,13 +146,22 @@ function addPath(rawPath: string, sink: ValueSink): void {
   if (rawPath === '' || rawPath === '/') return;
   const path = decodeValue(rawPath);
   sink.add({ location: 'path', value: path, raw: rawPath, name: '', kind: 'path' }, false);
-  if (isPlainPath(rawPath)) return;
-  // Each segment of a path with anything unusual in it, as an application's router hands it to
-  // a handler: an injection in one segment reads as such without the slashes around it.
   const raws = rawPath.split('/');
-  if (raws.length <= 2) return;
+  if (isPlainPath(rawPath)) {
+    // A plain path can still carry a parameter in base64(url) (`/report/eyJpZCI6…`), which
+    // the handler decodes: such a segment is inspected decoded.
+    for (const raw of raws) {
+      const text = decodeBase64Text(raw);
+      if (text === undefined) continue;
+      sink.add({ location: 'path', value: decodeValue(text), raw, name: '', kind: 'path' }, false);
+    }
+    return;
+  }
+  // Each segment of a path with anything unusual in it, as an application's router hands it to
+  // a handler: an injection in one segment reads as such without the slashes around it (and a
+  // lone segment is inspected again for its base64 and form-decoded readings).
   for (const raw of raws) {
-    if (raw === '') continue;
+    if (raw === '' || (raws.length <= 2 && decodeBase64Text(raw) === undefined)) continue;
     sink.add({ location: 'path', value: decodeValue(raw), raw, name: '', kind: 'path' });
   }
 }

@@ -34,6 +34,26 @@ describe('extractValues', () => {
     ]);
   });
 
+  it('inspects a base64 path segment decoded, and leaves ids, slugs and words alone', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    expect(values({ method: 'GET', url: `/${b64("1' or sleep(3)#")}` })).toEqual([
+      ['path', 'path', `/${b64("1' or sleep(3)#")}`],
+      ['path', 'path', "1' or sleep(3)#"],
+    ]);
+    expect(
+      values({ method: 'GET', url: `/share/${b64('<img src=x onerror=alert(1)>')}/v2` }),
+    ).toContainEqual(['path', 'path', '<img src=x onerror=alert(1)>']);
+    for (const url of [
+      '/api/v1/customers/550e8400-e29b-41d4-a716-446655440000',
+      '/blog/2024/an-introduction-to-rust',
+      '/assets/main.3f9a1c2b7d4e.js',
+      '/users/AbCdEfGhIjKlMnOp/settings',
+      `/i18n/${b64('hello world')}`, // text without syntax: an id, not a payload
+    ]) {
+      expect(values({ method: 'GET', url }), url).toEqual([['path', 'path', url]]);
+    }
+  });
+
   it('takes JSON string values at their path and keys as json-key values', () => {
     const got = values({
       method: 'POST',
