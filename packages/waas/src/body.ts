@@ -4,7 +4,7 @@
  * body; a body that does not parse as its type is inspected as text. Never throws.
  */
 import { decodeValue } from './decode.js';
-import { addUrlEncoded, type ValueSink } from './values.js';
+import { addUrlEncoded, isPlainName, type ValueSink } from './values.js';
 import type { InspectedValue } from './types.js';
 
 /** Nesting of JSON followed: deeper values are inspected as the text of the whole body. */
@@ -119,6 +119,10 @@ function addMultipart(body: string, contentType: string, sink: ValueSink): boole
     const name = headerParam(disposition, 'name') ?? '';
     const filename = headerParam(disposition, 'filename');
     const location = `body.${name}`;
+    // A field name is data the application reads (as a form's names are): inspected unless plain.
+    if (!isPlainName(name)) {
+      sink.add({ location, value: decodeValue(name), raw: name, name, kind: 'body' });
+    }
     if (filename !== undefined) {
       sink.add({
         location: `${location}.filename`,

@@ -121,6 +121,27 @@ describe('extractValues', () => {
     ]);
   });
 
+  it('takes a multipart field name that is not a plain identifier as a value', () => {
+    const part = (name: string) =>
+      `--B\r\nContent-Disposition: form-data; name="${name}"\r\n\r\nv\r\n`;
+    const got = values({
+      method: 'POST',
+      url: '/',
+      headers: { 'content-type': 'multipart/form-data; boundary=B' },
+      body:
+        part('../../../var/www/shell.php') +
+        part('items[0][title]') +
+        part('user.e-mail') +
+        '--B--\r\n',
+    });
+    expect(got).toEqual([
+      ['body.../../../var/www/shell.php', 'body', '../../../var/www/shell.php'],
+      ['body.../../../var/www/shell.php', 'body', 'v'],
+      ['body.items[0][title]', 'body', 'v'],
+      ['body.user.e-mail', 'body', 'v'],
+    ]);
+  });
+
   it('takes XML text and attribute values, and keeps the raw XML for the XXE check', () => {
     const body = '<?xml version="1.0"?><a id="1&amp;2"><b>x &lt; y</b><![CDATA[<c>]]></a>';
     const extracted = extractValues({
