@@ -157,11 +157,11 @@ function addPath(rawPath: string, sink: ValueSink): void {
     }
     return;
   }
-  // Each segment of a path with anything unusual in it, as an application's router hands it to
-  // a handler: an injection in one segment reads as such without the slashes around it (and a
-  // lone segment is inspected again for its base64 and form-decoded readings).
+  // Each segment of a path with anything unusual in it (a lone one too), as an application's
+  // router hands it to a handler: an injection in one segment reads as such without the slashes
+  // around it.
   for (const raw of raws) {
-    if (raw === '' || (raws.length <= 2 && decodeBase64Text(raw) === undefined)) continue;
+    if (raw === '') continue;
     sink.add({ location: 'path', value: decodeValue(raw), raw, name: '', kind: 'path' });
   }
 }

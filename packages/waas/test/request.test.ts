@@ -34,6 +34,14 @@ describe('extractValues', () => {
     ]);
   });
 
+  it('takes a lone unusual path segment without its slash, as a router hands it on', () => {
+    expect(values({ method: 'GET', url: '/5%29%20or%20%28%271%27%3D%271' })).toEqual([
+      ['path', 'path', "/5) or ('1'='1"],
+      ['path', 'path', "5) or ('1'='1"],
+    ]);
+    expect(values({ method: 'GET', url: '/about-us' })).toEqual([['path', 'path', '/about-us']]);
+  });
+
   it('inspects a base64 path segment decoded, and leaves ids, slugs and words alone', () => {
     const b64 = (text: string) => Buffer.from(text).toString('base64url');
     expect(values({ method: 'GET', url: `/${b64("1' or sleep(3)#")}` })).toEqual([
