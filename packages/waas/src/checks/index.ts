@@ -3,6 +3,7 @@ import { crlfCheck } from './crlf.js';
 import { jndiCheck } from './jndi.js';
 import { nosqlCheck, prototypePollutionCheck } from './json-keys.js';
 import { scannerCheck } from './scanner.js';
+import { serverJsCheck } from './server-js.js';
 import { ssrfCheck } from './ssrf.js';
 import { sstiCheck } from './ssti.js';
 import { xxeCheck } from './xxe.js';
@@ -13,6 +14,7 @@ export {
   nosqlCheck,
   prototypePollutionCheck,
   scannerCheck,
+  serverJsCheck,
   ssrfCheck,
   sstiCheck,
   xxeCheck,
@@ -25,6 +27,7 @@ export const BUILTIN_CHECKS: readonly Detector[] = [
   crlfCheck,
   prototypePollutionCheck,
   nosqlCheck,
+  serverJsCheck,
   sstiCheck,
   ssrfCheck,
   xxeCheck,
