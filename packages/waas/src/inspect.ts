@@ -21,6 +21,7 @@ export const CATEGORY_WEIGHTS: Readonly<Record<Category, number>> = {
   jndi: 6,
   xxe: 6,
   nosqli: 6,
+  ldapi: 6,
   crlf: 6,
   ssti: 6,
   'prototype-pollution': 6,
@@ -61,7 +62,7 @@ export interface InspectorOptions {
   exceptions?: readonly InspectionException[];
   /**
    * The grammar-based detectors run after the built-in checks.
-   * @default the registry's (`DETECTORS`: SQL, HTML/JS, shell, paths — those present)
+   * @default the registry's (`DETECTORS`: SQL, HTML/JS, shell, paths, LDAP filters)
    */
   detectors?: readonly Detector[];
   /** Whether the built-in checks run (scanners, JNDI, CRLF, SSTI, SSRF, XXE, NoSQL, prototype pollution). @default true */

@@ -1,4 +1,5 @@
 import { cmdiDetector } from './detectors/cmdi/cmdi-detector.js';
+import { ldapDetector } from './detectors/ldap/ldap-detector.js';
 import { sqliDetector } from './detectors/sqli/index.js';
 import { traversalDetector } from './detectors/traversal/traversal-detector.js';
 import { xssDetector } from './detectors/xss/xss-detector.js';
@@ -14,4 +15,5 @@ export const DETECTORS: readonly Detector[] = [
   xssDetector,
   cmdiDetector,
   traversalDetector,
+  ldapDetector,
 ];

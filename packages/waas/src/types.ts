@@ -10,6 +10,7 @@ export const CATEGORIES = [
   'jndi',
   'xxe',
   'nosqli',
+  'ldapi',
   'crlf',
   'ssti',
   'prototype-pollution',
