@@ -49,6 +49,43 @@ export interface DefenderApp {
 }
 
 const EVENT_BATCH = protoType('mamori.v1.EventBatch');
+/**
+ * Bytes of an encoded batch at most: half of ingest's default message limit (8 MiB), so that
+ * events with large payloads (web requests with their bodies) never make a batch ingest must
+ * refuse — it would be resent, and refused, forever.
+ */
+export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+function encodeBatch(
+  sequence: number,
+  events: Event[],
+  droppedLow: number,
+  droppedHigh: number,
+): Buffer {
+  return Buffer.from(
+    EVENT_BATCH.encode(
+      EVENT_BATCH.fromObject({
+        sequence,
+        events,
+        dropped_low: droppedLow,
+        dropped_high: droppedHigh,
+      }),
+    ).finish(),
+  );
+}
+
+/**
+ * The events in order, split into runs whose batch stays under MAX_BATCH_BYTES (one event
+ * alone may exceed it: ingest then refuses that event only). Usually one run, encoded once.
+ */
+export function byteBoundedBatches(events: Event[], maxBytes = MAX_BATCH_BYTES): Event[][] {
+  if (events.length <= 1 || encodeBatch(0, events, 0, 0).length <= maxBytes) return [events];
+  const half = Math.ceil(events.length / 2);
+  return [
+    ...byteBoundedBatches(events.slice(0, half), maxBytes),
+    ...byteBoundedBatches(events.slice(half), maxBytes),
+  ];
+}
 // Above this share of its size the spool takes high-priority events only: the rest of its room
 // is kept for what matters while the platform stays away.
 const SPOOL_HIGH_ONLY = 0.9;
@@ -104,25 +141,25 @@ export function buildDefender(deps: DefenderDeps): DefenderApp {
         if (taken.length === 0) continue;
         // The drops since the last batch travel with this one: ingest counts what agents lose.
         const drops = { low: queue.dropped.low, high: queue.dropped.high };
-        const sequence = await current.append((seq) =>
-          Buffer.from(
-            EVENT_BATCH.encode(
-              EVENT_BATCH.fromObject({
-                sequence: seq,
-                events: taken,
-                dropped_low: drops.low - sentDrops.low,
-                dropped_high: drops.high - sentDrops.high,
-              }),
-            ).finish(),
-          ),
-        );
-        if (sequence === undefined) {
-          // The spool is full: these are lost, counted as high (only high ones get this far
-          // once it is nearly full).
-          queue.dropped.high += taken.length;
-          break;
+        let lost = false;
+        let first = true;
+        let appended = 0;
+        for (const events of byteBoundedBatches(taken)) {
+          const low = first ? drops.low - sentDrops.low : 0;
+          const high = first ? drops.high - sentDrops.high : 0;
+          const sequence = await current.append((seq) => encodeBatch(seq, events, low, high));
+          if (sequence === undefined) {
+            // The spool is full: these are lost, counted as high (only high ones get this far
+            // once it is nearly full).
+            queue.dropped.high += taken.length - appended;
+            lost = true;
+            break;
+          }
+          if (first) sentDrops = drops;
+          first = false;
+          appended += events.length;
         }
-        sentDrops = drops;
+        if (lost) break;
       }
       const { dropped } = queue;
       if (dropped.low !== reportedDrops.low || dropped.high !== reportedDrops.high) {

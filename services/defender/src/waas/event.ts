@@ -4,6 +4,13 @@ import type { Verdict } from '@mamori/waas';
 /** Header values that are credentials: an event keeps the header's presence, not its value. */
 const REDACTED = new Set(['authorization', 'proxy-authorization']);
 
+/**
+ * Bytes of a body an event keeps (body_size tells the full length): enough to see a payload,
+ * and small enough that a flood of blocked uploads costs the pipeline little and no event
+ * nears ingest's event size limit (256 KiB by default).
+ */
+export const EVENT_BODY_BYTES = 32 * 1024;
+
 /** Labels are small (event.proto): lists of categories and locations are cut to this. */
 const LABEL_MAX_CHARS = 200;
 
@@ -90,7 +97,10 @@ export function toHttpEvent(
       url: request.url,
       http_version: request.httpVersion,
       headers,
-      body: request.body,
+      body:
+        request.body.length > EVENT_BODY_BYTES
+          ? request.body.subarray(0, EVENT_BODY_BYTES)
+          : request.body,
       body_size: request.bodySize,
       client_address: request.clientAddress,
       client_port: request.clientPort,
