@@ -51,6 +51,11 @@ export interface WaasJudgement {
   /** Set when the request is to be refused (a blocking verdict under a blocking policy). */
   refuse: { status: 403 | 429; retryAfterSeconds?: number } | undefined;
   app: WebApp;
+  /**
+   * True for a client refused again within a ban already reported: its event would only repeat
+   * the first one, so a flood costs the pipeline one event per client and ban.
+   */
+  repeat?: boolean;
 }
 
 /** Judges requests under the web application policies pushed to the agent. */
@@ -75,6 +80,8 @@ export const DEFAULT_BODY_LIMIT_BYTES = 128 * 1024;
 export const DEFAULT_SAMPLE_CLEAN = 0.01;
 
 const ACTION_RANK: Readonly<Record<Verdict['action'], number>> = { allow: 0, alert: 1, block: 2 };
+/** Bans remembered as reported, at most; past it the expired ones are forgotten, then all. */
+const MAX_REPORTED_BANS = 10_000;
 const KNOWN_CATEGORIES = new Set<string>(CATEGORIES);
 
 interface CompiledApp extends WebApp {
@@ -263,11 +270,29 @@ export function createWaasEngine(options: {
    * all judge as in detect mode. @default true
    */
   enforcePolicies?: boolean;
+  /** Milliseconds since the epoch, for bans. @default Date.now */
+  now?: () => number;
 }): WaasEngine {
   const log = options.logger;
   const enforcePolicies = options.enforcePolicies ?? true;
   const local = localApp(options.local ?? {});
   let apps: CompiledApp[] = [];
+  const now = options.now ?? Date.now;
+  /** `<policy> <key>` → when its reported ban ends (ms). */
+  const reportedBans = new Map<string, number>();
+
+  /** Whether this ban was reported already; remembers it otherwise. */
+  function repeatOfBan(app: CompiledApp, key: string, retryAfterSeconds: number): boolean {
+    const id = `${app.policyId ?? ''} ${key}`;
+    const at = now();
+    if ((reportedBans.get(id) ?? 0) > at) return true;
+    if (reportedBans.size >= MAX_REPORTED_BANS) {
+      for (const [k, until] of reportedBans) if (until <= at) reportedBans.delete(k);
+      if (reportedBans.size >= MAX_REPORTED_BANS) reportedBans.clear();
+    }
+    reportedBans.set(id, at + retryAfterSeconds * 1000);
+    return false;
+  }
 
   return {
     setPolicies(policies) {
@@ -300,20 +325,24 @@ export function createWaasEngine(options: {
       const findings: Finding[] = [];
       let action: Verdict['action'] = 'allow';
       let refuse: WaasJudgement['refuse'];
+      let rateRepeat = false;
 
       if (app.rateLimiter !== undefined) {
         const rate = app.rateLimiter.check({ address, request });
         if (rate.limited) {
           findings.push(rate.finding);
           action = partAction([rate.finding], app.mode);
+          const repeat = repeatOfBan(app, rate.key, rate.retryAfterSeconds);
           if (action === 'block') {
             // A flood is refused before it costs an inspection.
             return {
               verdict: { action, score: 0, findings },
               refuse: { status: 429, retryAfterSeconds: rate.retryAfterSeconds },
               app,
+              repeat,
             };
           }
+          rateRepeat = repeat;
         }
       }
 
@@ -346,8 +375,10 @@ export function createWaasEngine(options: {
 
       if (action === 'block' && app.mode === 'block') refuse = refuse ?? { status: 403 };
       // Under a detect-mode policy a blocking verdict stays `block` (the event says it would
-      // have been refused, and was not).
-      return { verdict: { action, score, findings }, refuse, app };
+      // have been refused, and was not). A request over its limit but with nothing else found
+      // repeats the ban's first report.
+      const repeat = rateRepeat && findings.length === 1;
+      return { verdict: { action, score, findings }, refuse, app, ...(repeat ? { repeat } : {}) };
     },
 
     policies: () => apps.map((a) => a.policyId ?? ''),

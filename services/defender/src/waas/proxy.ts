@@ -50,6 +50,8 @@ export interface WaasProxyStats {
   blocked: number;
   alerted: number;
   emitted: number;
+  /** Requests of a client refused again within a ban already reported: not sent as events. */
+  repeats: number;
   upstreamErrors: number;
 }
 
@@ -88,6 +90,7 @@ export function createWaasProxy(options: WaasProxyOptions): WaasProxy {
     blocked: 0,
     alerted: 0,
     emitted: 0,
+    repeats: 0,
     upstreamErrors: 0,
   };
 
@@ -211,11 +214,13 @@ export function createWaasProxy(options: WaasProxyOptions): WaasProxy {
     complete: boolean,
   ): void {
     const inspected = body.length > app.bodyLimit ? body.subarray(0, app.bodyLimit) : body;
-    const { verdict, refuse } = judge(req, app, inspected);
+    const { verdict, refuse, repeat } = judge(req, app, inspected);
+    if (repeat === true) stats.repeats++;
     const reportable =
-      verdict.action !== 'allow' ||
-      verdict.findings.length > 0 ||
-      (app.sampleClean > 0 && random() < app.sampleClean);
+      repeat !== true &&
+      (verdict.action !== 'allow' ||
+        verdict.findings.length > 0 ||
+        (app.sampleClean > 0 && random() < app.sampleClean));
     let eventId = '';
     if (reportable) {
       eventId = newEventId();

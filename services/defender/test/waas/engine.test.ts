@@ -187,6 +187,10 @@ describe('WAAS engine', () => {
     expect(verdicts[3]!.refuse).toMatchObject({ status: 429 });
     expect(verdicts[3]!.refuse?.retryAfterSeconds).toBeGreaterThan(25);
     expect(verdicts[3]!.verdict.findings[0]).toMatchObject({ category: 'rate-limit' });
+    // The first refusal is reported; the flood that follows within the ban only repeats it.
+    expect(verdicts[3]!.repeat).toBe(false);
+    const again = e.judge(app, get('/'), '198.51.100.7');
+    expect(again).toMatchObject({ refuse: { status: 429 }, repeat: true });
     expect(e.judge(app, get('/'), '198.51.100.8').refuse).toBeUndefined();
   });
 

@@ -316,6 +316,9 @@ describe('waas proxy under pushed web application policies', () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(15);
     const limitedEvent = events.find((e) => e.id === limited.headers[EVENT_ID_HEADER]);
+    const eventsBefore = events.length;
+    expect((await send(`${url}/api/a`, { headers: browser })).status).toBe(429);
+    expect(events).toHaveLength(eventsBefore);
     expect(limitedEvent?.labels).toMatchObject({
       'waas.action': 'block',
       'waas.enforced': 'true',

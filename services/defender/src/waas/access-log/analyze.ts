@@ -20,7 +20,8 @@ export function createAccessLogAnalyzer(
     const host = entry.serverName !== '' ? entry.serverName : String(request.headers.host ?? '');
     const app = engine.appFor(host, entry.url);
     if (request.body.length > app.bodyLimit) request.body = request.body.slice(0, app.bodyLimit);
-    const { verdict } = engine.judge(app, request, entry.clientAddress);
+    const { verdict, repeat } = engine.judge(app, request, entry.clientAddress);
+    if (repeat === true) return undefined;
     const reportable =
       verdict.action !== 'allow' ||
       verdict.findings.length > 0 ||
