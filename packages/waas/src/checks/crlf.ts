@@ -53,7 +53,94 @@ function isTokenChar(c: number): boolean {
   );
 }
 
-/** CRLF and header injection (category `crlf`): a line break followed by `Header-Name:`. */
+/** SMTP and POP3 commands that stand alone on a line or take one argument (RFC 5321, RFC 1939). */
+const MAIL_VERBS: ReadonlySet<string> = new Set([
+  'HELO',
+  'EHLO',
+  'DATA',
+  'RSET',
+  'VRFY',
+  'EXPN',
+  'NOOP',
+  'QUIT',
+  'STARTTLS',
+  'AUTH',
+  'TURN',
+  'USER',
+  'PASS',
+  'STAT',
+  'RETR',
+  'DELE',
+  'UIDL',
+  'APOP',
+]);
+
+/** IMAP commands (RFC 9051), after a tag. */
+const IMAP_COMMANDS: ReadonlySet<string> = new Set([
+  'CAPABILITY',
+  'LOGIN',
+  'LOGOUT',
+  'AUTHENTICATE',
+  'STARTTLS',
+  'SELECT',
+  'EXAMINE',
+  'CREATE',
+  'DELETE',
+  'RENAME',
+  'SUBSCRIBE',
+  'UNSUBSCRIBE',
+  'LIST',
+  'LSUB',
+  'STATUS',
+  'APPEND',
+  'CHECK',
+  'CLOSE',
+  'EXPUNGE',
+  'SEARCH',
+  'FETCH',
+  'STORE',
+  'COPY',
+  'MOVE',
+  'UID',
+  'NOOP',
+  'IDLE',
+  'ENABLE',
+  'NAMESPACE',
+]);
+
+/** Characters of a line read for a mail command: commands are short. */
+const MAX_COMMAND_LINE = 200;
+
+/**
+ * The mail protocol command a line is, or undefined: an SMTP/POP3 verb in capitals, alone or
+ * with at most two arguments (`QUIT`, `HELO evil.example`, `RETR 1`), or an IMAP command after a
+ * tag of letters and digits (`A7 FETCH 1:* BODY[]`). In a text area (`strict`) the IMAP command
+ * must be in capitals too: `A1 list of things` is a line of prose.
+ */
+function mailCommand(line: string, strict: boolean): string | undefined {
+  const words = line.trim().split(' ');
+  const first = words[0] ?? '';
+  if (MAIL_VERBS.has(first) && words.length <= 3) return first;
+  if (words.length < 2) return undefined;
+  let letters = 0;
+  let digits = 0;
+  for (let i = 0; i < first.length; i++) {
+    const c = first.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) letters++;
+    else return undefined;
+  }
+  if (digits === 0 || letters + digits > 12) return undefined;
+  const command = words[1] ?? '';
+  const upper = command.toUpperCase();
+  if (!IMAP_COMMANDS.has(upper) || (strict && command !== upper)) return undefined;
+  return `${first} ${upper}`;
+}
+
+/**
+ * CRLF and header injection (category `crlf`): a line break followed by `Header-Name:`, or by a
+ * mail protocol command (SMTP, POP3, IMAP) for a parameter that ends up in a mail session.
+ */
 export const crlfCheck: Detector = {
   name: 'crlf-injection',
   categories: ['crlf'],
@@ -70,6 +157,23 @@ export const crlfCheck: Detector = {
       const nameStart = j;
       while (j < n && (isTokenChar(text.charCodeAt(j)) || text.charCodeAt(j) === 32)) j++;
       if (j === nameStart || text.charCodeAt(j) !== 58 /* : */) {
+        if (j > nameStart) {
+          let lineEnd = j;
+          const limit = Math.min(n, nameStart + MAX_COMMAND_LINE);
+          while (lineEnd < limit && !isBreak(text.charCodeAt(lineEnd))) lineEnd++;
+          const command = mailCommand(text.slice(nameStart, lineEnd), inBody);
+          if (command !== undefined) {
+            return [
+              finding(
+                value,
+                'crlf',
+                0.95,
+                `a line break followed by the mail command "${command}"`,
+                text.slice(i, i + 200),
+              ),
+            ];
+          }
+        }
         i = j - 1;
         continue;
       }

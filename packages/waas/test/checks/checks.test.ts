@@ -47,6 +47,28 @@ describe('built-in checks', () => {
     expect(categories(json('{"text":"Dear team,\\nNote: see below"}'))).toEqual([]);
   });
 
+  it('finds mail protocol commands after a line break, not lines of prose', () => {
+    for (const value of [
+      'x\r\nHELO attacker.example',
+      'note\nRETR 1',
+      'Hi\r\na1 SELECT INBOX\r\na2 FETCH 1 BODY[]',
+      'ok\r\nDATA\r\n',
+      'Re: hi\r\nz9 LOGIN admin secret',
+    ]) {
+      expect(categories(query(value)), value).toEqual(['crlf']);
+      expect(categories(json(JSON.stringify({ subject: value }))), value).toEqual(['crlf']);
+    }
+    for (const text of [
+      'Shopping:\nA1 list of things\nQuit smoking',
+      'Dear team,\nData is attached.\nThanks',
+      'Step 1\nB2 Fetch the ladder',
+      'Line one\nUSER MANUAL for the printer, second edition',
+      '件名\r\n本文です',
+    ]) {
+      expect(categories(json(JSON.stringify({ message: text }))), text).toEqual([]);
+    }
+  });
+
   it('finds prototype-pollution keys in JSON and parameter names', () => {
     expect(categories(json('{"__proto__":{"isAdmin":true}}'))).toEqual(['prototype-pollution']);
     expect(categories(json('{"constructor":{"prototype":{"x":1}}}'))).toEqual([
