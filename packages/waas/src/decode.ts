@@ -359,8 +359,11 @@ export function decodeFormVariant(raw: string, decoded: string): string | undefi
   return form === decoded ? undefined : form;
 }
 
-/** Smallest length of a value worth trying as base64: shorter ones are words and ids. */
-const MIN_BASE64_LENGTH = 12;
+/**
+ * Smallest length of a value worth trying as base64: 11 characters are 8 bytes, the shortest
+ * payloads (`\r\nQUIT\r\n`, `'||1#--`); shorter values are words and ids.
+ */
+export const MIN_BASE64_LENGTH = 11;
 
 /**
  * The text a base64 (or base64url, with or without padding) value spells, when it is entirely
@@ -392,8 +395,11 @@ export function decodeBase64Text(value: string): string | undefined {
     if ((b >= 33 && b <= 47) || (b >= 58 && b <= 64) || (b >= 91 && b <= 96) || b >= 123) {
       if (b < 127) punctuation++;
     }
+    // A line break is syntax too, for header and mail protocol injection.
+    if (b === 10 || b === 13) punctuation++;
   }
-  // Real text is almost all printable; an attack has syntax in it (quotes, brackets, slashes).
+  // Real text is almost all printable; an attack has syntax in it (quotes, brackets, slashes,
+  // line breaks).
   if (printable < bytes.length * 0.95 || punctuation === 0) return undefined;
   const text = decodeUtf8Lenient(bytes);
   return text.indexOf('\ufffd') === -1 ? text : undefined;

@@ -1,4 +1,4 @@
-import { decodeBase64Text, decodeFormVariant, decodeValue } from './decode.js';
+import { decodeBase64Text, decodeFormVariant, decodeValue, MIN_BASE64_LENGTH } from './decode.js';
 import type { InspectedValue } from './types.js';
 
 /** At most this many values are taken from one request, so that work per request is bounded. */
@@ -22,8 +22,13 @@ export class ValueSink {
       const form = decodeFormVariant(value.raw, value.value);
       if (form !== undefined) this.values.push({ ...value, value: form });
     }
-    if (tryBase64 && value.value.length >= 12) {
-      const text = decodeBase64Text(value.value);
+    if (tryBase64 && value.value.length >= MIN_BASE64_LENGTH) {
+      // A form decoder made the base64 `+` spaces: base64 has none, so they were pluses.
+      const encoded =
+        value.value.indexOf(' ') !== -1 && value.raw.indexOf('+') !== -1
+          ? value.value.replaceAll(' ', '+')
+          : value.value;
+      const text = decodeBase64Text(encoded);
       if (text !== undefined) {
         this.values.push({ ...value, value: decodeValue(text) });
       }

@@ -66,6 +66,14 @@ describe('decodeValue', () => {
     expect(decodeBase64Text('a1b2c3d4e5f6a7b8c9d0')).toBeUndefined(); // a hex id
   });
 
+  it('takes line breaks as syntax and 11 characters as long enough', () => {
+    expect(decodeBase64Text(Buffer.from('\r\nRSET\r\n').toString('base64url'))).toBe(
+      '\r\nRSET\r\n',
+    );
+    expect(decodeBase64Text('Christopher')).toBeUndefined(); // a name, not base64 of text
+    expect(decodeBase64Text('0123456789a')).toBeUndefined();
+  });
+
   it('stays linear on long adversarial input', () => {
     const input = '%25'.repeat(100_000) + '&#'.repeat(100_000) + '\\u'.repeat(100_000);
     const start = process.hrtime.bigint();

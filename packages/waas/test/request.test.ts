@@ -62,6 +62,20 @@ describe('extractValues', () => {
     }
   });
 
+  it('reads base64 whose + a form decoder turned into spaces', () => {
+    // base64 of `<svg/onload=alert(1)>?`: its `+` is a space once the query is decoded.
+    const encoded = Buffer.from('<svg/onload=alert(1)>?').toString('base64');
+    expect(encoded).toContain('+');
+    expect(values({ method: 'GET', url: `/?q=${encoded}` })).toContainEqual([
+      'query.q',
+      'query',
+      '<svg/onload=alert(1)>?',
+    ]);
+    expect(values({ method: 'GET', url: '/?q=red+green+blue+and+more' })).toEqual([
+      ['query.q', 'query', 'red green blue and more'],
+    ]);
+  });
+
   it('takes JSON string values at their path and keys as json-key values', () => {
     const got = values({
       method: 'POST',
