@@ -382,6 +382,48 @@ function scanScript(scan: Scan, s: string): void {
   }
 }
 
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/**
+ * The value with its tags removed, as a sanitizer that strips tags (PHP's `strip_tags`, a
+ * `<[^>]*>` replacement) hands it on, when a removed tag joins word characters
+ * (`o<x>nfocus`, `alert<b>(1)`) — the sign that tags are there to be removed; undefined
+ * otherwise. Tags are `<` then a letter or `/`, to the next `>`.
+ */
+function strippedOfTags(s: string): string | undefined {
+  let out = '';
+  let from = 0;
+  let joins = false;
+  let lt = s.indexOf('<');
+  while (lt !== -1) {
+    const c = s.charCodeAt(lt + 1) | 0x20;
+    if (!((c >= 97 && c <= 122) || c === 0x2f)) {
+      lt = s.indexOf('<', lt + 1);
+      continue;
+    }
+    const gt = s.indexOf('>', lt + 1);
+    if (gt === -1) break;
+    // A `<` inside the tag starts another: the tag is what lies between the last `<` and `>`.
+    const inner = s.lastIndexOf('<', gt);
+    if (inner > lt) {
+      out += s.slice(from, inner);
+      from = inner;
+      lt = inner;
+      continue;
+    }
+    if (lt > 0 && isWordChar(s.charCodeAt(lt - 1)) && gt + 1 < s.length) {
+      const next = s.charCodeAt(gt + 1);
+      if (isWordChar(next) || next === 40 /* ( */) joins = true;
+    }
+    out += s.slice(from, lt);
+    from = gt + 1;
+    lt = s.indexOf('<', from);
+  }
+  return joins ? out + s.slice(from) : undefined;
+}
+
 function inspect(at: InspectedValue, paranoia: Paranoia): Finding[] {
   const s = at.value;
   if (s.length < 3) return [];
@@ -399,6 +441,21 @@ function inspect(at: InspectedValue, paranoia: Paranoia): Finding[] {
   const code =
     script.includes('(') || script.includes('`') || script.includes('ocument') || paranoia >= 2;
   if (scan.best < BLOCK && code) scanScript(scan, script);
+  if (scan.best < BLOCK && s.includes('<')) {
+    const stripped = strippedOfTags(s);
+    if (stripped !== undefined) {
+      const inner: Scan = { s: stripped, at, paranoia, findings: [], best: 0 };
+      for (const quote of ['"', "'", '`']) {
+        if (stripped.includes(quote)) scanAttributeBreakout(inner, stripped, quote);
+      }
+      if (inner.best < BLOCK) scanScript(inner, stripped);
+      for (const f of inner.findings) {
+        if (f.confidence <= scan.best) continue;
+        scan.best = f.confidence;
+        scan.findings.push({ ...f, reason: `${f.reason}, once its tags are stripped` });
+      }
+    }
+  }
   return scan.findings;
 }
 

@@ -85,6 +85,32 @@ describe('xssDetector', () => {
     expect(at2).toBeLessThan(0.9);
   });
 
+  it.each([
+    '" autof<b>ocus onf<i>ocus=pro<i>mpt(1) x="',
+    "'><im<br>g src=x one<x>rror=ale<x>rt(1)>",
+    'pro<u>mpt</u>(document.title)',
+    "' onmouse<q>over=con<q>firm(1) '",
+    'x" sty<b>le=x on<b>load=eva<b>l(name) "',
+  ])('blocks %j, which a tag-stripping sanitizer turns into script', (payload) => {
+    expect(confidence(payload)).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it.each([
+    'a<b>c</b>d',
+    'H<sub>2</sub>O is water; x<sup>2</sup>+y<sup>2</sup>',
+    'Use std::vector<int>(10) or List<String>(list) in code',
+    '<p>O\'Brien said "hi"</p>',
+    'Ma<wbr>ximilian Mustermann-Schönberger',
+    '東京<br>大阪<br>名古屋',
+  ])('leaves %j alone once its tags are stripped', (text) => {
+    expect(confidence(text)).toBeLessThan(0.9);
+  });
+
+  it('reads a long run of tags in one pass', () => {
+    const hostile = 'a<b>'.repeat(30_000) + '<a<a<a'.repeat(10_000) + '>';
+    expect(() => xssDetector.inspect(at(hostile), 4)).not.toThrow();
+  });
+
   it('does not block prose that starts with "JavaScript:"', () => {
     expect(confidence('JavaScript: Basics of the Language')).toBeLessThan(0.9);
   });
