@@ -2,8 +2,9 @@
  * `npm run bench:proxy`: the latency the defender's inline WAF proxy adds. An application
  * (node:http, a small JSON answer) and the proxy in front of it run as child processes; this
  * process sends `--rate` requests a second, open-loop (paced by the clock, never waiting for
- * answers), over keep-alive connections, first straight to the application and then through
- * the proxy. Prints one JSON object on its last line with both latency distributions and
+ * answers), over keep-alive connections, straight to the application and through the proxy
+ * in alternating blocks (so that what else the machine does falls on both paths alike).
+ * Prints one JSON object on its last line with both latency distributions and
  * `addedLatencyMs` (proxied minus direct at the same percentile).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -20,7 +21,9 @@ const USAGE = `npm run bench:proxy -- [options]
 
   --seconds N    how long each phase (direct, proxied) sends (default 20)
   --rate N       requests a second, open-loop (default 1000)
-  --warmup N     seconds of unmeasured traffic before each phase (default 3)
+  --warmup N     seconds of unmeasured traffic on each path before measuring (default 3)
+  --rounds N     the measured seconds of each path come in N alternating blocks, direct then
+                 proxied, so that a change in the machine's load falls on both (default 5)
   --paranoia N   the proxy's paranoia, 1 to 4 (default 1)
 `;
 
@@ -106,7 +109,7 @@ interface Phase {
 async function phase(port: number, rate: number, seconds: number): Promise<Phase> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' });
   const result: Phase = { latenciesMs: [], errors: 0, statuses: {} };
-  const total = rate * seconds;
+  const total = Math.round(rate * seconds);
   const start = performance.now();
   let sent = 0;
   let pending = 0;
@@ -165,6 +168,14 @@ async function phase(port: number, rate: number, seconds: number): Promise<Phase
   return result;
 }
 
+function merge(into: Phase, from: Phase): void {
+  into.latenciesMs.push(...from.latenciesMs);
+  into.errors += from.errors;
+  for (const [status, n] of Object.entries(from.statuses)) {
+    into.statuses[status] = (into.statuses[status] ?? 0) + n;
+  }
+}
+
 function ms(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
@@ -188,6 +199,7 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '1000' },
       warmup: { type: 'string', default: '3' },
       paranoia: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '5' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -204,6 +216,7 @@ async function main(): Promise<void> {
   const seconds = positive('seconds', values.seconds);
   const rate = positive('rate', values.rate);
   const warmup = Number(values.warmup);
+  const rounds = positive('rounds', values.rounds);
   const upstream = await child(['--role', 'upstream']);
   const proxy = await child([
     '--role',
@@ -214,11 +227,18 @@ async function main(): Promise<void> {
     String(paranoia),
   ]);
   try {
-    // Warm both paths (JIT, connection pools) before each measured phase.
-    if (warmup > 0) await phase(upstream.port, rate, warmup);
-    const direct = await phase(upstream.port, rate, seconds);
-    if (warmup > 0) await phase(proxy.port, rate, warmup);
-    const proxied = await phase(proxy.port, rate, seconds);
+    // Warm both paths (JIT, connection pools) before measuring.
+    if (warmup > 0) {
+      await phase(upstream.port, rate, warmup);
+      await phase(proxy.port, rate, warmup);
+    }
+    const direct: Phase = { latenciesMs: [], errors: 0, statuses: {} };
+    const proxied: Phase = { latenciesMs: [], errors: 0, statuses: {} };
+    const block = seconds / rounds;
+    for (let round = 0; round < rounds; round++) {
+      merge(direct, await phase(upstream.port, rate, block));
+      merge(proxied, await phase(proxy.port, rate, block));
+    }
     proxy.proc.send('stats');
     const [{ stats }] = (await once(proxy.proc, 'message')) as [{ stats: unknown }];
     const d = direct.latenciesMs;
@@ -227,6 +247,7 @@ async function main(): Promise<void> {
       benchmark: 'proxy',
       rate,
       seconds,
+      rounds,
       paranoia,
       direct: { requests: d.length, errors: direct.errors, latencyMs: distribution(d) },
       proxied: {
