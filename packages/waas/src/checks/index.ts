@@ -1,5 +1,6 @@
 import type { Detector } from '../types.js';
 import { crlfCheck } from './crlf.js';
+import { graphqlCheck } from './graphql.js';
 import { jndiCheck } from './jndi.js';
 import { nosqlCheck, prototypePollutionCheck } from './json-keys.js';
 import { scannerCheck } from './scanner.js';
@@ -10,6 +11,7 @@ import { xxeCheck } from './xxe.js';
 
 export {
   crlfCheck,
+  graphqlCheck,
   jndiCheck,
   nosqlCheck,
   prototypePollutionCheck,
@@ -31,4 +33,5 @@ export const BUILTIN_CHECKS: readonly Detector[] = [
   sstiCheck,
   ssrfCheck,
   xxeCheck,
+  graphqlCheck,
 ];
