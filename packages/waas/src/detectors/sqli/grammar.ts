@@ -499,6 +499,8 @@ class Judge {
     let k = this.pos;
     while (this.isKw(this.code[k], 'ALL') || this.isKw(this.code[k], 'DISTINCT')) k++;
     if (this.isKw(this.code[k], 'TOP')) return 'code';
+    // `select /*!1 union select …`: a version comment ate the list; UNION SELECT is code.
+    if (this.isKw(this.code[k], 'UNION') && this.isKw(this.code[k + 1], 'SELECT')) return 'code';
     const end = Math.min(this.code.length, k + 8);
     let idents = 0;
     for (; k < end; k++) {
@@ -871,6 +873,9 @@ class Judge {
         }
         if (t.text === 'SELECT') {
           // MySQL accepts a bare subquery in few places, but payloads rely on lenient engines.
+          // `msg=select the best or the worst` is a sentence, not a subquery.
+          this.pos++;
+          if (this.selectList() === 'prose') throw STOP;
           s.sub++;
           this.pos = this.code.length;
           return;

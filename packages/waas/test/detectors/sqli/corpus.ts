@@ -119,6 +119,9 @@ export const ATTACKS: Record<string, readonly string[]> = {
     '(CASE WHEN 5=6 THEN 1 ELSE 0 END)',
     "1 into outfile ('/tmp/o.txt')",
     '-5 union',
+    // a subquery as an operand, however the select list is hidden
+    '7=select 1,2 from dual',
+    '0-select/*!1 union select user()*/from t;',
   ],
 };
 
@@ -272,4 +275,8 @@ export const BENIGN: readonly string[] = [
   '"this" or "that',
   '\\Network\\share',
   'Version 2 or later',
+  // `name=select …` in a hand-written form or a log line: a sentence after `=`, not a subquery
+  'msg=select the best or the worst&lang=en',
+  'tip=select a seat and pay at the desk',
+  'Rule: x=select all that apply',
 ];
