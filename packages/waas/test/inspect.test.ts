@@ -160,4 +160,34 @@ describe('createInspector', () => {
       ).toBe('allow');
     });
   });
+
+  describe('URL-encoded bodies written by hand', () => {
+    const inspector = createInspector();
+    const form = (body: string) => ({
+      method: 'POST',
+      url: '/tools/ping',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+
+    it('reads a body no form encoder wrote as text too, where & can be a shell operator', () => {
+      expect(inspector.inspect(form('host=10.0.0.8 && cat /etc/shadow')).action).toBe('block');
+      expect(inspector.inspect(form('host=example.org & net user x /add')).action).toBe('block');
+      // Written by a form encoder, `&` only separates fields and each field is clean.
+      expect(inspector.inspect(form('host=10.0.0.8&cat=%2Fetc')).action).toBe('allow');
+    });
+
+    it('leaves hand-written bodies of ordinary text alone', () => {
+      for (const body of [
+        'name=John Smith&comment=I like it & you too',
+        "q=O'Brien & Sons (Dublin)&page=2",
+        'msg=select the best or the worst&lang=en',
+        'note=東京 タワー&when=next week',
+        'data={"a": 1, "b": [1, 2]}&format=json',
+        'email=ana.lopez@example.org&subject=Re: order #42 | shipping',
+      ]) {
+        expect(inspector.inspect(form(body)).action, body).toBe('allow');
+      }
+    });
+  });
 });
