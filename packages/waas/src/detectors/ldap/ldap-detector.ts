@@ -28,17 +28,15 @@ const EVIDENCE_CHARS = 200;
 
 /**
  * Attribute types of the standard user and group schemas (RFC 4519, RFC 2307, Active
- * Directory): an item naming one after a breakout is a filter, not arithmetic in prose.
+ * Directory): an item naming one after a breakout is a filter, not arithmetic in prose. The
+ * one-letter types (`c`, `l`, `o`) are left out: `Figure 2(a)(c=0.5)` is a caption.
  */
 const KNOWN_ATTRIBUTES: ReadonlySet<string> = new Set([
   'uid',
   'cn',
   'sn',
   'ou',
-  'o',
   'dc',
-  'c',
-  'l',
   'st',
   'mail',
   'name',
@@ -215,7 +213,8 @@ function judge(s: string): Verdict | null {
         const item = itemAt(s, open + 1);
         if (item) {
           const known = KNOWN_ATTRIBUTES.has(item.attribute);
-          const wildcard = item.wildcard || s.lastIndexOf('*', open) !== -1;
+          // `*)(`: the value closed was a wildcard (every entry matches), or the new item is one.
+          const wildcard = item.wildcard || s.charCodeAt(open - 2) === 42;
           consider(
             known && wildcard
               ? BLOCK_SURE

@@ -46,6 +46,8 @@ describe('ldapDetector', () => {
     'time: 12:30 (UTC+1)',
     'if (a) (b = c)',
     'https://example.org/wiki/Function_(mathematics)',
+    'Figure 2(a)(c=0.5) and 2(b)(o=1)',
+    'area = 2*(a+b)(x=3)',
   ])('leaves %j alone', (text) => {
     expect(confidence(text)).toBe(0);
   });
