@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { graphql } from './support/graphql.js';
 import { killHard, spawnMamori, terminate, type MamoriProcess } from './support/processes.js';
 
 const TENANT = 'city-a';
@@ -57,22 +58,6 @@ function setup(): Setup {
       return defender;
     },
   };
-}
-
-async function graphql<T>(
-  apiPort: number,
-  token: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-): Promise<T> {
-  const response = await fetch(`http://127.0.0.1:${apiPort}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data!;
 }
 
 interface EventNode {

@@ -1,8 +1,7 @@
-import { createSilentLogger } from '@mamori/common';
-import { openWarehouse, type Warehouse } from '@mamori/warehouse';
+import type { Warehouse } from '@mamori/warehouse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiApp } from '../src/app.js';
-import { chdbTestDir, testDatabase, testTenant } from './support/chdb.js';
+import { openTestWarehouse, testTenant } from './support/chdb.js';
 import { SECOND, T0, gql, testApp, testEvent, token, tokenActor } from './support/fixtures.js';
 
 // One warehouse on chDB for the file, tenants A and B in it; B must never see A's data. C has
@@ -11,17 +10,13 @@ const A = testTenant();
 const B = testTenant();
 const C = testTenant();
 let warehouse: Warehouse;
-let database: string;
+let drop: () => Promise<void>;
 let app: ApiApp;
 
 const iso = (micros: number) => new Date(micros / 1000).toISOString();
 
 beforeAll(async () => {
-  database = testDatabase();
-  ({ warehouse } = await openWarehouse(
-    { kind: 'embedded', path: chdbTestDir(), database, retentionDays: 30 },
-    { logger: createSilentLogger() },
-  ));
+  ({ warehouse, drop } = await openTestWarehouse());
   await warehouse.insertEvents([
     testEvent({ tenant: A, at: T0, name: 'curl', args: ['curl', 'https://evil.example'] }),
     testEvent({ tenant: A, at: T0 + 1 * SECOND, name: 'bash', hostname: 'node-2.city-a' }),
@@ -71,8 +66,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await warehouse.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await warehouse.close();
+  await drop();
 });
 
 const EVERYTHING = `{

@@ -1,16 +1,15 @@
-import { createSilentLogger } from '@mamori/common';
 import type { Event__Output } from '@mamori/proto';
-import { openWarehouse, type Warehouse } from '@mamori/warehouse';
+import type { Warehouse } from '@mamori/warehouse';
 import { httpEvent, SECOND, T0 } from '@mamori/warehouse/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiApp } from '../src/app.js';
-import { chdbTestDir, testDatabase, testTenant } from './support/chdb.js';
+import { openTestWarehouse, testTenant } from './support/chdb.js';
 import { gql, testApp, token } from './support/fixtures.js';
 
 const A = testTenant();
 const B = testTenant();
 let warehouse: Warehouse;
-let database: string;
+let drop: () => Promise<void>;
 let app: ApiApp;
 
 /** A request the defenders recorded, with the verdict in labels as they write it. */
@@ -39,11 +38,7 @@ function web(
 }
 
 beforeAll(async () => {
-  database = testDatabase();
-  ({ warehouse } = await openWarehouse(
-    { kind: 'embedded', path: chdbTestDir(), database, retentionDays: 30 },
-    { logger: createSilentLogger() },
-  ));
+  ({ warehouse, drop } = await openTestWarehouse());
   await warehouse.insertEvents([
     ...[3, 14, 159, 2653].map((id, i) =>
       web(A, T0 + i * SECOND, { method: 'GET', url: `/api/residents/${id}?lang=ja` }),
@@ -61,8 +56,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await warehouse.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await warehouse.close();
+  await drop();
 });
 
 const DISCOVERED = `query ($host: String, $limit: Int) {

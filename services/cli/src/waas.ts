@@ -89,28 +89,14 @@ export async function runWaasCommand(args: readonly string[], io: WaasIo): Promi
     }
     for (const problem of api.problems) io.err(`--openapi ${specFile}: ${problem}\n`);
   }
-  let lineNumber = 0;
   let bad = 0;
-  for await (const raw of io.lines()) {
-    lineNumber++;
-    const line = raw.trim();
-    if (line === '') continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch (err) {
+  for await (const read of requestLines(io)) {
+    if ('error' in read) {
       bad++;
-      const why = err instanceof Error ? err.message : String(err);
-      io.out(`${JSON.stringify({ error: `line ${lineNumber}: not JSON: ${why}` })}\n`);
+      io.out(`${JSON.stringify({ error: read.error })}\n`);
       continue;
     }
-    const request = toHttpRequest(json);
-    if ('error' in request) {
-      bad++;
-      io.out(`${JSON.stringify({ error: `line ${lineNumber}: ${request.error}` })}\n`);
-      continue;
-    }
-    io.out(`${JSON.stringify(judge(inspector, api, request))}\n`);
+    io.out(`${JSON.stringify(judge(inspector, api, read.request))}\n`);
   }
   return bad > 0 ? 1 : 0;
 }
@@ -154,8 +140,31 @@ async function discover(rest: readonly string[], io: WaasIo): Promise<number> {
     }
   }
   const discovery = createApiDiscovery(title === undefined ? {} : { title });
-  let lineNumber = 0;
   let bad = 0;
+  for await (const read of requestLines(io)) {
+    if ('error' in read) {
+      bad++;
+      io.err(`${read.error}\n`);
+      continue;
+    }
+    const status = (read.json as { status?: unknown }).status;
+    discovery.observe(read.request, typeof status === 'number' ? status : undefined);
+  }
+  io.out(`${JSON.stringify(discovery.toOpenApi(), null, 2)}\n`);
+  if (discovery.dropped > 0) {
+    io.err(`${discovery.dropped} requests not learned: the endpoint limit was reached\n`);
+  }
+  return bad > 0 ? 1 : 0;
+}
+
+/**
+ * The requests of JSON Lines on stdin, blank lines skipped; a line that is not a request is an
+ * error naming its line number and why.
+ */
+async function* requestLines(
+  io: WaasIo,
+): AsyncIterable<{ request: HttpRequest; json: unknown } | { error: string }> {
+  let lineNumber = 0;
   for await (const raw of io.lines()) {
     lineNumber++;
     const line = raw.trim();
@@ -164,24 +173,15 @@ async function discover(rest: readonly string[], io: WaasIo): Promise<number> {
     try {
       json = JSON.parse(line);
     } catch (err) {
-      bad++;
-      io.err(`line ${lineNumber}: not JSON: ${err instanceof Error ? err.message : String(err)}\n`);
+      const why = err instanceof Error ? err.message : String(err);
+      yield { error: `line ${lineNumber}: not JSON: ${why}` };
       continue;
     }
     const request = toHttpRequest(json);
-    if ('error' in request) {
-      bad++;
-      io.err(`line ${lineNumber}: ${request.error}\n`);
-      continue;
-    }
-    const status = (json as { status?: unknown }).status;
-    discovery.observe(request, typeof status === 'number' ? status : undefined);
+    yield 'error' in request
+      ? { error: `line ${lineNumber}: ${request.error}` }
+      : { request, json };
   }
-  io.out(`${JSON.stringify(discovery.toOpenApi(), null, 2)}\n`);
-  if (discovery.dropped > 0) {
-    io.err(`${discovery.dropped} requests not learned: the endpoint limit was reached\n`);
-  }
-  return bad > 0 ? 1 : 0;
 }
 
 /** Lines of a stream (stdin). */

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createSilentLogger } from '@mamori/common';
+import { openWarehouse, type Warehouse } from '@mamori/warehouse';
 
 // The variable packages/warehouse's tests use: whichever test file of a process comes first
 // picks the directory, and every later one reuses it.
@@ -31,4 +33,26 @@ export function testDatabase(prefix = 'api'): string {
 /** A fresh tenant id. */
 export function testTenant(): string {
   return `tenant-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A warehouse on chDB in a fresh database of this process's directory; `drop` removes the
+ * database and closes the warehouse (for afterAll).
+ */
+export async function openTestWarehouse(): Promise<{
+  warehouse: Warehouse;
+  drop: () => Promise<void>;
+}> {
+  const database = testDatabase();
+  const { warehouse } = await openWarehouse(
+    { kind: 'embedded', path: chdbTestDir(), database, retentionDays: 30 },
+    { logger: createSilentLogger() },
+  );
+  return {
+    warehouse,
+    drop: async () => {
+      await warehouse.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+      await warehouse.close();
+    },
+  };
 }

@@ -2,47 +2,14 @@ import { createSilentLogger } from '@mamori/common';
 import type { Policy__Output, WebApplicationPolicy__Output } from '@mamori/proto';
 import { describe, expect, it } from 'vitest';
 import { createWaasEngine, hostOf, normalizedPath } from '../../src/waas/engine.js';
+import { policy, webApp } from '../support/policies.js';
 
-function webApp(partial: Partial<WebApplicationPolicy__Output> = {}): WebApplicationPolicy__Output {
-  return {
-    hosts: [],
-    path_prefixes: [],
-    paranoia: 1,
-    alert_threshold: 3,
-    block_threshold: 5,
-    exceptions: [],
-    openapi: '',
-    api_mode: 'POLICY_MODE_DETECT',
-    rate_limits: null,
-    bot_mode: 'POLICY_MODE_DETECT',
-    body_limit_bytes: 131072,
-    sample_clean: 0,
-    ...partial,
-  };
-}
-
-function policy(
+function webPolicy(
   id: string,
   mode: Policy__Output['mode'],
   part: WebApplicationPolicy__Output | null,
 ): Policy__Output {
-  return {
-    id,
-    name: id,
-    mode,
-    rules: '',
-    namespaces: [],
-    images: [],
-    tenant_id: 'city-a',
-    pod_labels: {},
-    allowed_processes: [],
-    denied_processes: [],
-    protected_paths: [],
-    allowed_destinations: [],
-    updated_unix_micros: 1,
-    deleted: false,
-    web_application: part,
-  };
+  return policy({ id, mode, web_application: part });
 }
 
 const BROWSER = {
@@ -95,9 +62,9 @@ describe('hosts and paths of a request', () => {
 describe('WAAS engine', () => {
   it('judges a request under the first policy by id whose hosts and paths select it, else locally', () => {
     const e = engine([
-      policy('b-portal', 'POLICY_MODE_BLOCK', webApp({ hosts: ['*.city-a.example'] })),
-      policy('a-api', 'POLICY_MODE_DETECT', webApp({ path_prefixes: ['/api'] })),
-      policy('runtime-only', 'POLICY_MODE_BLOCK', null),
+      webPolicy('b-portal', 'POLICY_MODE_BLOCK', webApp({ hosts: ['*.city-a.example'] })),
+      webPolicy('a-api', 'POLICY_MODE_DETECT', webApp({ path_prefixes: ['/api'] })),
+      webPolicy('runtime-only', 'POLICY_MODE_BLOCK', null),
     ]);
     expect(e.policies()).toEqual(['a-api', 'b-portal']);
     expect(e.appFor('portal.city-a.example', '/api/x').policyId).toBe('a-api');
@@ -108,8 +75,8 @@ describe('WAAS engine', () => {
 
   it('refuses a blocking verdict under a blocking policy, and only reports it under a detecting one', () => {
     const e = engine([
-      policy('block', 'POLICY_MODE_BLOCK', webApp({ hosts: ['block.example'] })),
-      policy('detect', 'POLICY_MODE_DETECT', webApp({ hosts: ['detect.example'] })),
+      webPolicy('block', 'POLICY_MODE_BLOCK', webApp({ hosts: ['block.example'] })),
+      webPolicy('detect', 'POLICY_MODE_DETECT', webApp({ hosts: ['detect.example'] })),
     ]);
     const blocked = e.judge(e.appFor('block.example', SQLI), get(SQLI), '203.0.113.9');
     expect(blocked.verdict.action).toBe('block');
@@ -127,7 +94,7 @@ describe('WAAS engine', () => {
   });
 
   it('never refuses under pushed policies on a node that does not enforce', () => {
-    const e = engine([policy('block', 'POLICY_MODE_BLOCK', webApp())], false);
+    const e = engine([webPolicy('block', 'POLICY_MODE_BLOCK', webApp())], false);
     const judged = e.judge(e.appFor('x', SQLI), get(SQLI), '203.0.113.9');
     expect(judged.verdict.action).toBe('block');
     expect(judged.refuse).toBeUndefined();
@@ -135,7 +102,7 @@ describe('WAAS engine', () => {
 
   it('applies a policy’s exceptions and thresholds', () => {
     const e = engine([
-      policy(
+      webPolicy(
         'cms',
         'POLICY_MODE_BLOCK',
         webApp({
@@ -156,7 +123,11 @@ describe('WAAS engine', () => {
       status: 403,
     });
     const lenient = engine([
-      policy('lenient', 'POLICY_MODE_BLOCK', webApp({ alert_threshold: 50, block_threshold: 100 })),
+      webPolicy(
+        'lenient',
+        'POLICY_MODE_BLOCK',
+        webApp({ alert_threshold: 50, block_threshold: 100 }),
+      ),
     ]);
     expect(lenient.judge(lenient.appFor('x', SQLI), get(SQLI), '203.0.113.9').verdict.action).toBe(
       'allow',
@@ -165,7 +136,7 @@ describe('WAAS engine', () => {
 
   it('refuses a client over its burst with 429 and Retry-After, per address', () => {
     const e = engine([
-      policy(
+      webPolicy(
         'limited',
         'POLICY_MODE_BLOCK',
         webApp({
@@ -195,7 +166,7 @@ describe('WAAS engine', () => {
   });
 
   it('reports requests an OpenAPI document does not describe, and refuses them when its mode says so', () => {
-    const detect = engine([policy('api', 'POLICY_MODE_BLOCK', webApp({ openapi: OPENAPI }))]);
+    const detect = engine([webPolicy('api', 'POLICY_MODE_BLOCK', webApp({ openapi: OPENAPI }))]);
     const ok = detect.judge(detect.appFor('x', '/api/residents/7'), get('/api/residents/7'), '::1');
     expect(ok.verdict).toMatchObject({ action: 'allow', findings: [] });
     const bad = detect.judge(
@@ -207,7 +178,7 @@ describe('WAAS engine', () => {
     expect(bad.verdict.findings.map((f) => f.category)).toEqual(['api-schema']);
     expect(bad.refuse).toBeUndefined();
     const block = engine([
-      policy(
+      webPolicy(
         'api',
         'POLICY_MODE_BLOCK',
         webApp({ openapi: OPENAPI, api_mode: 'POLICY_MODE_BLOCK' }),
@@ -218,19 +189,21 @@ describe('WAAS engine', () => {
   });
 
   it('keeps a policy whose OpenAPI document does not compile, without the schema', () => {
-    const e = engine([policy('broken', 'POLICY_MODE_BLOCK', webApp({ openapi: '{"openapi":' }))]);
+    const e = engine([
+      webPolicy('broken', 'POLICY_MODE_BLOCK', webApp({ openapi: '{"openapi":' })),
+    ]);
     expect(e.policies()).toEqual(['broken']);
     expect(e.judge(e.appFor('x', SQLI), get(SQLI), '::1').refuse).toEqual({ status: 403 });
   });
 
   it('recognises bots and blocks them only when the bot mode blocks; crawlers are only reported', () => {
     const curl = { 'user-agent': 'curl/8.5.0', accept: '*/*' };
-    const detect = engine([policy('p', 'POLICY_MODE_BLOCK', webApp())]);
+    const detect = engine([webPolicy('p', 'POLICY_MODE_BLOCK', webApp())]);
     const seen = detect.judge(detect.appFor('x', '/'), get('/', curl), '::1');
     expect(seen.verdict.action).toBe('alert');
     expect(seen.verdict.findings.map((f) => f.category)).toContain('bot');
     const block = engine([
-      policy('p', 'POLICY_MODE_BLOCK', webApp({ bot_mode: 'POLICY_MODE_BLOCK' })),
+      webPolicy('p', 'POLICY_MODE_BLOCK', webApp({ bot_mode: 'POLICY_MODE_BLOCK' })),
     ]);
     expect(block.judge(block.appFor('x', '/'), get('/', curl), '::1').refuse).toEqual({
       status: 403,

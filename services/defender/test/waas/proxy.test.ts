@@ -2,11 +2,12 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Event, WebApplicationPolicy__Output } from '@mamori/proto';
+import type { Event } from '@mamori/proto';
 import { createSilentLogger } from '@mamori/common';
 import { parseWaasProxyArgs } from '../../src/waas/command.js';
 import { createWaasEngine } from '../../src/waas/engine.js';
 import { createWaasProxy, EVENT_ID_HEADER, type WaasProxyOptions } from '../../src/waas/proxy.js';
+import { policy, webApp } from '../support/policies.js';
 
 interface Seen {
   method: string;
@@ -251,40 +252,11 @@ describe('waas proxy under pushed web application policies', () => {
   it('answers 429 with Retry-After past a rate limit, and reports blocks and detect-mode verdicts with their policy', async () => {
     const app = await upstream();
     const engine = createWaasEngine({ logger: createSilentLogger() });
-    const base = {
-      name: 'p',
-      rules: '',
-      namespaces: [],
-      images: [],
-      tenant_id: 'city-a',
-      pod_labels: {},
-      allowed_processes: [],
-      denied_processes: [],
-      protected_paths: [],
-      allowed_destinations: [],
-      updated_unix_micros: 1,
-      deleted: false,
-    };
-    const part: Omit<WebApplicationPolicy__Output, 'path_prefixes'> = {
-      hosts: [],
-      paranoia: 1,
-      alert_threshold: 3,
-      block_threshold: 5,
-      exceptions: [],
-      openapi: '',
-      api_mode: 'POLICY_MODE_DETECT',
-      rate_limits: null,
-      bot_mode: 'POLICY_MODE_DETECT',
-      body_limit_bytes: 131072,
-      sample_clean: 0,
-    };
     engine.setPolicies([
-      {
-        ...base,
+      policy({
         id: 'api',
         mode: 'POLICY_MODE_BLOCK',
-        web_application: {
-          ...part,
+        web_application: webApp({
           path_prefixes: ['/api'],
           rate_limits: {
             burst_requests: 2,
@@ -295,14 +267,13 @@ describe('waas proxy under pushed web application policies', () => {
             session_cookies: [],
             session_headers: [],
           },
-        },
-      },
-      {
-        ...base,
+        }),
+      }),
+      policy({
         id: 'legacy',
         mode: 'POLICY_MODE_DETECT',
-        web_application: { ...part, path_prefixes: ['/legacy'] },
-      },
+        web_application: webApp({ path_prefixes: ['/legacy'] }),
+      }),
     ]);
     const { base: url, events } = await proxy(app.url, { engine });
     const browser = {

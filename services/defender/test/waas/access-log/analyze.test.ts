@@ -1,8 +1,8 @@
 import { createSilentLogger } from '@mamori/common';
-import type { Policy__Output } from '@mamori/proto';
 import { describe, expect, it } from 'vitest';
 import { createAccessLogAnalyzer, parseNginxJsonLine } from '../../../src/waas/access-log/index.js';
 import { createWaasEngine } from '../../../src/waas/engine.js';
+import { policy, webApp } from '../../support/policies.js';
 import { NGINX_REQUEST_LINE, NGINX_SQLI } from './samples.js';
 
 function entry(line: string) {
@@ -11,36 +11,11 @@ function entry(line: string) {
   return parsed.entry;
 }
 
-const shop: Policy__Output = {
+const shop = policy({
   id: 'shop',
-  name: 'shop',
   mode: 'POLICY_MODE_BLOCK',
-  rules: '',
-  namespaces: [],
-  images: [],
-  tenant_id: 'city-a',
-  pod_labels: {},
-  allowed_processes: [],
-  denied_processes: [],
-  protected_paths: [],
-  allowed_destinations: [],
-  updated_unix_micros: 1,
-  deleted: false,
-  web_application: {
-    hosts: ['shop.example.gov'],
-    path_prefixes: [],
-    paranoia: 1,
-    alert_threshold: 3,
-    block_threshold: 5,
-    exceptions: [],
-    openapi: '',
-    api_mode: 'POLICY_MODE_DETECT',
-    rate_limits: null,
-    bot_mode: 'POLICY_MODE_DETECT',
-    body_limit_bytes: 131072,
-    sample_clean: 0,
-  },
-};
+  web_application: webApp({ hosts: ['shop.example.gov'] }),
+});
 
 describe('access-log analysis', () => {
   it('judges a logged request under the policy of its host, never as enforced, at the time it was made', () => {
