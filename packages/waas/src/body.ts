@@ -263,31 +263,6 @@ function looksLikeXml(body: string): boolean {
 }
 
 /**
- * Whether a URL-encoded body is as a form encoder writes it: every character it always escapes
- * (blanks, control characters, `"`, `<`, `>`, `` ` ``, `{`, `}`, `|`, `\`, `^`) escaped.
- */
-function formEncoderWrote(body: string): boolean {
-  for (let i = 0; i < body.length; i++) {
-    const c = body.charCodeAt(i);
-    if (c <= 32 || c === 127) return false;
-    switch (c) {
-      case 34: // "
-      case 60: // <
-      case 62: // >
-      case 96: // `
-      case 123: // {
-      case 125: // }
-      case 124: // |
-      case 92: // \
-      case 94: // ^
-        return false;
-      default:
-    }
-  }
-  return true;
-}
-
-/**
  * Adds a body's values to `sink` by its content type (or, with none, by what it looks like).
  * Returns the raw XML as one value when the body is XML, for the XXE check.
  */
@@ -299,9 +274,6 @@ export function extractBody(
   const type = contentType.toLowerCase();
   if (type.startsWith('application/x-www-form-urlencoded')) {
     addUrlEncoded(body, 'body', 'body', sink);
-    // A body no form encoder wrote (raw blanks, quotes, brackets) was written by hand, and `&`
-    // in it may be meant as text, not as a separator (`cmd=1.1.1.1 && id`): read it whole too.
-    if (!formEncoderWrote(body)) addText(body, 'body', '', sink);
     return undefined;
   }
   if (type.startsWith('multipart/')) {

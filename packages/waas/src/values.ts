@@ -55,6 +55,23 @@ export function isPlainName(name: string): boolean {
 }
 
 /**
+ * Where the field that starts at `from` ends: the next `&`, except a run of `&` with a raw blank
+ * on both sides. No encoder writes a raw blank (it writes `+` or `%20`), and no one writing
+ * `a=1&b=2` by hand puts blanks around the separator: in `cmd=1.1.1.1 && id` the `&&` is text,
+ * as a shell reads it, not two separators.
+ */
+function fieldEnd(text: string, from: number): number {
+  let at = text.indexOf('&', from);
+  while (at !== -1) {
+    let run = at;
+    while (text.charCodeAt(run) === 38 /* & */) run++;
+    if (at === 0 || text.charCodeAt(at - 1) !== 32 || text.charCodeAt(run) !== 32) return at;
+    at = text.indexOf('&', run);
+  }
+  return text.length;
+}
+
+/**
  * `a=1&b=2` (a query string or a URL-encoded form) into values at `<prefix>.<name>`, `+` as
  * space; a name that is not a plain identifier is inspected too.
  */
@@ -67,8 +84,7 @@ export function addUrlEncoded(
   let start = 0;
   const n = text.length;
   while (start <= n) {
-    let end = text.indexOf('&', start);
-    if (end === -1) end = n;
+    const end = fieldEnd(text, start);
     if (end > start) {
       const pair = text.slice(start, end);
       const eq = pair.indexOf('=');

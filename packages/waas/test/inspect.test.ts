@@ -170,7 +170,7 @@ describe('createInspector', () => {
       body,
     });
 
-    it('reads a body no form encoder wrote as text too, where & can be a shell operator', () => {
+    it('reads an & with blanks around it as text, as a shell would, not as a separator', () => {
       expect(inspector.inspect(form('host=10.0.0.8 && cat /etc/shadow')).action).toBe('block');
       expect(inspector.inspect(form('host=example.org & net user x /add')).action).toBe('block');
       // Written by a form encoder, `&` only separates fields and each field is clean.

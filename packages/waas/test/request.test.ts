@@ -114,6 +114,16 @@ describe('extractValues', () => {
     ).toEqual([['body', 'body', 'no boundary here']]);
   });
 
+  it('splits fields at &, but not at an & with raw blanks on both sides', () => {
+    expect(values({ method: 'GET', url: '/?a=1 && b&c=2&d=x &e=y& z' })).toEqual([
+      ['query.a', 'query', '1 && b'],
+      ['query.c', 'query', '2'],
+      ['query.d', 'query', 'x '],
+      ['query.e', 'query', 'y'],
+      ['query. z', 'query', ' z'],
+    ]);
+  });
+
   it('takes URL-encoded form fields, multipart fields and file names', () => {
     expect(
       values({
