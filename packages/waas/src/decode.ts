@@ -119,17 +119,37 @@ function urlDecodeOnce(input: string, plusAsSpace = false): string {
   return out;
 }
 
+/** Whether `input` holds a percent escape (`%XX` or `%uXXXX`) that decodes. */
+function hasEscape(input: string): boolean {
+  let at = input.indexOf('%');
+  while (at !== -1) {
+    if (hexValue(input.charCodeAt(at + 1)) >= 0 && hexValue(input.charCodeAt(at + 2)) >= 0) {
+      return true;
+    }
+    if ((input.charCodeAt(at + 1) | 0x20) === 117 && hexValue(input.charCodeAt(at + 2)) >= 0) {
+      return true;
+    }
+    at = input.indexOf('%', at + 1);
+  }
+  return false;
+}
+
 /**
  * URL-decodes while the value changes, up to {@link MAX_URL_DECODE_ROUNDS} rounds. With
  * `plusAsSpace` `+` is a space in the first round; with `'always'` in every round (a form
  * encoder's output, encoded again: its `+` became `%2B` on the way).
  */
 export function urlDecode(input: string, plusAsSpace: boolean | 'always' = false): string {
-  let value = urlDecodeOnce(input, plusAsSpace !== false);
+  let value = urlDecodeOnce(
+    input,
+    plusAsSpace === true || (plusAsSpace === 'always' && hasEscape(input)),
+  );
   for (let round = 1; round < MAX_URL_DECODE_ROUNDS; round++) {
     if (value.indexOf('%') === -1) break;
-    // `+` is a space only in the first round: a later `+` came from `%2B`, a literal plus.
-    const next = urlDecodeOnce(value, plusAsSpace === 'always');
+    // `+` is a space only in the first round: a later `+` came from `%2B`, a literal plus. A
+    // form decoder's later round (`'always'`) reads `+` as a space only where it decodes
+    // escapes: `%1+0` is no layer of encoding, and its `+` came from a `%2B`.
+    const next = urlDecodeOnce(value, plusAsSpace === 'always' && hasEscape(value));
     if (next === value) break;
     value = next;
   }
@@ -340,7 +360,9 @@ export function decodeValue(raw: string, options: DecodeOptions = {}): string {
   if (!needsDecoding(raw, plusAsSpace !== false)) return raw;
   let value = options.url === false ? raw : urlDecode(raw, plusAsSpace);
   value = decodeEscapes(decodeHtmlEntities(value));
-  if (value.indexOf('%') !== -1) value = urlDecodeOnce(value, plusAsSpace === 'always');
+  if (value.indexOf('%') !== -1) {
+    value = urlDecodeOnce(value, plusAsSpace === 'always' && hasEscape(value));
+  }
   return removeNul(value);
 }
 
@@ -357,6 +379,35 @@ export function decodeFormVariant(raw: string, decoded: string): string | undefi
   if (decoded.indexOf('+') === -1 || raw.indexOf('%') === -1) return undefined;
   const form = decodeValue(raw, { plusAsSpace: 'always' });
   return form === decoded ? undefined : form;
+}
+
+/**
+ * Whether a raw value is plainly a form encoder's output: percent escapes, no raw blank or
+ * control character, and no `%20` (a form encoder writes a space as `+`; encoders that leave
+ * `+` alone write it `%20`). Its `+` are then spaces, and the reading with literal pluses
+ * (`the+select+was+a+great+union%21` as SQL arithmetic) is not one an application makes.
+ */
+export function looksFormEncoded(raw: string): boolean {
+  // Every layer of encoding is looked at: `%2520` is a `%20` one layer down.
+  let layer = raw;
+  let escapes = 0;
+  for (let round = 0; round < MAX_URL_DECODE_ROUNDS; round++) {
+    let found = 0;
+    for (let i = 0; i < layer.length; i++) {
+      const c = layer.charCodeAt(i);
+      if (c <= 32 || c === 127) return false;
+      if (c === 37 /* % */) {
+        const h = hexValue(layer.charCodeAt(i + 1));
+        const l = hexValue(layer.charCodeAt(i + 2));
+        if (h === 2 && l === 0) return false;
+        if (h >= 0 && l >= 0) found++;
+      }
+    }
+    if (found === 0) break;
+    escapes += found;
+    layer = urlDecodeOnce(layer, false);
+  }
+  return escapes > 0;
 }
 
 /**

@@ -1,4 +1,10 @@
-import { decodeBase64Text, decodeFormVariant, decodeValue, MIN_BASE64_LENGTH } from './decode.js';
+import {
+  decodeBase64Text,
+  decodeFormVariant,
+  decodeValue,
+  looksFormEncoded,
+  MIN_BASE64_LENGTH,
+} from './decode.js';
 import type { InspectedValue } from './types.js';
 
 /** At most this many values are taken from one request, so that work per request is bounded. */
@@ -17,9 +23,13 @@ export class ValueSink {
       this.truncated = true;
       return;
     }
-    this.values.push(value);
-    if (value.kind !== 'json-key') {
-      const form = decodeFormVariant(value.raw, value.value);
+    const form = value.kind === 'json-key' ? undefined : decodeFormVariant(value.raw, value.value);
+    if (form !== undefined && looksFormEncoded(value.raw)) {
+      // Plainly a form encoder's output: its `+` are spaces, and only that reading is inspected.
+      value = { ...value, value: form };
+      this.values.push(value);
+    } else {
+      this.values.push(value);
       if (form !== undefined) this.values.push({ ...value, value: form });
     }
     if (tryBase64 && value.value.length >= MIN_BASE64_LENGTH) {

@@ -3,6 +3,7 @@ import {
   decodeBase64Text,
   decodeEscapes,
   decodeFormVariant,
+  looksFormEncoded,
   decodeHtmlEntities,
   decodeValue,
   urlDecode,
@@ -34,6 +35,22 @@ describe('decodeValue', () => {
     expect(decodeFormVariant('c++', 'c++')).toBeUndefined();
     expect(decodeFormVariant('1%2B1', decodeValue('1%2B1', { plusAsSpace: true }))).toBeUndefined();
     expect(decodeFormVariant('a%20b', 'a b')).toBeUndefined();
+  });
+
+  it("tells a form encoder's output from values whose + may be a plus", () => {
+    expect(looksFormEncoded('the+select+was+a+great+union%21')).toBe(true);
+    expect(looksFormEncoded('9%2BUNION%2BALL%2BSELECT%2B%2527a%2527')).toBe(true);
+    // `%20` (also one layer down, `%2520`) is written by encoders that leave `+` alone.
+    expect(looksFormEncoded('1%27%20and%20char(124)+user')).toBe(false);
+    expect(looksFormEncoded('1%27%2520and%2520char(124)%252Buser')).toBe(false);
+    expect(looksFormEncoded('a+b c%21')).toBe(false);
+    expect(looksFormEncoded('c++')).toBe(false);
+  });
+
+  it('reads + as a space only in layers that are URL-encoded', () => {
+    // `%252B` is a plus two layers down: the last layer, `%1+0`, decodes nothing.
+    const raw = 'aa%2527%25251%252B0%253D%25270';
+    expect(decodeFormVariant(raw, decodeValue(raw, { plusAsSpace: true }))).toBeUndefined();
   });
 
   it('decodes overlong UTF-8 to the character it spells and bad bytes without throwing', () => {

@@ -144,6 +144,9 @@ describe('createInspector', () => {
         'Tom+%26+Jerry%3A+select+episodes+%28or+all%29',
         'O%27Brien+and+O%27Neill',
         '%E6%9D%B1%E4%BA%AC%E3%81%AE+%E5%A4%A9%E6%B0%97',
+        // Read with literal pluses these are arithmetic on a subquery; no application does.
+        'the+select+was+a+great+union%21',
+        'tip%3Dselect+a+seat+and+pay+at+the+desk',
       ]) {
         expect(inspector.inspect(multipart(text)).action, text).toBe('allow');
         expect(inspector.inspect(get(`/notes/${text}`)).action, text).toBe('allow');
