@@ -1,4 +1,5 @@
 import { extractBody } from './body.js';
+import { decodeContent } from './content-encoding.js';
 import { decodeBase64Text, decodeUtf8Lenient, decodeValue } from './decode.js';
 import { addUrlEncoded, isPlainName, ValueSink } from './values.js';
 import type { InspectedValue } from './types.js';
@@ -209,9 +210,11 @@ export function extractValues(
   addPath(path, sink);
   if (query !== '') addUrlEncoded(query, 'query', 'query', sink);
   let contentType = '';
+  let contentEncoding = '';
   for (const [name, value] of headerEntries(request)) {
     if (name === 'cookie') addCookies(value, sink);
     if (name === 'content-type') contentType = value;
+    if (name === 'content-encoding') contentEncoding = value;
     if (SKIPPED_HEADERS.has(name) || name.startsWith('sec-')) continue;
     sink.add(
       { location: `header.${name}`, value: decodeValue(value), raw: value, name, kind: 'header' },
@@ -223,7 +226,18 @@ export function extractValues(
   if (request.body !== undefined && request.body !== '') {
     const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     let body: string;
-    if (request.bodyEncoding === 'base64') {
+    const content =
+      contentEncoding === ''
+        ? undefined
+        : decodeContent(
+            Buffer.from(request.body, request.bodyEncoding === 'base64' ? 'base64' : 'utf8'),
+            contentEncoding,
+            limit,
+          );
+    if (content !== undefined) {
+      bodyTruncated = content.truncated;
+      body = decodeUtf8Lenient(content.bytes.subarray(0, limit));
+    } else if (request.bodyEncoding === 'base64') {
       const bytes = Buffer.from(request.body, 'base64');
       bodyTruncated = bytes.length > limit;
       body = decodeUtf8Lenient(bytes.subarray(0, limit));
