@@ -1,6 +1,6 @@
 import { extractBody } from './body.js';
 import { decodeContent } from './content-encoding.js';
-import { decodeBase64Text, decodeUtf8Lenient, decodeValue } from './decode.js';
+import { decodeBase64Text, decodeUtf8Lenient, decodeValue, MIN_BASE64_LENGTH } from './decode.js';
 import { addUrlEncoded, isPlainName, ValueSink } from './values.js';
 import type { InspectedValue } from './types.js';
 
@@ -147,17 +147,28 @@ function addPath(rawPath: string, sink: ValueSink): void {
   if (rawPath === '' || rawPath === '/') return;
   const path = decodeValue(rawPath);
   sink.add({ location: 'path', value: path, raw: rawPath, name: '', kind: 'path' }, false);
-  const raws = rawPath.split('/');
   if (isPlainPath(rawPath)) {
     // A plain path can still carry a parameter in base64(url) (`/report/eyJpZCI6…`), which
     // the handler decodes: such a segment is inspected decoded.
-    for (const raw of raws) {
-      const text = decodeBase64Text(raw);
-      if (text === undefined) continue;
-      sink.add({ location: 'path', value: decodeValue(text), raw, name: '', kind: 'path' }, false);
+    let from = 0;
+    while (from < rawPath.length) {
+      let end = rawPath.indexOf('/', from);
+      if (end === -1) end = rawPath.length;
+      if (end - from >= MIN_BASE64_LENGTH) {
+        const raw = rawPath.slice(from, end);
+        const text = decodeBase64Text(raw);
+        if (text !== undefined) {
+          sink.add(
+            { location: 'path', value: decodeValue(text), raw, name: '', kind: 'path' },
+            false,
+          );
+        }
+      }
+      from = end + 1;
     }
     return;
   }
+  const raws = rawPath.split('/');
   // Each segment of a path with anything unusual in it (a lone one too), as an application's
   // router hands it to a handler: an injection in one segment reads as such without the slashes
   // around it.

@@ -23,7 +23,10 @@ export class ValueSink {
       this.truncated = true;
       return;
     }
-    const form = value.kind === 'json-key' ? undefined : decodeFormVariant(value.raw, value.value);
+    const form =
+      value.kind === 'json-key' || value.value.indexOf('+') === -1
+        ? undefined
+        : decodeFormVariant(value.raw, value.value);
     if (form !== undefined && looksFormEncoded(value.raw)) {
       // Plainly a form encoder's output: its `+` are spaces, and only that reading is inspected.
       value = { ...value, value: form };
