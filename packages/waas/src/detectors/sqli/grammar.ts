@@ -284,6 +284,18 @@ class Judge {
       return this.signal(0.95, 'adds a condition that reads the catalogue', op, true);
     if (s.cmp > 0) {
       const code = s.lit + s.fn > 0;
+      if (
+        !leftString &&
+        this.context === 0 &&
+        this.code[0]?.type === 'id' &&
+        s.ids > 0 &&
+        s.fn === 0
+      ) {
+        // `price < 100 and rating > 4`, `x > 0 && y > 0`: a filter or a code snippet, names
+        // compared with values. A numeric injection starts from a number and adds a constant
+        // condition (`1 and 2>1`); one on names alone is only worth an alert.
+        return this.signal(0.6, 'adds a boolean condition on names', op);
+      }
       if (leftString || code) {
         return this.signal(
           cleanEnd ? 0.95 : 0.9,

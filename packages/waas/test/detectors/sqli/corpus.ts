@@ -122,6 +122,9 @@ export const ATTACKS: Record<string, readonly string[]> = {
     // a subquery as an operand, however the select list is hidden
     '7=select 1,2 from dual',
     '0-select/*!1 union select user()*/from t;',
+    // a name first, then a constant condition or a call
+    'sort and 2>1',
+    'name or sleep(3)',
   ],
 };
 
@@ -279,4 +282,8 @@ export const BENIGN: readonly string[] = [
   'msg=select the best or the worst&lang=en',
   'tip=select a seat and pay at the desk',
   'Rule: x=select all that apply',
+  // filters and code snippets: names compared with values
+  'price < 100 and rating > 4',
+  'x > 0 && y > 0',
+  'age >= 18 or guardian = 1',
 ];
