@@ -282,8 +282,4 @@ export const BENIGN: readonly string[] = [
   'msg=select the best or the worst&lang=en',
   'tip=select a seat and pay at the desk',
   'Rule: x=select all that apply',
-  // filters and code snippets: names compared with values
-  'price < 100 and rating > 4',
-  'x > 0 && y > 0',
-  'age >= 18 or guardian = 1',
 ];

@@ -37,6 +37,14 @@ describe('sqliDetector', () => {
     expect(alerted.length).toBeLessThanOrEqual(Math.floor(BENIGN.length * 0.03));
   });
 
+  it.each(['price < 100 and rating > 4', 'x > 0 && y > 0', 'age >= 18 or guardian = 1'])(
+    'only alerts, from paranoia 2, on the filter or code snippet %j',
+    (text) => {
+      expect(sqliDetector.inspect(query(text), 1)).toEqual([]);
+      expect(sqliDetector.inspect(query(text), 2)[0]?.confidence).toBe(0.6);
+    },
+  );
+
   it('reports a lone string close and comment only at higher paranoia', () => {
     expect(sqliDetector.inspect(query("admin' --"), 1)).toEqual([]);
     const findings = sqliDetector.inspect(query("admin' --"), 2);
