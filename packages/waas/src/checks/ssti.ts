@@ -37,10 +37,49 @@ const DELIMITERS: readonly (readonly [string, string])[] = [
   ['{%', '%}'],
 ];
 
+/** Server-side include directives (Apache mod_include, nginx ssi, IIS): `<!--#name …-->`. */
+const SSI_DIRECTIVES: ReadonlySet<string> = new Set([
+  'include',
+  'exec',
+  'echo',
+  'config',
+  'set',
+  'printenv',
+  'fsize',
+  'flastmod',
+  'if',
+  'elif',
+  'else',
+  'endif',
+  'block',
+]);
+
+/**
+ * A server-side include directive at or after `from`: `<!--#` then a directive name then a
+ * blank or the comment's end (`<!-- #main -->`, a comment about an anchor, is none). The
+ * directive's position, or -1.
+ */
+function ssiDirective(text: string, from: number): number {
+  let at = text.indexOf('<!--#', from);
+  while (at !== -1) {
+    let j = at + 5;
+    while (j < text.length && j - at < 14) {
+      const c = text.charCodeAt(j) | 0x20;
+      if (c < 97 || c > 122) break;
+      j++;
+    }
+    const name = text.slice(at + 5, j).toLowerCase();
+    const next = text.charCodeAt(j);
+    if (SSI_DIRECTIVES.has(name) && (next <= 32 || text.startsWith('-->', j))) return at;
+    at = text.indexOf('<!--#', at + 5);
+  }
+  return -1;
+}
+
 /**
  * Server-side template injection (category `ssti`): template expressions that compute
  * (`{{7*7}}`, `${T(java.lang.Runtime)}`, `<%= 7*7 %>`, `#{16*8787}`), FreeMarker directives
- * (`<#assign`). At paranoia 3 and above, any non-empty `{{…}}` in a parameter.
+ * (`<#assign`), server-side include directives (`<!--#include virtual=… -->`). At paranoia 3 and above, any non-empty `{{…}}` in a parameter.
  */
 export const sstiCheck: Detector = {
   name: 'template-injection',
@@ -50,6 +89,10 @@ export const sstiCheck: Detector = {
     // Every delimiter below has a `{` or a `<`: values without either are most values.
     if (value.kind === 'json-key' || (text.indexOf('{') === -1 && text.indexOf('<') === -1)) {
       return [];
+    }
+    const ssi = text.indexOf('<!--#') === -1 ? -1 : ssiDirective(text, 0);
+    if (ssi !== -1) {
+      return [finding(value, 'ssti', 1, 'a server-side include directive', text.slice(ssi))];
     }
     const lower = text.indexOf('<#') !== -1 ? text.toLowerCase() : '';
     if (lower.includes('<#assign') || lower.includes('?new()')) {

@@ -87,6 +87,27 @@ describe('built-in checks', () => {
     expect(categories(query('costs $in total $5'))).toEqual([]);
   });
 
+  it('finds server-side include directives, not comments that start with #', () => {
+    for (const payload of [
+      '<!--#include file="../../web.config"-->',
+      '<!--#echo var="REMOTE_ADDR" -->',
+      '<!--#config timefmt="%D"-->',
+      'hi <!--#printenv -->',
+      '<!--#INCLUDE virtual="/cgi-bin/x.cgi"-->',
+    ]) {
+      expect(categories(query(payload)), payload).toEqual(['ssti']);
+      expect(categories(json(JSON.stringify({ bio: payload }))), payload).toEqual(['ssti']);
+    }
+    for (const text of [
+      '<!-- #main navigation -->',
+      '<!--#-->',
+      '<!--#anchor-->',
+      'x <!--# TODO -->',
+    ]) {
+      expect(categories(json(JSON.stringify({ bio: text }))), text).toEqual([]);
+    }
+  });
+
   it('finds template expressions that compute, not plain placeholders', () => {
     for (const payload of [
       '{{7*7}}',
