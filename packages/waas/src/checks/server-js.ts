@@ -174,14 +174,34 @@ function statementAt(toks: readonly Tok[], k: number): { what: string; strong: b
         ? { what: 'calls sleep()', strong: true }
         : null;
     case 'return': {
+      // `return true` ending the statement, or `return` of a JavaScript comparison (`==`, `!=`):
+      // what a `$where` function answers for every document.
       const v = toks[k + 1];
       const constant =
         v !== undefined &&
         (v.kind === 'num' || (v.kind === 'word' && (v.text === 'true' || v.text === 'false')));
       const end = toks[k + 2];
-      return constant && (end === undefined || end.text === ';' || end.text === '}')
-        ? { what: 'returns a constant', strong: false }
-        : null;
+      if (constant && (end === undefined || end.text === ';' || end.text === '}')) {
+        return { what: 'returns a constant', strong: true };
+      }
+      for (let j = k + 1; j < k + 10 && j + 1 < toks.length; j++) {
+        const t = toks[j]!;
+        // Words in a row are prose (`return it by Friday`), not an expression.
+        if (
+          t.text === ';' ||
+          t.text === '}' ||
+          (t.kind === 'word' && toks[j - 1]?.kind === 'word' && j > k + 1)
+        )
+          break;
+        if (
+          (t.text === '=' || t.text === '!') &&
+          toks[j + 1]!.text === '=' &&
+          toks[j + 1]!.start === t.start + 1
+        ) {
+          return { what: 'returns a comparison', strong: true };
+        }
+      }
+      return null;
     }
     case 'function':
       return punctAt(toks, k + 1, '(') ? { what: 'defines a function', strong: false } : null;

@@ -18,6 +18,9 @@ describe('serverJsCheck', () => {
     '  db.sessions.drop()',
     '0;for(let i=0;;i++){}',
     '2) ; const s = db.users.findOne({}); do{ }while(s)',
+    '7; return false',
+    "x';return 'b'=='b' && ''=='",
+    '"; return this.role != "" ; "',
   ])('finds server-side JavaScript in %j', (payload) => {
     expect(confidence(payload)).toBeGreaterThanOrEqual(0.9);
   });
@@ -34,6 +37,9 @@ describe('serverJsCheck', () => {
     'for (const x of list) { console.log(x); }',
     '{"name":"Ada","tags":["a;b"]}',
     "O'Reilly; do you stock it?",
+    'Items bought; return = refund in 30 days',
+    'Day 1; return true to form',
+    'Read it; return it by Friday, then rate it == good',
   ])('leaves %j alone', (text) => {
     expect(confidence(text)).toBe(0);
   });
