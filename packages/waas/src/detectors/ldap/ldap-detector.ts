@@ -187,7 +187,7 @@ function judge(s: string): Verdict | null {
   };
   const n = Math.min(s.length, MAX_SCAN);
   // A whole value that is an extensible match with a rule: `attr:rule:=x`, `attr:dn:=x`.
-  const whole = itemAt(s, 0);
+  const whole = s.indexOf(':=') === -1 ? null : itemAt(s, 0);
   if (whole && whole.type === ':=' && whole.end === s.length) {
     consider(BLOCK, 'is an LDAP extensible match with a matching rule', 0);
   }
