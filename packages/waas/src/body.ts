@@ -3,7 +3,7 @@
  * anything else as one text value. Each parser is a single pass over the (already bounded)
  * body; a body that does not parse as its type is inspected as text. Never throws.
  */
-import { decodeValue } from './decode.js';
+import { decodeHtmlEntities, decodeValue } from './decode.js';
 import { addUrlEncoded, isPlainName, type ValueSink } from './values.js';
 import type { InspectedValue } from './types.js';
 
@@ -167,10 +167,14 @@ function addXml(body: string, sink: ValueSink): boolean {
   let i = 0;
   let element = '';
   let sawTag = false;
-  const addXmlValue = (raw: string, location: string, name: string): void => {
+  const addXmlValue = (raw: string, location: string, name: string, cdata = false): void => {
     const trimmed = raw.trim();
     if (trimmed === '') return;
-    sink.add({ location, value: decodeValue(trimmed), raw: trimmed, name, kind: 'body' });
+    // The XML parser resolves character and entity references once (not in CDATA); what it
+    // hands the application is then decoded as any value is (URL, entities again, escapes): a
+    // value the client escaped for HTML before putting it in XML (`&amp;#39;`) reads as `'`.
+    const text = cdata ? trimmed : decodeHtmlEntities(trimmed);
+    sink.add({ location, value: decodeValue(text), raw: trimmed, name, kind: 'body' });
   };
   while (i < n) {
     const lt = body.indexOf('<', i);
@@ -180,7 +184,7 @@ function addXml(body: string, sink: ValueSink): boolean {
     if (body.startsWith('<![CDATA[', lt)) {
       const end = body.indexOf(']]>', lt + 9);
       const stop = end === -1 ? n : end;
-      addXmlValue(body.slice(lt + 9, stop), `body.${element}`, element);
+      addXmlValue(body.slice(lt + 9, stop), `body.${element}`, element, true);
       i = end === -1 ? n : end + 3;
       continue;
     }

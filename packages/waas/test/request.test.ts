@@ -191,6 +191,20 @@ describe('extractValues', () => {
     expect(extracted.rawXml?.value).toBe(body);
   });
 
+  it('decodes XML text as the parser does, then as any value: escaped twice reads as once', () => {
+    const got = extractValues({
+      method: 'POST',
+      url: '/',
+      headers: { 'content-type': 'text/xml' },
+      body: '<r><q>&amp;#39; or &amp;lt;b&amp;gt;</q><c><![CDATA[&amp;]]></c><t>Tom &amp; Jerry</t></r>',
+    }).values.filter((v) => v.kind === 'body');
+    expect(got.map((v) => [v.location, v.value])).toEqual([
+      ['body.q', "' or <b>"],
+      ['body.c', '&'],
+      ['body.t', 'Tom & Jerry'],
+    ]);
+  });
+
   it('inspects only the first bodyLimit bytes and says so', () => {
     const extracted = extractValues(
       { method: 'POST', url: '/', headers: {}, body: 'a'.repeat(100) },
