@@ -161,12 +161,17 @@ function isNameChar(c: number): boolean {
   );
 }
 
-/** Text and attribute values of XML, by a linear scan (no entity expansion, no DTD reading). */
+/**
+ * Text and attribute values of XML, by a linear scan (no entity expansion, no DTD reading).
+ * False when there is no tag, or markup no XML parser accepts (an unquoted attribute value):
+ * the body is then read as text.
+ */
 function addXml(body: string, sink: ValueSink): boolean {
   const n = body.length;
   let i = 0;
   let element = '';
   let sawTag = false;
+  let malformed = false;
   const addXmlValue = (raw: string, location: string, name: string, cdata = false): void => {
     const trimmed = raw.trim();
     if (trimmed === '') return;
@@ -246,7 +251,12 @@ function addXml(body: string, sink: ValueSink): boolean {
       j++;
       while (j < n && body.charCodeAt(j) <= 32) j++;
       const quote = body.charCodeAt(j);
-      if (quote === 34 || quote === 39) {
+      if (quote !== 34 && quote !== 39) {
+        // An unquoted value (`<img src=x onerror=…>`) is HTML, not XML: no XML parser reads it.
+        malformed = true;
+        continue;
+      }
+      {
         const end = body.indexOf(String.fromCharCode(quote), j + 1);
         const stop = end === -1 ? n : end;
         // Namespace declarations are URIs of the document's vocabulary, not data.
@@ -258,7 +268,7 @@ function addXml(body: string, sink: ValueSink): boolean {
     }
     i = j;
   }
-  return sawTag;
+  return sawTag && !malformed;
 }
 
 function looksLikeXml(body: string): boolean {

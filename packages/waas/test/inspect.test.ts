@@ -193,4 +193,26 @@ describe('createInspector', () => {
       }
     });
   });
+
+  describe('bodies sent as XML that are not XML', () => {
+    const inspector = createInspector();
+    const xml = (body: string) => ({
+      method: 'POST',
+      url: '/feed',
+      headers: { 'content-type': 'text/xml' },
+      body,
+    });
+
+    it('reads markup with unquoted attribute values as text, where its tags count', () => {
+      expect(inspector.inspect(xml('<img src=x onerror=alert(1)>')).action).toBe('block');
+      expect(inspector.inspect(xml('"><svg onload=confirm(9)>')).action).toBe('block');
+    });
+
+    it('leaves well-formed XML and plain HTML-like text alone', () => {
+      expect(
+        inspector.inspect(xml('<note to="Ana">select the best or the worst</note>')).action,
+      ).toBe('allow');
+      expect(inspector.inspect(xml('<p class=intro>Hello, <b>world</b></p>')).action).toBe('allow');
+    });
+  });
 });
