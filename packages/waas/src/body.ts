@@ -304,5 +304,18 @@ export function extractBody(
     return { location: 'body', value: body, raw: body, name: '', kind: 'body' };
   }
   addText(body, 'body', '', sink);
+  // An untyped body that is one element (`<value>…</value>`) is XML to the application that
+  // parses it and markup to one that reflects it: both readings are inspected.
+  if (!type.includes('html') && looksLikeElement(body)) addXml(body, sink);
   return undefined;
+}
+
+/** Whether a body is one element: `<name`, …, `</name>` at the end. */
+function looksLikeElement(body: string): boolean {
+  const t = body.trim();
+  if (t.charCodeAt(0) !== 60 /* < */ || t.charCodeAt(t.length - 1) !== 62 /* > */) return false;
+  let j = 1;
+  while (j < t.length && isNameChar(t.charCodeAt(j))) j++;
+  const name = t.slice(1, j);
+  return name !== '' && t.endsWith(`</${name}>`);
 }

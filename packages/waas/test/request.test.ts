@@ -205,6 +205,21 @@ describe('extractValues', () => {
     ]);
   });
 
+  it('reads an untyped body that is one element both as text and as XML', () => {
+    expect(values({ method: 'POST', url: '/', body: '<amount>5 or 1=1</amount>' })).toEqual([
+      ['body', 'body', '<amount>5 or 1=1</amount>'],
+      ['body.amount', 'body', '5 or 1=1'],
+    ]);
+    expect(
+      values({
+        method: 'POST',
+        url: '/',
+        headers: { 'content-type': 'text/html' },
+        body: '<p>hello</p>',
+      }),
+    ).toEqual([['body', 'body', '<p>hello</p>']]);
+  });
+
   it('inspects only the first bodyLimit bytes and says so', () => {
     const extracted = extractValues(
       { method: 'POST', url: '/', headers: {}, body: 'a'.repeat(100) },
