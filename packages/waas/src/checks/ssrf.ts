@@ -161,16 +161,33 @@ function hostOf(text: string, from: number): string {
 }
 
 /**
+ * Headers in which a browser or a proxy names where the request came from: a `Referer` or an
+ * `Origin` on `localhost` is a developer's browser, not a request for the server to make.
+ */
+function namesTheClient(header: string): boolean {
+  return (
+    header === 'referer' ||
+    header === 'origin' ||
+    header === 'forwarded' ||
+    header === 'via' ||
+    header.startsWith('x-forwarded-')
+  );
+}
+
+/**
  * Server-side request forgery (category `ssrf`): parameter values that are URLs to loopback,
  * private, link-local and metadata addresses, in the forms a server's resolver accepts
  * (decimal, hex, octal, short, IPv6, v4-mapped), and raw-TCP schemes (gopher, dict, tftp).
- * Headers are left out: a `Referer` to `localhost` is a developer's browser.
+ * Headers count as parameters (`X-Callback-Url`, `X-Original-URL`), except those that name the
+ * client (`Referer`, `Origin`, `Forwarded`, `X-Forwarded-*`).
  */
 export const ssrfCheck: Detector = {
   name: 'ssrf-internal-url',
   categories: ['ssrf'],
   inspect(value: InspectedValue): Finding[] {
-    if (value.kind === 'header' || value.kind === 'json-key') return [];
+    if (value.kind === 'json-key' || (value.kind === 'header' && namesTheClient(value.name))) {
+      return [];
+    }
     const text = value.value;
     if (text.indexOf('//') === -1) return [];
     const lower = text.toLowerCase();

@@ -158,6 +158,21 @@ describe('built-in checks', () => {
     ).toEqual([]);
   });
 
+  it('reads custom headers as parameters, not those that name the client', () => {
+    const header = (name: string, value: string) => ({
+      method: 'GET',
+      url: '/',
+      headers: { [name]: value },
+    });
+    expect(categories(header('X-Callback-Url', 'http://169.254.169.254/latest/'))).toEqual([
+      'ssrf',
+    ]);
+    expect(categories(header('X-Original-URL', 'http://[::1]/admin'))).toEqual(['ssrf']);
+    expect(categories(header('Origin', 'http://127.0.0.1:8080'))).toEqual([]);
+    expect(categories(header('X-Forwarded-Proto', 'http://10.0.0.2'))).toEqual([]);
+    expect(categories(header('X-Docs', 'https://example.org/api'))).toEqual([]);
+  });
+
   it('finds external entities and DTDs, not plain DOCTYPEs', () => {
     const xml = (body: string) => ({
       method: 'POST',
