@@ -140,10 +140,7 @@ function hasEscape(input: string): boolean {
  * encoder's output, encoded again: its `+` became `%2B` on the way).
  */
 export function urlDecode(input: string, plusAsSpace: boolean | 'always' = false): string {
-  let value = urlDecodeOnce(
-    input,
-    plusAsSpace === true || (plusAsSpace === 'always' && hasEscape(input)),
-  );
+  let value = urlDecodeOnce(input, plusAsSpace !== false);
   for (let round = 1; round < MAX_URL_DECODE_ROUNDS; round++) {
     if (value.indexOf('%') === -1) break;
     // `+` is a space only in the first round: a later `+` came from `%2B`, a literal plus. A
@@ -376,18 +373,45 @@ export function decodeValue(raw: string, options: DecodeOptions = {}): string {
  * inspected.
  */
 export function decodeFormVariant(raw: string, decoded: string): string | undefined {
-  if (decoded.indexOf('+') === -1 || raw.indexOf('%') === -1) return undefined;
+  if (decoded.indexOf('+') === -1) return undefined;
+  if (raw.indexOf('%') === -1 && !plusJoinsWords(raw)) return undefined;
   const form = decodeValue(raw, { plusAsSpace: 'always' });
   return form === decoded ? undefined : form;
+}
+
+function isAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c > 127;
+}
+
+/**
+ * Whether every `+` of a value without blanks joins two letters or digits, at least one of them
+ * two words (`the+select+was+a+great+union`): a form encoder's spaces in text that needed no
+ * escape. `c++`, `1+1` and `'+sleep(1)+'` keep their pluses.
+ */
+export function plusJoinsWords(raw: string): boolean {
+  let words = 0;
+  let plus = raw.indexOf('+');
+  if (plus === -1) return false;
+  for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) <= 32) return false;
+  while (plus !== -1) {
+    const before = raw.charCodeAt(plus - 1);
+    const after = raw.charCodeAt(plus + 1);
+    if (!isAlnum(before) || !isAlnum(after)) return false;
+    if (!(before >= 48 && before <= 57) && !(after >= 48 && after <= 57)) words++;
+    plus = raw.indexOf('+', plus + 1);
+  }
+  return words > 0;
 }
 
 /**
  * Whether a raw value is plainly a form encoder's output: percent escapes, no raw blank or
  * control character, and no `%20` (a form encoder writes a space as `+`; encoders that leave
- * `+` alone write it `%20`). Its `+` are then spaces, and the reading with literal pluses
- * (`the+select+was+a+great+union%21` as SQL arithmetic) is not one an application makes.
+ * `+` alone write it `%20`) — or, without escapes, pluses that only join words
+ * ({@link plusJoinsWords}). Its `+` are then spaces, and the reading with literal pluses
+ * (`the+select+was+a+great+union` as SQL arithmetic) is not one an application makes.
  */
 export function looksFormEncoded(raw: string): boolean {
+  if (raw.indexOf('%') === -1) return plusJoinsWords(raw);
   // Every layer of encoding is looked at: `%2520` is a `%20` one layer down.
   let layer = raw;
   let escapes = 0;

@@ -4,6 +4,7 @@ import {
   decodeEscapes,
   decodeFormVariant,
   looksFormEncoded,
+  plusJoinsWords,
   decodeHtmlEntities,
   decodeValue,
   urlDecode,
@@ -45,6 +46,15 @@ describe('decodeValue', () => {
     expect(looksFormEncoded('1%27%2520and%2520char(124)%252Buser')).toBe(false);
     expect(looksFormEncoded('a+b c%21')).toBe(false);
     expect(looksFormEncoded('c++')).toBe(false);
+  });
+
+  it("takes pluses that only join words, with nothing escaped, as a form encoder's spaces", () => {
+    expect(plusJoinsWords('the+select+was+a+great+union')).toBe(true);
+    expect(plusJoinsWords('9+or+sleep(4)')).toBe(true);
+    for (const raw of ['c++', '1+1', "x'+sleep(1)+'", 'a +b', 'no pluses']) {
+      expect(plusJoinsWords(raw), raw).toBe(false);
+    }
+    expect(decodeFormVariant('the+select+was', 'the+select+was')).toBe('the select was');
   });
 
   it('reads + as a space only in layers that are URL-encoded', () => {
