@@ -386,13 +386,20 @@ function isAlnum(c: number): boolean {
 /**
  * Whether every `+` of a value without blanks joins two letters or digits, at least one of them
  * two words (`the+select+was+a+great+union`): a form encoder's spaces in text that needed no
- * escape. `c++`, `1+1` and `'+sleep(1)+'` keep their pluses.
+ * escape. `c++`, `1+1`, `'+sleep(1)+'` and `application/xhtml+xml` keep their pluses.
  */
 export function plusJoinsWords(raw: string): boolean {
   let words = 0;
   let plus = raw.indexOf('+');
   if (plus === -1) return false;
-  for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) <= 32) return false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    // Blanks, and the delimiters of URLs, MIME types, header parameters and base64
+    // (`application/xhtml+xml`, `q=0.9`, `ab+c/d==`): such values are no form-encoded text.
+    if (c <= 32 || c === 47 || c === 58 || c === 59 || c === 61 || c === 38 || c === 63) {
+      return false;
+    }
+  }
   while (plus !== -1) {
     const before = raw.charCodeAt(plus - 1);
     const after = raw.charCodeAt(plus + 1);

@@ -51,7 +51,15 @@ describe('decodeValue', () => {
   it("takes pluses that only join words, with nothing escaped, as a form encoder's spaces", () => {
     expect(plusJoinsWords('the+select+was+a+great+union')).toBe(true);
     expect(plusJoinsWords('9+or+sleep(4)')).toBe(true);
-    for (const raw of ['c++', '1+1', "x'+sleep(1)+'", 'a +b', 'no pluses']) {
+    for (const raw of [
+      'c++',
+      '1+1',
+      "x'+sleep(1)+'",
+      'a +b',
+      'no pluses',
+      'text/xhtml+xml',
+      'q8+Zr3=',
+    ]) {
       expect(plusJoinsWords(raw), raw).toBe(false);
     }
     expect(decodeFormVariant('the+select+was', 'the+select+was')).toBe('the select was');
