@@ -59,6 +59,8 @@ export const graphqlCheck: Detector = {
   name: 'graphql',
   categories: ['protocol'],
   inspect(value: InspectedValue): Finding[] {
+    // Names first: most values are neither a `query` nor a whole body.
+    if (value.name !== 'query' && value.location !== 'body') return [];
     if (value.value.indexOf('{') === -1 || !isGraphqlDocument(value)) return [];
     const text = unwrapJson(value.value);
     const n = Math.min(text.length, MAX_SCAN);

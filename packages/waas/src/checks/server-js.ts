@@ -241,8 +241,11 @@ export const serverJsCheck: Detector = {
   name: 'nosql-javascript',
   categories: ['nosqli'],
   inspect(value: InspectedValue): Finding[] {
-    if (value.kind === 'json-key') return [];
     const text = value.value;
+    // Every signal needs a `;` or the shell's `db.`: most values have neither.
+    if (value.kind === 'json-key' || (text.indexOf(';') === -1 && text.indexOf('db.') === -1)) {
+      return [];
+    }
     let lead = 0;
     while (lead < text.length && text.charCodeAt(lead) <= 32) lead++;
     // A whole value that is a shell call (`db.users.drop()`): nothing to break out of.
