@@ -202,15 +202,20 @@ function judge(s: string): Verdict | null {
       }
     }
     if (s.charCodeAt(open - 1) === 41 /* ) */) {
-      if ((op === 38 || op === 124) && s.charCodeAt(open + 2) === 41) {
-        // `)(&)` / `)(|)`: the absolute true and false filters after a closed item.
+      const next = s.charCodeAt(open + 2);
+      if ((op === 38 || op === 124) && (next === 41 || open + 2 === s.length)) {
+        // `)(&)` / `)(|)`: the absolute true and false filters after a closed item (the
+        // application's own `)` closes a trailing `)(&`).
         consider(
           BLOCK,
           `closes the filter item and adds the absolute filter (${s[open + 1]})`,
           open,
         );
       } else {
-        const item = itemAt(s, open + 1);
+        // Lenient parsers take `)((|attr=…` as `)(|(attr=…`: extra `(` and an operator skipped.
+        let at = open + 1;
+        while (at < n && at - open < 4 && (s[at] === '(' || s[at] === '&' || s[at] === '|')) at++;
+        const item = itemAt(s, at);
         if (item) {
           const known = KNOWN_ATTRIBUTES.has(item.attribute);
           // `*)(`: the value closed was a wildcard (every entry matches), or the new item is one.

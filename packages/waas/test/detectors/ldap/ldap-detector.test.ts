@@ -28,6 +28,9 @@ describe('ldapDetector', () => {
     '*)(memberOf=cn=Domain Admins,cn=Users,dc=corp,dc=example',
     'Ann)(givenName>=A',
     'z)(|(1.3.6.1.4.1.1466.115.121.1.15~=x',
+    'bob*)(|',
+    'eve)(&',
+    'root*)((|userPassword=*)',
   ])('blocks the filter injection %j', (payload) => {
     expect(confidence(payload)).toBeGreaterThanOrEqual(0.9);
   });
@@ -48,6 +51,8 @@ describe('ldapDetector', () => {
     'https://example.org/wiki/Function_(mathematics)',
     'Figure 2(a)(c=0.5) and 2(b)(o=1)',
     'area = 2*(a+b)(x=3)',
+    'Tom & Jerry (1940)(& more)',
+    'options: (a)(b)|(c)',
   ])('leaves %j alone', (text) => {
     expect(confidence(text)).toBe(0);
   });
