@@ -236,15 +236,66 @@ function literalPrefix(s: string, end: number): boolean {
   return true;
 }
 
+/**
+ * Whether `s[0, end)` ends a string or a number: a quote in it, or digits only (`x'`, `"`, `5`,
+ * `2)`). Words alone (`use this.props && …`) are prose or code, not a breakout.
+ */
+function leavesLiteral(s: string, end: number): boolean {
+  let digits = 0;
+  let other = 0;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 39 || c === 34) return true;
+    if (isDigit(c)) digits++;
+    else if (c > 32 && c !== 41) other++;
+  }
+  return end === 0 || (digits > 0 && other === 0);
+}
+
+/**
+ * `' && this.password.match(/^a/)//`, `1 || this.role == "admin"`: a literal left, then `&&` or
+ * `||` and a member of the document `$where` runs on. Where the operator starts, or -1.
+ */
+function documentCondition(text: string): number {
+  let at = text.indexOf('this.');
+  while (at !== -1) {
+    let k = at - 1;
+    while (k >= 0 && text.charCodeAt(k) <= 32) k--;
+    const op = text.slice(k - 1, k + 1);
+    if ((op === '&&' || op === '||') && isIdentStart(text.charCodeAt(at + 5))) {
+      let end = k - 1;
+      while (end > 0 && text.charCodeAt(end - 1) <= 32) end--;
+      if (literalPrefix(text, end) && leavesLiteral(text, end)) return k - 1;
+    }
+    at = text.indexOf('this.', at + 5);
+  }
+  return -1;
+}
+
 /** Server-side JavaScript in a value; see the module comment. */
 export const serverJsCheck: Detector = {
   name: 'nosql-javascript',
   categories: ['nosqli'],
   inspect(value: InspectedValue): Finding[] {
     const text = value.value;
-    // Every signal needs a `;` or the shell's `db.`: most values have neither.
-    if (value.kind === 'json-key' || (text.indexOf(';') === -1 && text.indexOf('db.') === -1)) {
+    // Every signal needs a `;`, the shell's `db.` or a `this.`: most values have none.
+    if (
+      value.kind === 'json-key' ||
+      (text.indexOf(';') === -1 && text.indexOf('db.') === -1 && text.indexOf('this.') === -1)
+    ) {
       return [];
+    }
+    const condition = documentCondition(text);
+    if (condition !== -1) {
+      return [
+        finding(
+          value,
+          'nosqli',
+          0.95,
+          'leaves its literal and adds a JavaScript condition on the document (this.…)',
+          text.slice(condition, condition + 200),
+        ),
+      ];
     }
     let lead = 0;
     while (lead < text.length && text.charCodeAt(lead) <= 32) lead++;

@@ -19,6 +19,9 @@ describe('serverJsCheck', () => {
     '0;for(let i=0;;i++){}',
     '2) ; const s = db.users.findOne({}); do{ }while(s)',
     '7; return false',
+    "' && this.secret.match(/^a/)//",
+    '5 || this.role == "admin"',
+    'x" && this.credits > 0 && "1',
     "x';return 'b'=='b' && ''=='",
     '"; return this.role != "" ; "',
   ])('finds server-side JavaScript in %j', (payload) => {
@@ -38,6 +41,9 @@ describe('serverJsCheck', () => {
     '{"name":"Ada","tags":["a;b"]}',
     "O'Reilly; do you stock it?",
     'Items bought; return = refund in 30 days',
+    'use this.props && this.state in React',
+    'if (a && this.b) { go(); }',
+    'me && this.team',
     'Day 1; return true to form',
     'Read it; return it by Friday, then rate it == good',
   ])('leaves %j alone', (text) => {
