@@ -87,6 +87,30 @@ describe('built-in checks', () => {
     expect(categories(query('costs $in total $5'))).toEqual([]);
   });
 
+  it('finds FreeMarker and Velocity directives, not hashtags and preprocessor lines', () => {
+    for (const payload of [
+      '<#list 1..3 as i>${i}</#list>',
+      '<#include "/etc/passwd">',
+      '#set($a = 6*7)$a',
+      '#set( $x = $y.getClass() )',
+      '#evaluate("#set($z=1)")',
+      '#{parse}("x.vm")',
+      '#foreach($i in [1..9])$i#end',
+    ]) {
+      expect(categories(query(payload)), payload).toEqual(['ssti']);
+    }
+    for (const text of [
+      '#set (music) playlist',
+      '#if(DEBUG) log #endif',
+      '#include <stdio.h>',
+      '#listen to this',
+      'C# set($5 price)',
+      '<#> markup',
+    ]) {
+      expect(categories(query(text)), text).toEqual([]);
+    }
+  });
+
   it('finds server-side include directives, not comments that start with #', () => {
     for (const payload of [
       '<!--#include file="../../web.config"-->',
