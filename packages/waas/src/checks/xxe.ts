@@ -37,6 +37,18 @@ export const xxeCheck: Detector = {
         ];
       }
     }
+    // An entity declared outside a DOCTYPE: a value meant for the internal subset of a document
+    // the server builds around it (`<!ENTITY x SYSTEM "file:///…">`, `<!ENTITY % p SYSTEM …>`).
+    const bare = doctype === -1 ? lower.indexOf('<!entity') : -1;
+    if (bare !== -1) {
+      const gt = lower.indexOf('>', bare);
+      const decl = lower.slice(bare, gt === -1 ? lower.length : gt);
+      if (decl.includes(' system') || decl.includes(' public')) {
+        return [
+          finding(value, 'xxe', 1, 'declares an external entity', text.slice(bare, bare + 200)),
+        ];
+      }
+    }
     const include = lower.indexOf('xi:include');
     const xsInclude = lower.indexOf(':include ');
     const schema = lower.indexOf('schemalocation=');

@@ -111,6 +111,13 @@ describe('built-in checks', () => {
     }
   });
 
+  it('finds an external entity declared outside a DOCTYPE, not an internal one', () => {
+    expect(categories(query('<!ENTITY % remote SYSTEM "http://x.example/e.dtd">'))).toEqual([
+      'xxe',
+    ]);
+    expect(categories(query('<!ENTITY copy "&#169;">'))).toEqual([]);
+  });
+
   it('finds server-side include directives, not comments that start with #', () => {
     for (const payload of [
       '<!--#include file="../../web.config"-->',
