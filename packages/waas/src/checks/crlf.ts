@@ -53,27 +53,44 @@ function isTokenChar(c: number): boolean {
   );
 }
 
-/** SMTP and POP3 commands that stand alone on a line or take one argument (RFC 5321, RFC 1939). */
-const MAIL_VERBS: ReadonlySet<string> = new Set([
-  'HELO',
-  'EHLO',
-  'DATA',
-  'RSET',
-  'VRFY',
-  'EXPN',
-  'NOOP',
-  'QUIT',
-  'STARTTLS',
-  'AUTH',
-  'TURN',
-  'USER',
-  'PASS',
-  'STAT',
-  'RETR',
-  'DELE',
-  'UIDL',
-  'APOP',
+/**
+ * SMTP and POP3 commands (RFC 5321, RFC 1939) and how many arguments each takes: a line is one
+ * of them only with that many (`QUIT smoking campaign` is prose). `arg` says what the argument
+ * looks like in a text area, where a person may write `USER GUIDE` on a line of its own: a host
+ * name with a dot, a number, or anything (then the verb counts outside text areas only).
+ */
+const MAIL_VERBS: ReadonlyMap<
+  string,
+  { min: number; max: number; arg: 'host' | 'number' | 'any' }
+> = new Map([
+  ['HELO', { min: 1, max: 1, arg: 'host' }],
+  ['EHLO', { min: 1, max: 1, arg: 'host' }],
+  ['DATA', { min: 0, max: 0, arg: 'any' }],
+  ['RSET', { min: 0, max: 0, arg: 'any' }],
+  ['QUIT', { min: 0, max: 0, arg: 'any' }],
+  ['NOOP', { min: 0, max: 0, arg: 'any' }],
+  ['STARTTLS', { min: 0, max: 0, arg: 'any' }],
+  ['TURN', { min: 0, max: 0, arg: 'any' }],
+  ['STAT', { min: 0, max: 0, arg: 'any' }],
+  ['VRFY', { min: 1, max: 1, arg: 'any' }],
+  ['EXPN', { min: 1, max: 1, arg: 'any' }],
+  ['AUTH', { min: 1, max: 2, arg: 'any' }],
+  ['USER', { min: 1, max: 1, arg: 'any' }],
+  ['PASS', { min: 1, max: 1, arg: 'any' }],
+  ['APOP', { min: 2, max: 2, arg: 'any' }],
+  ['RETR', { min: 1, max: 1, arg: 'number' }],
+  ['DELE', { min: 1, max: 1, arg: 'number' }],
+  ['UIDL', { min: 0, max: 1, arg: 'number' }],
 ]);
+
+function isNumber(word: string): boolean {
+  if (word === '') return false;
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 /** IMAP commands (RFC 9051), after a tag. */
 const IMAP_COMMANDS: ReadonlySet<string> = new Set([
@@ -112,15 +129,30 @@ const IMAP_COMMANDS: ReadonlySet<string> = new Set([
 const MAX_COMMAND_LINE = 200;
 
 /**
- * The mail protocol command a line is, or undefined: an SMTP/POP3 verb in capitals, alone or
- * with at most two arguments (`QUIT`, `HELO evil.example`, `RETR 1`), or an IMAP command after a
- * tag of letters and digits (`A7 FETCH 1:* BODY[]`). In a text area (`strict`) the IMAP command
- * must be in capitals too: `A1 list of things` is a line of prose.
+ * The mail protocol command a line is, or undefined: an SMTP/POP3 verb in capitals with the
+ * arguments it takes (`QUIT`, `HELO evil.example`, `RETR 1`), or an IMAP command after a tag of
+ * letters and digits (`A7 FETCH 1:* BODY[]`). In a text area (`strict`), where people write
+ * headings and lists, the IMAP command must be in capitals too (`A1 list of things` is prose),
+ * a verb's argument must look like one (a host name, a number), and a verb alone on its line
+ * (`DATA`) counts only in a value that starts with the line break (`\r\nQUIT\r\n`).
  */
-function mailCommand(line: string, strict: boolean): string | undefined {
-  const words = line.trim().split(' ');
+function mailCommand(line: string, strict: boolean, startsValue: boolean): string | undefined {
+  const words = line
+    .trim()
+    .split(' ')
+    .filter((w) => w !== '');
   const first = words[0] ?? '';
-  if (MAIL_VERBS.has(first) && words.length <= 3) return first;
+  const verb = MAIL_VERBS.get(first);
+  if (verb !== undefined) {
+    const args = words.length - 1;
+    if (args < verb.min || args > verb.max) return undefined;
+    if (!strict) return first;
+    if (args === 0) return startsValue ? first : undefined;
+    const arg = words[1] ?? '';
+    if (verb.arg === 'host' && arg.includes('.')) return first;
+    if (verb.arg === 'number' && isNumber(arg)) return first;
+    return undefined;
+  }
   if (words.length < 2) return undefined;
   let letters = 0;
   let digits = 0;
@@ -161,7 +193,11 @@ export const crlfCheck: Detector = {
           let lineEnd = j;
           const limit = Math.min(n, nameStart + MAX_COMMAND_LINE);
           while (lineEnd < limit && !isBreak(text.charCodeAt(lineEnd))) lineEnd++;
-          const command = mailCommand(text.slice(nameStart, lineEnd), inBody);
+          const command = mailCommand(
+            text.slice(nameStart, lineEnd),
+            inBody,
+            text.slice(0, i).trim() === '',
+          );
           if (command !== undefined) {
             return [
               finding(

@@ -52,7 +52,7 @@ describe('built-in checks', () => {
       'x\r\nHELO attacker.example',
       'note\nRETR 1',
       'Hi\r\na1 SELECT INBOX\r\na2 FETCH 1 BODY[]',
-      'ok\r\nDATA\r\n',
+      '\r\nDATA\r\n.\r\n',
       'Re: hi\r\nz9 LOGIN admin secret',
     ]) {
       expect(categories(query(value)), value).toEqual(['crlf']);
@@ -63,6 +63,9 @@ describe('built-in checks', () => {
       'Dear team,\nData is attached.\nThanks',
       'Step 1\nB2 Fetch the ladder',
       'Line one\nUSER MANUAL for the printer, second edition',
+      'Meeting notes:\nQUIT smoking campaign\nDATA review at 3pm',
+      'Intro\r\nDATA\r\nThe numbers below…',
+      'Contents\nUSER GUIDE\nRETR chapter',
       '件名\r\n本文です',
     ]) {
       expect(categories(json(JSON.stringify({ message: text }))), text).toEqual([]);
