@@ -191,8 +191,23 @@ function judge(s: string): Verdict | null {
   if (whole && whole.type === ':=' && whole.end === s.length) {
     consider(BLOCK, 'is an LDAP extensible match with a matching rule', 0);
   }
-  let open = s.indexOf('(');
-  while (open !== -1 && open < n) {
+  // A `)` the value did not open closes the application's item: a breakout. One it opened
+  // (`Filter: (&(objectClass=person)(mail=*))` quoted in a question) is part of its own text.
+  let depth = 0;
+  let breakoutAt = -2;
+  let lead = 0;
+  while (lead < n && (s.charCodeAt(lead) <= 32 || s.charCodeAt(lead) === 42)) lead++;
+  for (let open = 0; open < n; open++) {
+    const c = s.charCodeAt(open);
+    if (c === 41 /* ) */) {
+      if (depth > 0) depth--;
+      else breakoutAt = open;
+      continue;
+    }
+    if (c !== 40 /* ( */) continue;
+    const afterBreakout = breakoutAt === open - 1;
+    depth++;
+    if (!afterBreakout && open !== lead) continue;
     const op = s.charCodeAt(open + 1);
     if ((op === 38 || op === 124 || op === 33) /* & | ! */ && s.charCodeAt(open + 2) === 40) {
       const item = itemAt(s, open + 3);
@@ -201,38 +216,30 @@ function judge(s: string): Verdict | null {
         break;
       }
     }
-    if (s.charCodeAt(open - 1) === 41 /* ) */) {
-      const next = s.charCodeAt(open + 2);
-      if ((op === 38 || op === 124) && (next === 41 || open + 2 === s.length)) {
-        // `)(&)` / `)(|)`: the absolute true and false filters after a closed item (the
-        // application's own `)` closes a trailing `)(&`).
-        consider(
-          BLOCK,
-          `closes the filter item and adds the absolute filter (${s[open + 1]})`,
-          open,
-        );
-      } else {
-        // Lenient parsers take `)((|attr=…` as `)(|(attr=…`: extra `(` and an operator skipped.
-        let at = open + 1;
-        while (at < n && at - open < 4 && (s[at] === '(' || s[at] === '&' || s[at] === '|')) at++;
-        const item = itemAt(s, at);
-        if (item) {
-          const known = KNOWN_ATTRIBUTES.has(item.attribute);
-          // `*)(`: the value closed was a wildcard (every entry matches), or the new item is one.
-          const wildcard = item.wildcard || s.charCodeAt(open - 2) === 42;
-          consider(
-            known && wildcard
-              ? BLOCK_SURE
-              : known || wildcard || item.type === ':='
-                ? BLOCK
-                : ALERT,
-            `closes the filter item and adds "(${item.attribute}${item.type}…"`,
-            open - 1,
-          );
-        }
-      }
+    if (!afterBreakout) continue;
+    // The value's own `(` after a breakout opens the application's next item.
+    depth = 0;
+    const next = s.charCodeAt(open + 2);
+    if ((op === 38 || op === 124) && (next === 41 || open + 2 === s.length)) {
+      // `)(&)` / `)(|)`: the absolute true and false filters after a closed item (the
+      // application's own `)` closes a trailing `)(&`).
+      consider(BLOCK, `closes the filter item and adds the absolute filter (${s[open + 1]})`, open);
+      continue;
     }
-    open = s.indexOf('(', open + 1);
+    // Lenient parsers take `)((|attr=…` as `)(|(attr=…`: extra `(` and an operator skipped.
+    let at = open + 1;
+    while (at < n && at - open < 4 && (s[at] === '(' || s[at] === '&' || s[at] === '|')) at++;
+    const item = itemAt(s, at);
+    if (item) {
+      const known = KNOWN_ATTRIBUTES.has(item.attribute);
+      // `*)(`: the value closed was a wildcard (every entry matches), or the new item is one.
+      const wildcard = item.wildcard || s.charCodeAt(open - 2) === 42;
+      consider(
+        known && wildcard ? BLOCK_SURE : known || wildcard || item.type === ':=' ? BLOCK : ALERT,
+        `closes the filter item and adds "(${item.attribute}${item.type}…"`,
+        open - 1,
+      );
+    }
   }
   return best;
 }

@@ -53,6 +53,9 @@ describe('ldapDetector', () => {
     'area = 2*(a+b)(x=3)',
     'Tom & Jerry (1940)(& more)',
     'options: (a)(b)|(c)',
+    'Filter: (&(objectClass=person)(mail=*@example.com)) returns nothing, why?',
+    'try (uid=jdoe)(mail=*) in the search box',
+    '(a)(cn=*)',
   ])('leaves %j alone', (text) => {
     expect(confidence(text)).toBe(0);
   });
@@ -62,8 +65,10 @@ describe('ldapDetector', () => {
   });
 
   it('only alerts, from paranoia 2, on an item of an unknown attribute after a breakout', () => {
-    expect(confidence('f(x)(y=2)', 1)).toBe(0);
-    expect(confidence('f(x)(y=2)', 2)).toBe(0.6);
+    expect(confidence('x)(y=2', 1)).toBe(0);
+    expect(confidence('x)(y=2', 2)).toBe(0.6);
+    // Parentheses the value opened itself close nothing of the application's.
+    expect(confidence('f(x)(y=2)', 2)).toBe(0);
   });
 
   it('reads long hostile input without failing', () => {
