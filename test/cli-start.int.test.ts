@@ -56,9 +56,10 @@ describe('mamori start', () => {
 
     const agent = connectAgent(`127.0.0.1:${platform.port}`, agents[0]!.token);
     onTestFinished(() => agent.close());
-    expect((await agent.hello()).welcome).toMatchObject({
+    // A fleet credential: the agent names itself.
+    expect((await agent.hello('laptop')).welcome).toMatchObject({
       tenant_id: 'default',
-      agent_id: 'local',
+      agent_id: 'laptop',
     });
     const sent = [execEvent(), execEvent()];
     agent.sendBatch(1, sent);

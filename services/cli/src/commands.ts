@@ -56,12 +56,17 @@ function ensureLocalTokenFile(
   return path;
 }
 
-/** Agent credentials for `mamori start`: tenant "default", agent "local". */
+/**
+ * Agent credentials for `mamori start`: tenant "default", a fleet credential (`agentId: "*"`)
+ * with which each agent of the machine names itself (`mamori defender` by the hostname, the
+ * proxy of `mamori defender waas` by the hostname and `-waas`), so that two agents never share
+ * an id and with it their batch sequences.
+ */
 export function ensureLocalCredentials(dataDir: string, logger: Logger): string {
   return ensureLocalTokenFile(
     join(dataDir, 'agents.json'),
-    (token) => ({ agents: [{ token, tenant: 'default', agentId: 'local' }] }),
-    'agent credentials (tenant "default", agent "local")',
+    (token) => ({ agents: [{ token, tenant: 'default', agentId: '*' }] }),
+    'agent credentials (tenant "default", each agent names itself)',
     logger,
   );
 }

@@ -75,7 +75,7 @@ export interface DefenderConfig {
 /**
  * The defender's configuration from environment variables, validated, all problems at once.
  * Without `MAMORI_DEFENDER_TOKEN` the local credential of `mamori start` on the same data
- * directory (`agents.json`, tenant "default", agent "local") is used, so that the platform and
+ * directory (`agents.json`, tenant "default", a fleet credential) is used, so that the platform and
  * a defender on one machine need no setup.
  * @throws MamoriError Config listing every problem.
  */
@@ -104,7 +104,8 @@ export function readDefenderConfig(env: NodeJS.ProcessEnv = process.env): Readon
         const first = parsed.agents?.[0];
         if (first?.token !== undefined) {
           token = first.token;
-          agentId ??= first.agentId;
+          // A fleet credential ("*") lets the agent name itself (the hostname by default).
+          if (first.agentId !== '*') agentId ??= first.agentId;
         }
       } catch {
         read.problem(`${local}: not the agent credentials of mamori start`);

@@ -80,6 +80,20 @@ describe('readDefenderConfig', () => {
     });
   });
 
+  it('names itself with a fleet credential of mamori start: the hostname unless told', () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'agents.json'),
+      JSON.stringify({ agents: [{ token: 'fleet-token', tenant: 'default', agentId: '*' }] }),
+    );
+    expect(
+      readDefenderConfig({ MAMORI_DATA_DIR: dir, MAMORI_DEFENDER_HOSTNAME: 'node-7' }),
+    ).toMatchObject({ token: 'fleet-token', agentId: 'node-7' });
+    expect(
+      readDefenderConfig({ MAMORI_DATA_DIR: dir, MAMORI_DEFENDER_AGENT_ID: 'node-7-waas' }),
+    ).toMatchObject({ agentId: 'node-7-waas' });
+  });
+
   it('builds the sensors asked for: Falco from a file and from HTTP, Tetragon from a file', () => {
     const config = readDefenderConfig({
       MAMORI_DATA_DIR: tempDir(),

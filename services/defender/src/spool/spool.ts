@@ -2,6 +2,8 @@ import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/p
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, MamoriError } from '@mamori/common';
+import { processStartTime } from '../procfs/index.js';
+import { lockSpool, type SpoolLock } from './lock.js';
 import { crc32 } from 'node:zlib';
 
 /** A batch as the spool keeps it: its sequence and the encoded `mamori.v1.EventBatch`. */
@@ -60,6 +62,16 @@ export interface SpoolOptions {
    * room as batches are acknowledged)
    */
   segmentBytes?: number;
+  /**
+   * Whether the directory is locked for this process (`spool.lock`): two agents on one spool
+   * would interleave their batches. @default true
+   */
+  lock?: boolean;
+}
+
+/** Start time of a live process from /proc, for the lock. */
+function startTimeOf(pid: number): Promise<number | undefined> {
+  return processStartTime(pid);
 }
 
 /** Record header: length (u32), CRC-32 of the rest (u32), sequence (u64). */
@@ -101,6 +113,11 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       cause: err,
       context: { dir },
     });
+  }
+  let lock: SpoolLock | undefined;
+  if (options.lock !== false) {
+    const start = (await startTimeOf(process.pid)) ?? 0;
+    lock = await lockSpool(dir, { pid: process.pid, start }, startTimeOf);
   }
   let acked = 0;
   let nextSequence = 1;
@@ -263,6 +280,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       await saveState();
       await writer?.handle.close();
       writer = undefined;
+      await lock?.release();
+      lock = undefined;
     },
   };
 }

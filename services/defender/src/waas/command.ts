@@ -1,5 +1,7 @@
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Logger, Stoppable } from '@mamori/common';
+import { DEFAULT_DATA_DIR, type Logger, type Stoppable } from '@mamori/common';
 import { buildDefender, type DefenderApp } from '../app.js';
 import { parseListen, readDefenderConfig, type DefenderConfig } from '../config.js';
 import { createNodeActions } from '../enforce/enforcer.js';
@@ -16,8 +18,11 @@ sees it; a blocked request is answered 403 (429 for a rate limit) with an event 
 It is a defender agent with the proxy as its only sensor: requests with findings, and a
 sample of clean ones, go to the platform as http_request events (credentials and ingest
 address as for mamori defender: MAMORI_DEFENDER_TOKEN, MAMORI_DEFENDER_INGEST, or the
-agents.json of mamori start), and the web application policies pushed to it apply. To run
-the proxy next to the node's other sensors, give mamori defender MAMORI_DEFENDER_WAAS_PROXIES.
+agents.json of mamori start), and the web application policies pushed to it apply. Its agent
+id is the hostname and -waas, its spool defender-waas-spool in MAMORI_DATA_DIR, unless
+MAMORI_DEFENDER_AGENT_ID and MAMORI_DEFENDER_SPOOL_DIR say otherwise (a credential bound to one
+agent id needs that id). To run the proxy next to the node's other sensors instead, give
+mamori defender MAMORI_DEFENDER_WAAS_PROXIES.
 
 Options:
   --listen HOST:PORT     where to listen (e.g. 127.0.0.1:8081; [::1]:8081)
@@ -116,8 +121,13 @@ export async function startWaasProxyCommand(
     await proxy.start();
     return { proxy, stop: () => proxy.stop() };
   }
+  // An agent of its own next to the node's: another id (so that the two never share batch
+  // sequences) and another spool, unless the environment names them.
+  const dataDir = resolve(env['MAMORI_DATA_DIR'] ?? DEFAULT_DATA_DIR);
   const base = readDefenderConfig({
     MAMORI_DEFENDER_SENSORS: 'waas',
+    MAMORI_DEFENDER_AGENT_ID: `${env['MAMORI_DEFENDER_HOSTNAME'] ?? hostname()}-waas`,
+    MAMORI_DEFENDER_SPOOL_DIR: join(dataDir, 'defender-waas-spool'),
     ...env,
     // The proxy comes from the arguments: the agent must not start the environment's too.
     MAMORI_DEFENDER_WAAS_PROXIES: `${parsed.listen.host.includes(':') ? `[${parsed.listen.host}]` : parsed.listen.host}:${parsed.listen.port}=${parsed.upstream.href}`,
