@@ -46,6 +46,8 @@
 /* Output queued for a slow reader: starts at OUT_INITIAL and grows up to OUT_CAP (bytes). */
 #define OUT_INITIAL (1 << 20)
 #define OUT_CAP (64 << 20)
+/* How long the probe's events may take to arrive before the connector is judged unusable, ms. */
+#define PROBE_MS 10000
 
 static volatile sig_atomic_t stopping = 0;
 static uint64_t last_seq[MAX_CPUS];
@@ -491,12 +493,13 @@ int main(void) {
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
       long waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-      /* Two seconds for our own child's exit to arrive, a very generous bound. */
-      if (waited >= 2000) {
+      /* Ten seconds for our own child's exit to arrive: it takes milliseconds, but a node busy
+       * at boot must not lose the connector for good; only a non-initial namespace waits it out. */
+      if (waited >= PROBE_MS) {
         emit_error("no events arrive from the process connector (not the initial pid/net namespace?)", ETIMEDOUT);
         return 3;
       }
-      timeout = (int)(2000 - waited);
+      timeout = (int)(PROBE_MS - waited);
     }
     fds[2].events = out_off < out_len ? POLLOUT : 0;
     int rc = poll(fds, 3, timeout);

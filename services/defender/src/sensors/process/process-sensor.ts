@@ -62,8 +62,12 @@ const HIGH_WATER = 1_000;
 const LOW_WATER = 100;
 // Processes remembered for their exit events; beyond this the oldest are forgotten.
 const MAX_KNOWN_PROCESSES = 65_536;
-// How long the helper gets to prove events arrive (it gives itself 2 s), ms.
-const HELPER_READY_TIMEOUT_MS = 5_000;
+// How long the helper gets to prove events arrive (it gives itself 10 s: a node busy at boot
+// must not lose the connector for good), ms.
+const HELPER_READY_TIMEOUT_MS = 15_000;
+// Scans that look again at a process read with no arguments (inside execve) before it is
+// reported as it is.
+const MID_EXEC_RETRIES = 3;
 const CAP_NET_ADMIN = 12;
 
 function defaultHelperPath(): string {
@@ -309,6 +313,8 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
 
   function startPolling(identities: Map<number, number>): void {
     let lastSignature = '';
+    /** Pids read with no arguments yet, and how often. */
+    const midExec = new Map<number, number>();
     let lastPid = -1;
     let ticks = 0;
 
@@ -369,6 +375,18 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
           const process = await reader.readProcess(pid);
           // Gone before we looked: nothing trustworthy to report under this pid.
           if (process === undefined || readStartTicks(procRoot, pid) !== startTicks) return;
+          // Caught inside execve (the new image is mapped, its arguments not yet): look again
+          // at the next scan rather than report an empty command line, a few times at most.
+          if ((process.args ?? []).length === 0 && (process.exe ?? '') !== '') {
+            const tries = (midExec.get(pid) ?? 0) + 1;
+            if (tries <= MID_EXEC_RETRIES) {
+              midExec.set(pid, tries);
+              identities.delete(pid);
+              lastSignature = '';
+              return;
+            }
+          }
+          midExec.delete(pid);
           const entry: Known = { process, workload: await workloads.readWorkload(pid), startTicks };
           remember(pid, entry);
           emitExec(entry, now);
