@@ -78,7 +78,8 @@ describe('discoveredApi', () => {
       host: 'Portal.City-A.example',
     });
     expect(result.body.errors).toBeUndefined();
-    const { document, requests, skipped } = (result.body.data as unknown as Discovered).discoveredApi;
+    const { document, requests, skipped } = (result.body.data as unknown as Discovered)
+      .discoveredApi;
     expect(document.openapi).toBe('3.0.3');
     expect(document.info.title).toBe('Discovered API of portal.city-a.example');
     expect(Object.keys(document.paths).sort()).toEqual(['/api/residents', '/api/residents/{id}']);
@@ -88,9 +89,9 @@ describe('discoveredApi', () => {
 
   it("never shows another tenant's traffic, and refuses a limit out of range", async () => {
     const b = await gql(app, token(B, 'viewer'), DISCOVERED, {});
-    expect(Object.keys((b.body.data as unknown as Discovered).discoveredApi.document.paths)).toEqual([
-      '/api/secrets/{id}',
-    ]);
+    expect(
+      Object.keys((b.body.data as unknown as Discovered).discoveredApi.document.paths),
+    ).toEqual(['/api/secrets/{id}']);
     const bad = await gql(app, token(A, 'viewer'), DISCOVERED, { limit: 50_000 });
     expect(bad.body.errors?.[0]).toMatchObject({
       message: 'limit must be 1 to 20000',
