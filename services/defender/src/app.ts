@@ -56,36 +56,57 @@ const EVENT_BATCH = protoType('mamori.v1.EventBatch');
  */
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
-function encodeBatch(
-  sequence: number,
-  events: Event[],
-  droppedLow: number,
-  droppedHigh: number,
-): Buffer {
-  return Buffer.from(
-    EVENT_BATCH.encode(
-      EVENT_BATCH.fromObject({
-        sequence,
-        events,
-        dropped_low: droppedLow,
-        dropped_high: droppedHigh,
-      }),
-    ).finish(),
-  );
+const EVENT = protoType('mamori.v1.Event');
+/** The key of one element of `EventBatch.events`: its field number, wire type 2 (bytes). */
+const EVENTS_KEY = (EVENT_BATCH.fields['events']!.id << 3) | 2;
+/** Room a batch's other fields and each event's key and length take, bytes at most. */
+const BATCH_HEADER_BYTES = 64;
+const EVENT_FRAME_BYTES = 6;
+
+/** A run of events for one batch, each already encoded. */
+export interface BatchRun {
+  events: Event[];
+  encoded: Uint8Array[];
 }
 
 /**
- * The events in order, split into runs whose batch stays under MAX_BATCH_BYTES (one event
- * alone may exceed it: ingest then refuses that event only). Usually one run, encoded once.
+ * The events in order, each encoded once, split into runs whose batch stays under `maxBytes`
+ * (one event alone may exceed it: ingest then refuses that event only). Usually one run.
  */
-export function byteBoundedBatches(events: Event[], maxBytes = MAX_BATCH_BYTES): Event[][] {
-  if (events.length <= 1 || encodeBatch(0, events, 0, 0).length <= maxBytes) return [events];
-  const half = Math.ceil(events.length / 2);
-  return [
-    ...byteBoundedBatches(events.slice(0, half), maxBytes),
-    ...byteBoundedBatches(events.slice(half), maxBytes),
-  ];
+export function batchRuns(events: Event[], maxBytes = MAX_BATCH_BYTES): BatchRun[] {
+  const runs: BatchRun[] = [];
+  let run: BatchRun = { events: [], encoded: [] };
+  let bytes = BATCH_HEADER_BYTES;
+  for (const event of events) {
+    const encoded = EVENT.encode(EVENT.fromObject(event)).finish();
+    const size = encoded.length + EVENT_FRAME_BYTES;
+    if (run.events.length > 0 && bytes + size > maxBytes) {
+      runs.push(run);
+      run = { events: [], encoded: [] };
+      bytes = BATCH_HEADER_BYTES;
+    }
+    run.events.push(event);
+    run.encoded.push(encoded);
+    bytes += size;
+  }
+  if (run.events.length > 0) runs.push(run);
+  return runs;
 }
+
+/** A batch from events encoded already: its own fields, then each event as field `events`. */
+function frameBatch(
+  sequence: number,
+  encoded: readonly Uint8Array[],
+  droppedLow: number,
+  droppedHigh: number,
+): Buffer {
+  const writer = EVENT_BATCH.encode(
+    EVENT_BATCH.fromObject({ sequence, dropped_low: droppedLow, dropped_high: droppedHigh }),
+  );
+  for (const bytes of encoded) writer.uint32(EVENTS_KEY).bytes(bytes);
+  return Buffer.from(writer.finish());
+}
+
 // Above this share of its size the spool takes high-priority events only: the rest of its room
 // is kept for what matters while the platform stays away.
 const SPOOL_HIGH_ONLY = 0.9;
@@ -144,10 +165,10 @@ export function buildDefender(deps: DefenderDeps): DefenderApp {
         let lost = false;
         let first = true;
         let appended = 0;
-        for (const events of byteBoundedBatches(taken)) {
+        for (const run of batchRuns(taken)) {
           const low = first ? drops.low - sentDrops.low : 0;
           const high = first ? drops.high - sentDrops.high : 0;
-          const sequence = await current.append((seq) => encodeBatch(seq, events, low, high));
+          const sequence = await current.append((seq) => frameBatch(seq, run.encoded, low, high));
           if (sequence === undefined) {
             // The spool is full: these are lost, counted as high (only high ones get this far
             // once it is nearly full).
@@ -157,7 +178,7 @@ export function buildDefender(deps: DefenderDeps): DefenderApp {
           }
           if (first) sentDrops = drops;
           first = false;
-          appended += events.length;
+          appended += run.events.length;
         }
         if (lost) break;
       }

@@ -1,5 +1,9 @@
+import type { Event } from '@mamori/proto';
 import { describe, expect, it } from 'vitest';
-import { byteBoundedBatches } from '../../src/app.js';
+import { batchRuns } from '../../src/app.js';
+
+const byteBoundedBatches = (events: Event[], maxBytes?: number): Event[][] =>
+  batchRuns(events, maxBytes).map((run) => run.events);
 import { EVENT_BODY_BYTES, toHttpEvent, type SeenRequest } from '../../src/waas/event.js';
 
 function seen(body: Buffer): SeenRequest {
