@@ -62,6 +62,7 @@ export {
   DEFAULT_BODY_LIMIT_BYTES,
   DEFAULT_SAMPLE_CLEAN,
   hostOf,
+  isReportable,
   normalizedPath,
   type LocalWaasSettings,
   type WaasEngine,

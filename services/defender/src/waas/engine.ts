@@ -58,6 +58,17 @@ export interface WaasJudgement {
   repeat?: boolean;
 }
 
+/**
+ * Whether a judged request becomes an event: one with a verdict or findings, unless it only
+ * repeats a ban already reported, and a drawn sample of the clean ones.
+ */
+export function isReportable(judgement: WaasJudgement, random: () => number): boolean {
+  const { verdict, app } = judgement;
+  if (judgement.repeat === true) return false;
+  if (verdict.action !== 'allow' || verdict.findings.length > 0) return true;
+  return app.sampleClean > 0 && random() < app.sampleClean;
+}
+
 /** Judges requests under the web application policies pushed to the agent. */
 export interface WaasEngine {
   /**

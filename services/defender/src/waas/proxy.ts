@@ -6,6 +6,7 @@ import { createSilentLogger, type Logger } from '@mamori/common';
 import type { Event } from '@mamori/proto';
 import {
   createWaasEngine,
+  isReportable,
   type LocalWaasSettings,
   type WaasEngine,
   type WaasJudgement,
@@ -214,13 +215,10 @@ export function createWaasProxy(options: WaasProxyOptions): WaasProxy {
     complete: boolean,
   ): void {
     const inspected = body.length > app.bodyLimit ? body.subarray(0, app.bodyLimit) : body;
-    const { verdict, refuse, repeat } = judge(req, app, inspected);
-    if (repeat === true) stats.repeats++;
-    const reportable =
-      repeat !== true &&
-      (verdict.action !== 'allow' ||
-        verdict.findings.length > 0 ||
-        (app.sampleClean > 0 && random() < app.sampleClean));
+    const judgement = judge(req, app, inspected);
+    const { verdict, refuse } = judgement;
+    if (judgement.repeat === true) stats.repeats++;
+    const reportable = isReportable(judgement, random);
     let eventId = '';
     if (reportable) {
       eventId = newEventId();

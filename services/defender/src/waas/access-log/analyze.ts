@@ -1,5 +1,5 @@
 import type { Event } from '@mamori/proto';
-import type { WaasEngine } from '../engine.js';
+import { isReportable, type WaasEngine } from '../engine.js';
 import { toHttpEvent } from '../event.js';
 import type { AccessLogEntry } from './entry.js';
 import { entryToRequest, entryToSeen } from './request.js';
@@ -20,16 +20,17 @@ export function createAccessLogAnalyzer(
     const host = entry.serverName !== '' ? entry.serverName : String(request.headers.host ?? '');
     const app = engine.appFor(host, entry.url);
     if (request.body.length > app.bodyLimit) request.body = request.body.slice(0, app.bodyLimit);
-    const { verdict, repeat } = engine.judge(app, request, entry.clientAddress);
-    if (repeat === true) return undefined;
-    const reportable =
-      verdict.action !== 'allow' ||
-      verdict.findings.length > 0 ||
-      (app.sampleClean > 0 && random() < app.sampleClean);
-    if (!reportable) return undefined;
-    return toHttpEvent('', entryToSeen(entry), verdict, entry.timeUnixMicros ?? Date.now() * 1000, {
-      sensor: 'access-log',
-      policy: app.policyId,
-    });
+    const judgement = engine.judge(app, request, entry.clientAddress);
+    if (!isReportable(judgement, random)) return undefined;
+    return toHttpEvent(
+      '',
+      entryToSeen(entry),
+      judgement.verdict,
+      entry.timeUnixMicros ?? Date.now() * 1000,
+      {
+        sensor: 'access-log',
+        policy: app.policyId,
+      },
+    );
   };
 }
