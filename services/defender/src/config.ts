@@ -31,6 +31,11 @@ export interface WaasConfig {
   };
 }
 
+/** A listen address as `HOST:PORT`, an IPv6 host in brackets: what parseListen reads. */
+export function formatListen(listen: { host: string; port: number }): string {
+  return `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+}
+
 /** `HOST:PORT` (IPv6 in brackets) as a listen address, or undefined. */
 export function parseListen(text: string): { host: string; port: number } | undefined {
   const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text);

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_DATA_DIR, type Logger, type Stoppable } from '@mamori/common';
 import { buildDefender, type DefenderApp } from '../app.js';
-import { parseListen, readDefenderConfig, type DefenderConfig } from '../config.js';
+import { formatListen, parseListen, readDefenderConfig, type DefenderConfig } from '../config.js';
 import { createNodeActions } from '../enforce/enforcer.js';
 import { processStartTime } from '../procfs/index.js';
 import { createWaasEngine, type LocalWaasSettings } from './engine.js';
@@ -130,7 +130,7 @@ export async function startWaasProxyCommand(
     MAMORI_DEFENDER_SPOOL_DIR: join(dataDir, 'defender-waas-spool'),
     ...env,
     // The proxy comes from the arguments: the agent must not start the environment's too.
-    MAMORI_DEFENDER_WAAS_PROXIES: `${parsed.listen.host.includes(':') ? `[${parsed.listen.host}]` : parsed.listen.host}:${parsed.listen.port}=${parsed.upstream.href}`,
+    MAMORI_DEFENDER_WAAS_PROXIES: `${formatListen(parsed.listen)}=${parsed.upstream.href}`,
   });
   const config: DefenderConfig = {
     ...base,

@@ -1,5 +1,6 @@
 import { ErrorCode, MamoriError } from '@mamori/common';
 import type { Event } from '@mamori/proto';
+import { formatListen } from '../config.js';
 import type { EventPriority, Sensor, SensorContext, SensorStatus } from '../sensors/sensor.js';
 import type { WaasEngine } from './engine.js';
 import { createWaasProxy, type WaasProxy, type WaasProxyStats } from './proxy.js';
@@ -48,7 +49,7 @@ export function createWaasProxySensor(options: WaasProxySensorOptions): WaasProx
           const bound = await proxy.start();
           started.push({
             proxy,
-            listen: `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`,
+            listen: formatListen(bound),
             upstream: upstream.href,
           });
         } catch (err) {
