@@ -9,6 +9,7 @@ export {
 export {
   DEFAULT_BODY_LIMIT,
   extractValues,
+  headersOf,
   toHttpRequest,
   type ExtractedRequest,
   type ExtractOptions,

@@ -196,6 +196,25 @@ function addCookies(header: string, sink: ValueSink): void {
   }
 }
 
+/**
+ * Headers as a request holds them, from name and value pairs (a header logged or recorded as a
+ * list): names lower-cased, a repeated one as an array. A header named `__proto__` stays a
+ * header.
+ */
+export function headersOf(
+  pairs: Iterable<readonly [string, string]>,
+): Record<string, string | string[]> {
+  const headers = new Map<string, string | string[]>();
+  for (const [name, value] of pairs) {
+    const key = name.toLowerCase();
+    const prior = headers.get(key);
+    if (prior === undefined) headers.set(key, value);
+    else if (Array.isArray(prior)) prior.push(value);
+    else headers.set(key, [prior, value]);
+  }
+  return Object.fromEntries(headers);
+}
+
 /** The lower-cased headers of a request, repeated ones as several values. */
 export function headerEntries(request: HttpRequest): [string, string][] {
   const out: [string, string][] = [];

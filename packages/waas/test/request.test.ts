@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractValues, toHttpRequest, type HttpRequest } from '../src/request.js';
+import { extractValues, headersOf, toHttpRequest, type HttpRequest } from '../src/request.js';
 
 function values(request: HttpRequest) {
   return extractValues(request)
@@ -257,5 +257,22 @@ describe('toHttpRequest', () => {
       body: 'x',
       bodyEncoding: 'utf8',
     });
+  });
+});
+
+describe('headersOf', () => {
+  it('makes a request’s headers from pairs: names lower-cased, repeats as arrays, __proto__ a header', () => {
+    const headers = headersOf([
+      ['Host', 'portal.example.gov'],
+      ['X-Forwarded-For', '10.0.0.1'],
+      ['x-forwarded-for', '10.0.0.2'],
+      ['__proto__', 'x'],
+    ]);
+    expect(headers).toEqual({
+      host: 'portal.example.gov',
+      'x-forwarded-for': ['10.0.0.1', '10.0.0.2'],
+      ['__proto__']: 'x',
+    });
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
   });
 });

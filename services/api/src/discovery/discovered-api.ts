@@ -1,5 +1,5 @@
 import type { EventFilter, Warehouse } from '@mamori/warehouse';
-import { createApiDiscovery, type HttpRequest } from '@mamori/waas';
+import { createApiDiscovery, headersOf, type HttpRequest } from '@mamori/waas';
 
 /** Requests read at most for one document: enough for the endpoints of an application. */
 export const MAX_DISCOVERY_REQUESTS = 20_000;
@@ -28,15 +28,11 @@ interface HttpPayload {
 /** The request a stored http_request event holds, as the inspector and discovery take it. */
 export function requestOfPayload(payload: HttpPayload): HttpRequest | undefined {
   if (typeof payload.method !== 'string' || typeof payload.url !== 'string') return undefined;
-  const headers: Record<string, string | string[]> = {};
-  for (const { name, value } of payload.headers ?? []) {
-    if (typeof name !== 'string' || typeof value !== 'string') continue;
-    const key = name.toLowerCase();
-    const prior = headers[key];
-    if (prior === undefined) headers[key] = value;
-    else if (Array.isArray(prior)) prior.push(value);
-    else headers[key] = [prior, value];
-  }
+  const headers = headersOf(
+    (payload.headers ?? []).flatMap(({ name, value }) =>
+      typeof name === 'string' && typeof value === 'string' ? [[name, value] as const] : [],
+    ),
+  );
   return {
     method: payload.method,
     url: payload.url,

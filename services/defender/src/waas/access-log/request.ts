@@ -1,4 +1,4 @@
-import type { HttpRequest } from '@mamori/waas';
+import { headersOf, type HttpRequest } from '@mamori/waas';
 import type { SeenRequest } from '../event.js';
 import type { AccessLogEntry } from './entry.js';
 
@@ -10,18 +10,10 @@ export interface AccessLogRequest extends HttpRequest {
 
 /** The request an entry records, for `createInspector(...).inspect()`. */
 export function entryToRequest(entry: AccessLogEntry): AccessLogRequest {
-  const headers = new Map<string, string | string[]>();
-  for (const [name, value] of entry.headers) {
-    const prior = headers.get(name);
-    if (prior === undefined) headers.set(name, value);
-    else if (Array.isArray(prior)) prior.push(value);
-    else headers.set(name, [prior, value]);
-  }
-  // fromEntries defines own properties: a header named `__proto__` stays a header.
   return {
     method: entry.method,
     url: entry.url,
-    headers: Object.fromEntries(headers),
+    headers: headersOf(entry.headers),
     body: entry.body,
   };
 }
