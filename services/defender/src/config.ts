@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createEnvReader, DEFAULT_DATA_DIR } from '@mamori/common';
+import { DEFAULT_BODY_LIMIT } from '@mamori/waas';
 import { ACCESS_LOG_FORMATS, type AccessLogFormat } from './waas/access-log/parse.js';
+import { DEFAULT_SAMPLE_CLEAN } from './waas/engine.js';
 
 /** The sensors a defender can run. */
 export const SENSOR_NAMES = [
@@ -268,7 +270,7 @@ function readWaasConfig(read: ReturnType<typeof createEnvReader>): WaasConfig {
   if (mode !== 'block' && mode !== 'detect') {
     read.problem(`MAMORI_DEFENDER_WAAS_MODE: expected block or detect, got ${mode}`);
   }
-  const sampleText = read.string('MAMORI_DEFENDER_WAAS_SAMPLE_CLEAN', '0.01');
+  const sampleText = read.string('MAMORI_DEFENDER_WAAS_SAMPLE_CLEAN', String(DEFAULT_SAMPLE_CLEAN));
   const sampleClean = Number(sampleText);
   if (!(sampleClean >= 0 && sampleClean <= 1)) {
     read.problem(
@@ -282,11 +284,11 @@ function readWaasConfig(read: ReturnType<typeof createEnvReader>): WaasConfig {
       paranoia: read.int('MAMORI_DEFENDER_WAAS_PARANOIA', 1, { min: 1, max: 4 }) as 1 | 2 | 3 | 4,
       mode: mode === 'detect' ? 'detect' : 'block',
       // 128 KiB: forms and API payloads; the rest of a longer body is streamed on unread.
-      bodyLimitBytes: read.int('MAMORI_DEFENDER_WAAS_BODY_LIMIT', 128 * 1024, {
+      bodyLimitBytes: read.int('MAMORI_DEFENDER_WAAS_BODY_LIMIT', DEFAULT_BODY_LIMIT, {
         min: 0,
         max: 16 * 1024 * 1024,
       }),
-      sampleClean: sampleClean >= 0 && sampleClean <= 1 ? sampleClean : 0.01,
+      sampleClean: sampleClean >= 0 && sampleClean <= 1 ? sampleClean : DEFAULT_SAMPLE_CLEAN,
     },
   };
 }

@@ -59,7 +59,6 @@ export {
 } from './waas/proxy.js';
 export {
   createWaasEngine,
-  DEFAULT_BODY_LIMIT_BYTES,
   DEFAULT_SAMPLE_CLEAN,
   hostOf,
   isReportable,

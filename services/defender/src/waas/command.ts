@@ -6,7 +6,8 @@ import { buildDefender, type DefenderApp } from '../app.js';
 import { formatListen, parseListen, readDefenderConfig, type DefenderConfig } from '../config.js';
 import { createNodeActions } from '../enforce/enforcer.js';
 import { processStartTime } from '../procfs/index.js';
-import { createWaasEngine, type LocalWaasSettings } from './engine.js';
+import { DEFAULT_BODY_LIMIT } from '@mamori/waas';
+import { createWaasEngine, DEFAULT_SAMPLE_CLEAN, type LocalWaasSettings } from './engine.js';
 import { createWaasProxy, type WaasProxy } from './proxy.js';
 import { createWaasProxySensor } from './sensor.js';
 
@@ -53,8 +54,8 @@ export function parseWaasProxyArgs(argv: readonly string[]): WaasProxyArgs | { e
         upstream: { type: 'string' },
         paranoia: { type: 'string', default: '1' },
         mode: { type: 'string', default: 'block' },
-        'body-limit': { type: 'string', default: '131072' },
-        'sample-clean': { type: 'string', default: '0.01' },
+        'body-limit': { type: 'string', default: String(DEFAULT_BODY_LIMIT) },
+        'sample-clean': { type: 'string', default: String(DEFAULT_SAMPLE_CLEAN) },
         standalone: { type: 'boolean', default: false },
       },
       strict: true,

@@ -3,6 +3,7 @@ import type { Policy__Output, WebApplicationPolicy__Output } from '@mamori/proto
 import { compileGlob, compilePathPrefixes } from '@mamori/rules';
 import {
   CATEGORIES,
+  DEFAULT_BODY_LIMIT,
   createApiSchema,
   createInspector,
   createRateLimiter,
@@ -87,7 +88,10 @@ export interface WaasEngine {
   policies(): string[];
 }
 
-export const DEFAULT_BODY_LIMIT_BYTES = 128 * 1024;
+/**
+ * Share of clean requests sent as events: 1 % gives the platform a baseline of normal traffic
+ * (for API discovery and false-positive review) without an event per request.
+ */
 export const DEFAULT_SAMPLE_CLEAN = 0.01;
 
 const ACTION_RANK: Readonly<Record<Verdict['action'], number>> = { allow: 0, alert: 1, block: 2 };
@@ -182,7 +186,7 @@ function compileApp(
     hostTests.length === 0 ? () => true : (host: string) => hostTests.some((t) => t(host));
   const matchesPath =
     part.path_prefixes.length === 0 ? () => true : compilePathPrefixes(part.path_prefixes);
-  const bodyLimit = part.body_limit_bytes > 0 ? part.body_limit_bytes : DEFAULT_BODY_LIMIT_BYTES;
+  const bodyLimit = part.body_limit_bytes > 0 ? part.body_limit_bytes : DEFAULT_BODY_LIMIT;
   const thresholds =
     part.alert_threshold > 0 && part.block_threshold >= part.alert_threshold
       ? { alert: part.alert_threshold, block: part.block_threshold }
@@ -233,7 +237,7 @@ function compileApp(
 }
 
 function localApp(settings: LocalWaasSettings): CompiledApp {
-  const bodyLimit = settings.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const bodyLimit = settings.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   if (!Number.isInteger(bodyLimit) || bodyLimit < 0) {
     throw new RangeError(`bodyLimitBytes: expected a non-negative integer, got ${bodyLimit}`);
   }
