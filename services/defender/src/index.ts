@@ -71,9 +71,13 @@ export {
 } from './waas/engine.js';
 export {
   createWaasProxySensor,
-  priorityOfHttpEvent,
   type WaasProxySensor,
   type WaasProxySensorOptions,
 } from './waas/sensor.js';
-export { toHttpEvent, type HttpEventContext, type SeenRequest } from './waas/event.js';
+export {
+  priorityOfHttpEvent,
+  toHttpEvent,
+  type HttpEventContext,
+  type SeenRequest,
+} from './waas/event.js';
 export { parseWaasProxyArgs, startWaasProxyCommand, WAAS_PROXY_USAGE } from './waas/command.js';

@@ -1,4 +1,5 @@
 import type { Event } from '@mamori/proto';
+import type { EventPriority } from '../sensors/sensor.js';
 import type { Verdict } from '@mamori/waas';
 
 /** Header values that are credentials: an event keeps the header's presence, not its value. */
@@ -109,4 +110,10 @@ export function toHttpEvent(
       tls: request.tls,
     },
   };
+}
+
+/** Requests that were refused or judged worth an alert go before samples when events drop. */
+export function priorityOfHttpEvent(event: Event): EventPriority {
+  const action = event.labels?.['waas.action'];
+  return action === 'block' || action === 'alert' ? 'high' : 'low';
 }

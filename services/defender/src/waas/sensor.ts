@@ -1,8 +1,8 @@
 import { ErrorCode, MamoriError } from '@mamori/common';
-import type { Event } from '@mamori/proto';
 import { formatListen } from '../config.js';
-import type { EventPriority, Sensor, SensorContext, SensorStatus } from '../sensors/sensor.js';
+import type { Sensor, SensorContext, SensorStatus } from '../sensors/sensor.js';
 import type { WaasEngine } from './engine.js';
+import { priorityOfHttpEvent } from './event.js';
 import { createWaasProxy, type WaasProxy, type WaasProxyStats } from './proxy.js';
 
 /** Options of {@link createWaasProxySensor}. */
@@ -15,12 +15,6 @@ export interface WaasProxySensorOptions {
 export interface WaasProxySensor extends Sensor {
   /** Each proxy's bound address and counters, in the order configured. */
   proxies(): { listen: string; upstream: string; stats: WaasProxyStats }[];
-}
-
-/** Requests that were refused or judged worth an alert go before samples when events drop. */
-export function priorityOfHttpEvent(event: Event): EventPriority {
-  const action = event.labels?.['waas.action'];
-  return action === 'block' || action === 'alert' ? 'high' : 'low';
 }
 
 /**

@@ -3,6 +3,7 @@ import { ErrorCode, MamoriError } from '@mamori/common';
 import type { Event } from '@mamori/proto';
 import type { Sensor, SensorContext, SensorStatus } from '../../sensors/sensor.js';
 import { tailFile, type LineOrigin, type LineSource } from '../../sensors/import/line-sources.js';
+import { priorityOfHttpEvent } from '../event.js';
 import type { AccessLogEntry, AccessLogParser } from './entry.js';
 import { ACCESS_LOG_FORMATS, accessLogParser, type AccessLogFormat } from './parse.js';
 
@@ -137,9 +138,7 @@ export function createAccessLogSensor(options: AccessLogSensorOptions): AccessLo
       return;
     }
     if (event === undefined || context === undefined) return;
-    const action = event.labels?.['waas.action'];
-    const priority = action !== undefined && action !== 'allow' ? 'high' : 'low';
-    if (context.emit(event, priority)) stats.emitted++;
+    if (context.emit(event, priorityOfHttpEvent(event))) stats.emitted++;
   }
 
   function onProblem(problem: string, where: LineOrigin): void {
