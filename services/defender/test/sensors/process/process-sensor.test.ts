@@ -73,14 +73,15 @@ function run(command: string, args: string[]): Promise<number> {
  * what the helper read from /proc is then checked without racing the process's end.
  */
 async function runUntilSeen(sensor: Run, command: string, args: string[]): Promise<number> {
-  const child = spawn(command, args, { cwd: work, stdio: 'ignore' });
+  // In a process group of its own, so that ending it also ends what a shell started.
+  const child = spawn(command, args, { cwd: work, stdio: 'ignore', detached: true });
   const exited = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', () => resolve());
   });
   const pid = child.pid ?? -1;
   await expect.poll(() => execOf(sensor, pid), { timeout: 10_000 }).toBeDefined();
-  child.kill('SIGTERM');
+  process.kill(-pid, 'SIGTERM');
   await exited;
   return pid;
 }
@@ -158,13 +159,16 @@ describe.skipIf(!isRoot)('process sensor on the process events connector', () =>
 
   it('keeps arbitrary bytes in command lines as valid strings', async () => {
     const sensor = await startSensor('auto');
-    const pid = await runUntilSeen(sensor, 'sleep', ['30', '--', 'a\n"\\\u0001b']);
+    // A shell that waits, with the odd bytes as its $0: the process lives until it is seen.
+    // (`sleep 30 -- <odd bytes>` would exit at once on the bad interval and race the helper.)
+    const odd = 'a\n"\\\u0001b';
+    const pid = await runUntilSeen(sensor, 'sh', ['-c', 'sleep 30; exit 0', odd]);
     await expect.poll(() => exitOf(sensor, pid), { timeout: 10_000 }).toBeDefined();
     expect(execOf(sensor, pid)?.process_exec?.process?.args).toEqual([
-      'sleep',
-      '30',
-      '--',
-      'a\n"\\\u0001b',
+      'sh',
+      '-c',
+      'sleep 30; exit 0',
+      odd,
     ]);
   });
 
