@@ -119,6 +119,8 @@ export function buildApp(deps: IngestDeps): IngestApp {
     serverVersion: INGEST_VERSION,
     ...(policies ? { policies } : {}),
     sessions,
+    agents: new Map(),
+    onConflict: () => metrics.agentIdConflicts.inc(),
   };
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   let server: grpc.Server | undefined;

@@ -11,6 +11,8 @@ export interface IngestMetrics {
   /** Events agents dropped on their side (queue or spool full), as their batches say. */
   readonly agentDroppedEvents: Counter<'priority'>;
   readonly batchDuration: Histogram;
+  /** Hellos refused because another instance of the same agent id was connected. */
+  readonly agentIdConflicts: Counter;
 }
 
 export interface IngestMetricsOptions {
@@ -75,6 +77,11 @@ export function createIngestMetrics(options: IngestMetricsOptions): IngestMetric
     bytesReceived: new Counter({
       name: 'mamori_ingest_received_bytes_total',
       help: 'Bytes of event batches received, as encoded by the agents.',
+      registers: [registry],
+    }),
+    agentIdConflicts: new Counter({
+      name: 'mamori_ingest_agent_id_conflicts_total',
+      help: 'Agent streams refused because another instance of the same agent id was connected (two agents configured with one id).',
       registers: [registry],
     }),
     batchDuration: new Histogram({

@@ -3,8 +3,8 @@ import * as grpc from '@grpc/grpc-js';
 import { isCredentialName, type Logger } from '@mamori/common';
 import type { PolicyUpdate, ServerMessage } from '@mamori/proto';
 import { ANY_AGENT, bearerToken, type AgentIdentity, type TokenRegistry } from '../auth/tokens.js';
-import type { BatchWriter } from '../pipeline/batch-writer.js';
-import type { SequenceTracker } from '../pipeline/sequences.js';
+import type { BatchWriter, StreamAgent } from '../pipeline/batch-writer.js';
+import { sequenceKey, type SequenceTracker } from '../pipeline/sequences.js';
 import type { IncomingMessage, WireBatch } from '../wire/agent-message.js';
 import type { AgentStatusReporter } from '../pipeline/agent-status.js';
 
@@ -57,6 +57,10 @@ export interface AgentSession {
    * each update sent since. '' for none.
    */
   readonly policyVersion: string;
+  /** The hello's instance id ('' when the agent did not say), once greeted. */
+  readonly instanceId: string;
+  /** When the hello was accepted (ms since the epoch); 0 before. */
+  readonly connectedAt: number;
   send(message: ServerMessage): boolean;
   /**
    * Sends a policy update unless the agent already holds its version (or `force`); true when
@@ -65,6 +69,12 @@ export interface AgentSession {
   pushPolicy(update: PolicyUpdate, force?: boolean): boolean;
   /** Stops reading, and ends the stream once every batch read so far is acknowledged. */
   close(): void;
+  /**
+   * Ends the stream at once with ABORTED: a newer stream of the same agent instance took its
+   * place. Batches being written still finish; the agent resends what it saw no ack for, and
+   * those are acknowledged as duplicates.
+   */
+  replace(): void;
 }
 
 /**
@@ -88,6 +98,13 @@ export interface SessionContext {
   serverVersion: string;
   policies?: PolicySource;
   sessions: Map<string, AgentSession>;
+  /**
+   * The greeted stream of each agent, by "<tenant>/<agent>": one instance of an agent id at a
+   * time (see {@link serveConnect}).
+   */
+  agents: Map<string, AgentSession>;
+  /** Counts hellos refused because another instance of the agent id is connected. */
+  onConflict?(): void;
   /** Records agents' connections for the API's agent list. */
   agentStatus?: AgentStatusReporter;
 }
@@ -126,6 +143,11 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
   let waitingForDrain = false;
   let draining = false;
   let policyVersion = '';
+  let instanceId = '';
+  /** Whose batches this stream carries; set with the hello. */
+  let streamAgent: StreamAgent = { ...credential, instanceId };
+  let connectedAt = 0;
+  let agentKey = '';
 
   const helloTimer = setTimeout(() => {
     if (!greeted)
@@ -139,6 +161,12 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
     },
     get policyVersion() {
       return policyVersion;
+    },
+    get instanceId() {
+      return instanceId;
+    },
+    get connectedAt() {
+      return connectedAt;
     },
     pushPolicy: (update, force = false) => {
       if (!force && (update.version ?? '') === policyVersion) return false;
@@ -165,6 +193,11 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
       close();
       finishIfDone();
     },
+    replace: () => {
+      log.info({ inFlightBatches }, 'agent stream replaced by a newer stream of the same instance');
+      close();
+      fail(call, grpc.status.ABORTED, 'replaced by a newer stream of the same agent instance');
+    },
   };
 
   function adjustFlow(): void {
@@ -188,7 +221,7 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
     ctx.budget.take(events);
     adjustFlow();
     ctx
-      .writeBatch(identity, batch)
+      .writeBatch(streamAgent, batch)
       .then((ack) => {
         session.send({ ack });
       })
@@ -244,13 +277,54 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
           );
           return;
         }
+        if (hello.instance_id !== '' && !isCredentialName(hello.instance_id)) {
+          fail(
+            call,
+            grpc.status.INVALID_ARGUMENT,
+            'hello.instance_id: letters, digits, . _ - (at most 128), or empty',
+          );
+          return;
+        }
+        const key = `${identity.tenantId}/${identity.agentId}`;
+        const instance = hello.instance_id;
+        const current = ctx.agents.get(key);
+        if (current !== undefined) {
+          if (current.instanceId !== '' && instance !== '' && current.instanceId !== instance) {
+            // Two agents with one id: their sequence numbers would collide, and the later
+            // one's batches would be taken for duplicates and dropped. The one connected stays.
+            ctx.onConflict?.();
+            log.warn(
+              {
+                instanceId: instance,
+                connectedInstanceId: current.instanceId,
+                connectedSince: new Date(current.connectedAt).toISOString(),
+                hostname: hello.hostname.slice(0, 128),
+                peer: call.getPeer(),
+              },
+              'agent refused: another instance of this agent id is connected',
+            );
+            fail(
+              call,
+              grpc.status.ALREADY_EXISTS,
+              `hello: agent "${identity.agentId}" is connected from another instance since ${new Date(current.connectedAt).toISOString()}; each agent needs an id of its own`,
+            );
+            return;
+          }
+          current.replace();
+        }
         greeted = true;
         clearTimeout(helloTimer);
+        instanceId = instance;
+        streamAgent = { ...identity, instanceId };
+        connectedAt = Date.now();
+        agentKey = key;
+        ctx.agents.set(key, session);
         ctx.sessions.set(sessionId, session);
         log.info(
           {
             agentVersion: hello.agent_version.slice(0, 64),
             capabilities: hello.capabilities.length,
+            instanceId,
           },
           'agent connected',
         );
@@ -259,7 +333,9 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
             tenant_id: identity.tenantId,
             agent_id: identity.agentId,
             session_id: sessionId,
-            last_sequence: ctx.sequences.highest(`${identity.tenantId}/${identity.agentId}`),
+            last_sequence: ctx.sequences.highest(
+              sequenceKey(identity.tenantId, identity.agentId, instanceId),
+            ),
             max_batch_events: ctx.limits.maxBatchEvents,
             max_message_bytes: ctx.limits.maxMessageBytes,
             server_version: ctx.serverVersion,
@@ -301,6 +377,7 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
     clearTimeout(helloTimer);
     unwatch();
     ctx.sessions.delete(sessionId);
+    if (agentKey !== '' && ctx.agents.get(agentKey) === session) ctx.agents.delete(agentKey);
     if (greeted) ctx.agentStatus?.disconnected(sessionId);
   };
   call.on('end', () => {

@@ -5,7 +5,7 @@ import type { AgentIdentity } from '../auth/tokens.js';
 import { validateBatch, type ValidationLimits } from '../validation/batch.js';
 import type { WireBatch } from '../wire/agent-message.js';
 import { varintSize, writeVarint, fieldPath, loadEventWireSchema } from '@mamori/proto/wire';
-import type { SequenceTracker } from './sequences.js';
+import { sequenceKey, type SequenceTracker } from './sequences.js';
 
 export interface BatchWriterOptions {
   bus: Bus;
@@ -20,7 +20,13 @@ export interface BatchWriterOptions {
 }
 
 /** Turns one batch of one agent into bus records and an acknowledgement. Never throws. */
-export type BatchWriter = (identity: AgentIdentity, batch: WireBatch) => Promise<BatchAck>;
+/** The agent a stream belongs to, and the instance (spool) whose sequence numbers it sends. */
+export interface StreamAgent extends AgentIdentity {
+  /** '' when the agent did not name its instance. */
+  instanceId: string;
+}
+
+export type BatchWriter = (agent: StreamAgent, batch: WireBatch) => Promise<BatchAck>;
 
 /** Current time in microseconds since the epoch (sub-millisecond from the monotonic clock). */
 export function wallClockMicros(): number {
@@ -91,7 +97,10 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     }
 
     const agentKey = `${identity.tenantId}/${identity.agentId}`;
-    const claim = await sequences.claim(agentKey, sequence);
+    const claim = await sequences.claim(
+      sequenceKey(identity.tenantId, identity.agentId, identity.instanceId),
+      sequence,
+    );
     if (claim.kind === 'duplicate') {
       return {
         sequence,

@@ -1,3 +1,11 @@
+/**
+ * Whose sequence numbers a batch carries: an agent instance's (its spool's). Agents that do not
+ * name their instance share one numbering per agent id. Tenant and agent ids hold no '/'.
+ */
+export function sequenceKey(tenantId: string, agentId: string, instanceId: string): string {
+  return instanceId === '' ? `${tenantId}/${agentId}` : `${tenantId}/${agentId}/${instanceId}`;
+}
+
 /** What happened to one batch sequence. */
 export type SequenceOutcome = 'accepted' | 'failed';
 

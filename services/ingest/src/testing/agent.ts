@@ -15,7 +15,11 @@ import {
 export interface TestAgent {
   readonly messages: ServerMessage__Output[];
   send(message: AgentMessage): void;
-  hello(agentId?: string, policyVersion?: string): Promise<ServerMessage__Output>;
+  hello(
+    agentId?: string,
+    policyVersion?: string,
+    instanceId?: string,
+  ): Promise<ServerMessage__Output>;
   sendBatch(sequence: number, events: Event[]): void;
   ack(sequence: number, timeoutMs?: number): Promise<BatchAck__Output>;
   next(
@@ -75,13 +79,14 @@ export function connectAgent(
     messages,
     status,
     send: (message) => call.write(message),
-    hello(agentId = '', policyVersion = '') {
+    hello(agentId = '', policyVersion = '', instanceId = '') {
       call.write({
         hello: {
           agent_id: agentId,
           agent_version: 'test',
           capabilities: ['process'],
           policy_version: policyVersion,
+          instance_id: instanceId,
         },
       });
       return next((m) => m.message === 'welcome');

@@ -282,6 +282,72 @@ describe('ingest Connect stream', () => {
     expect(ingest.bus.records(Topics.events)).toHaveLength(4);
   });
 
+  it('refuses a second instance of a connected agent id, keeps the first, and takes the second once the first is gone', async () => {
+    const ingest = await startIngest();
+    const first = ingest.agent();
+    await first.hello('', '', 'instance-a');
+    first.sendBatch(1, [execEvent()]);
+    expect((await first.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
+
+    // Another agent configured with the same id: its batch 1 would be taken for a duplicate.
+    const second = ingest.agent();
+    second.hello('', '', 'instance-b').catch(() => undefined);
+    const refused = await second.status;
+    expect(refused.code).toBe(grpc.status.ALREADY_EXISTS);
+    expect(refused.details).toMatch(
+      /agent "node-1" is connected from another instance since \d{4}-/,
+    );
+    expect(
+      await ingest.app.metrics.registry.getSingleMetricAsString(
+        'mamori_ingest_agent_id_conflicts_total',
+      ),
+    ).toMatch(/ 1$/m);
+
+    // The first goes on as if nothing happened.
+    first.sendBatch(2, [execEvent()]);
+    expect((await first.ack(2)).status).toBe('ACK_STATUS_ACCEPTED');
+    expect(ingest.app.sessions().map((s) => s.instanceId)).toEqual(['instance-a']);
+    first.close();
+    await expect.poll(() => ingest.app.sessions().length).toBe(0);
+
+    // With the first gone, the second is welcome. Its batches are numbered by its own spool,
+    // apart from the first's: its batch 1 is new, not a duplicate of the first's.
+    const again = ingest.agent();
+    expect((await again.hello('', '', 'instance-b')).welcome?.last_sequence).toBe(0);
+    again.sendBatch(1, [execEvent()]);
+    expect((await again.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
+    expect(ingest.bus.records(Topics.events)).toHaveLength(3);
+  });
+
+  it('lets a new stream of the same instance replace an older one that is still open', async () => {
+    const ingest = await startIngest();
+    const events = [execEvent(), execEvent()];
+    const stale = ingest.agent();
+    await stale.hello('', '', 'instance-a');
+    ingest.bus.hold();
+    stale.sendBatch(1, events);
+    await expect.poll(() => ingest.bus.calls).toBe(1);
+
+    // The agent reconnected before ingest noticed its old stream was gone.
+    const fresh = ingest.agent();
+    expect((await fresh.hello('', '', 'instance-a')).welcome).toBeDefined();
+    const ended = await stale.status;
+    expect(ended.code).toBe(grpc.status.ABORTED);
+    expect(ended.details).toMatch(/replaced by a newer stream/);
+    ingest.bus.release();
+    // It resends what it saw no ack for: written once.
+    fresh.sendBatch(1, events);
+    expect((await fresh.ack(1)).status).toBe('ACK_STATUS_DUPLICATE');
+    expect(ingest.bus.records(Topics.events)).toHaveLength(2);
+    expect(ingest.app.sessions()).toHaveLength(1);
+
+    // Agents that do not name their instance: the newest stream replaces the older one too.
+    const quiet = ingest.agent();
+    await quiet.hello();
+    expect((await fresh.status).code).toBe(grpc.status.ABORTED);
+    expect(ingest.app.sessions()).toHaveLength(1);
+  });
+
   it('caps the message size', async () => {
     const ingest = await startIngest({ MAMORI_INGEST_MAX_MESSAGE_BYTES: String(64 * 1024) });
     const agent = ingest.agent();

@@ -19,6 +19,15 @@ export interface Hello {
    */
   'policy_version'?: (string);
   'hostname'?: (string);
+  /**
+   * Names the agent's sequence numbering: a random id made once, when the agent's spool is
+   * created, and kept with it. Ingest lets only one instance of an agent id be connected: a
+   * second instance's stream is refused with ALREADY_EXISTS while the first is connected (two
+   * numberings would take each other's batches for duplicates), and a new stream of the same
+   * instance replaces the older one (a reconnect before ingest noticed the old stream died).
+   * Empty for agents that do not say: their newest stream replaces the older one.
+   */
+  'instance_id'?: (string);
 }
 
 /**
@@ -39,4 +48,13 @@ export interface Hello__Output {
    */
   'policy_version': (string);
   'hostname': (string);
+  /**
+   * Names the agent's sequence numbering: a random id made once, when the agent's spool is
+   * created, and kept with it. Ingest lets only one instance of an agent id be connected: a
+   * second instance's stream is refused with ALREADY_EXISTS while the first is connected (two
+   * numberings would take each other's batches for duplicates), and a new stream of the same
+   * instance replaces the older one (a reconnect before ingest noticed the old stream died).
+   * Empty for agents that do not say: their newest stream replaces the older one.
+   */
+  'instance_id': (string);
 }
