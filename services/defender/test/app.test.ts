@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Event } from '@mamori/proto';
 import { readProcess } from '../src/procfs/index.js';
@@ -92,6 +93,38 @@ describe('defender', () => {
     await p.startIngest();
     await defender(p, [manualSensor()]);
     await expect.poll(async () => (await p.events()).length, { timeout: 60_000 }).toBe(10);
+  });
+
+  it('is refused while another agent with its id is connected, and delivers its events once that one is gone', async () => {
+    const p = await platform();
+    const firstSensor = manualSensor();
+    const first = await defender(p, [firstSensor]);
+    firstSensor.emit(exec('first'));
+    await expect.poll(async () => (await p.events()).length, { timeout: 20_000 }).toBe(1);
+
+    // A second agent configured with the same id, on a spool of its own.
+    const secondSensor = manualSensor();
+    const second = await defender(p, [secondSensor], {
+      MAMORI_DEFENDER_SPOOL_DIR: join(p.dir, 'other-spool'),
+    });
+    await expect
+      .poll(() => second.lines.some((l) => /another agent with the same id/.test(l.msg)), {
+        timeout: 20_000,
+      })
+      .toBe(true);
+    // Both go on numbering batches: with both connected, one's batch 2 would have been taken
+    // for the other's and dropped.
+    firstSensor.emit(exec('first'));
+    for (let i = 0; i < 5; i++) secondSensor.emit(exec('second'));
+    await expect.poll(async () => (await p.events()).length, { timeout: 20_000 }).toBe(2);
+    expect(second.app.stats().link.connected).toBe(false);
+    expect(second.app.stats().spool.pending).toBeGreaterThan(0);
+
+    await first.app.stop();
+    await expect.poll(async () => (await p.events()).length, { timeout: 30_000 }).toBe(7);
+    const names = (await p.events()).map((e) => e.process_exec?.process?.name);
+    expect(names).toEqual(['first', 'first', ...Array<string>(5).fill('second')]);
+    await expect.poll(() => second.app.stats().spool.pending).toBe(0);
   });
 
   it('kills a process that a prevent policy denies, on its own, and reports the kill as an event', async () => {

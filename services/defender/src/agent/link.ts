@@ -240,9 +240,9 @@ export function createIngestLink(options: IngestLinkOptions): IngestLink {
               const welcome = message.welcome;
               const last = welcome.last_sequence;
               if (last >= spool.stats().nextSequence) {
-                // Ingest remembers sequences this spool never wrote: a new spool for an agent id
-                // that sent before. Numbering goes on after them, or new batches would be taken
-                // for duplicates and dropped.
+                // Ingest remembers sequences of this instance that the spool never wrote (its
+                // state was lost, or an ingest from before instance ids numbered by agent id).
+                // Numbering goes on after them, or new batches would be taken for duplicates.
                 logger.warn(
                   { lastSequence: last, nextSequence: spool.stats().nextSequence },
                   'ingest knows later batches of this agent than the spool; numbering continues after them',
@@ -281,7 +281,14 @@ export function createIngestLink(options: IngestLinkOptions): IngestLink {
       });
       stream.on('error', (err: grpc.ServiceError) => {
         // The status event follows; the error is what to log.
-        if (!stopped) {
+        if (stopped) return;
+        if (err.code === grpc.status.ALREADY_EXISTS) {
+          // Another agent with this id is connected; trying again finds out when it is gone.
+          logger.error(
+            { code: err.code, details: err.details, instanceId: spool.instanceId },
+            'ingest refused this agent: another agent with the same id is connected; give each agent its own id (MAMORI_DEFENDER_AGENT_ID)',
+          );
+        } else {
           logger.warn({ code: err.code, details: err.details }, 'stream to ingest failed');
         }
       });
@@ -301,6 +308,7 @@ export function createIngestLink(options: IngestLinkOptions): IngestLink {
           capabilities: [...options.hello.capabilities],
           policy_version: options.policyVersion(),
           hostname: options.hello.hostname,
+          instance_id: spool.instanceId,
         },
       });
     });

@@ -5,6 +5,7 @@ import { ErrorCode, MamoriError } from '@mamori/common';
 import { processStartTime } from '../procfs/index.js';
 import { lockSpool, type SpoolLock } from './lock.js';
 import { crc32 } from 'node:zlib';
+import { randomUUID } from 'node:crypto';
 
 /** A batch as the spool keeps it: its sequence and the encoded `mamori.v1.EventBatch`. */
 export interface SpooledBatch {
@@ -48,6 +49,12 @@ export interface Spool {
   advance(sequence: number): Promise<void>;
   /** Whether a batch of `bytes` more would fit now. */
   fits(bytes: number): boolean;
+  /**
+   * Names this spool's sequence numbering: a random id made when the spool was created and
+   * kept in its directory. The agent sends it in its hello, so that ingest can tell a
+   * reconnect of this agent from another agent configured with the same id.
+   */
+  readonly instanceId: string;
   stats(): SpoolStats;
   close(): Promise<void>;
 }
@@ -77,6 +84,8 @@ function startTimeOf(pid: number): Promise<number | undefined> {
 /** Record header: length (u32), CRC-32 of the rest (u32), sequence (u64). */
 const HEADER = 16;
 const STATE_FILE = 'state.json';
+const INSTANCE_FILE = 'instance';
+const INSTANCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SEGMENT = /^segment-(\d{20})\.log$/;
 
 interface Entry {
@@ -95,6 +104,31 @@ interface Segment {
 }
 
 const segmentName = (first: number) => `segment-${String(first).padStart(20, '0')}.log`;
+
+/**
+ * The spool's instance id from its `instance` file; a new one, written there (whole, through a
+ * temporary file), when the file is missing or holds anything else.
+ */
+async function readInstanceId(dir: string): Promise<string> {
+  const path = join(dir, INSTANCE_FILE);
+  try {
+    const text = (await readFile(path, 'utf8')).trim();
+    if (INSTANCE_ID.test(text)) return text;
+  } catch {
+    // A new spool, or one from before instance ids.
+  }
+  const id = randomUUID();
+  try {
+    await writeFile(`${path}.tmp`, `${id}\n`);
+    await rename(`${path}.tmp`, path);
+  } catch (err) {
+    throw new MamoriError(ErrorCode.Config, `the spool directory ${dir} cannot be written`, {
+      cause: err,
+      context: { dir },
+    });
+  }
+  return id;
+}
 
 /**
  * Opens (or creates) the spool in `dir`. A torn record at the end of the last segment (an agent
@@ -119,6 +153,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     const start = (await startTimeOf(process.pid)) ?? 0;
     lock = await lockSpool(dir, { pid: process.pid, start }, startTimeOf);
   }
+  const instanceId = await readInstanceId(dir);
   let acked = 0;
   let nextSequence = 1;
   try {
@@ -274,6 +309,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       await ack(sequence);
     },
     fits: (size) => bytes + HEADER + size <= maxBytes,
+    instanceId,
     stats: () => ({ bytes, pending: entries.length, acked, nextSequence }),
     async close() {
       await appending;

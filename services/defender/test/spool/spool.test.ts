@@ -1,4 +1,11 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -45,6 +52,29 @@ describe('spool', () => {
     expect(await third.read(0, 10)).toEqual([]);
     expect(await third.append(body('d'))).toBe(4);
     await third.close();
+  });
+
+  it('keeps its instance id across restarts, and makes a new one for a new or damaged spool', async () => {
+    const dir = tempDir();
+    const first = await openSpool({ dir, maxBytes: 1 << 20 });
+    expect(first.instanceId).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
+    await first.close();
+    expect(readFileSync(join(dir, 'instance'), 'utf8').trim()).toBe(first.instanceId);
+    const second = await openSpool({ dir, maxBytes: 1 << 20 });
+    expect(second.instanceId).toBe(first.instanceId);
+    await second.close();
+
+    const other = await openSpool({ dir: tempDir(), maxBytes: 1 << 20 });
+    expect(other.instanceId).not.toBe(first.instanceId);
+    await other.close();
+
+    writeFileSync(join(dir, 'instance'), 'not an id');
+    const damaged = await openSpool({ dir, maxBytes: 1 << 20 });
+    expect(damaged.instanceId).not.toBe(first.instanceId);
+    expect(readFileSync(join(dir, 'instance'), 'utf8').trim()).toBe(damaged.instanceId);
+    await damaged.close();
   });
 
   it('cuts off a torn record at the end and keeps everything before it', async () => {
