@@ -41,6 +41,13 @@ export interface ProcessSensorStats {
   lost: number;
   /** Helper lines that were not events or were longer than the line bound. */
   malformed: number;
+  /** Poll mode: scans of /proc for new and ended processes. */
+  scans: number;
+  /**
+   * Poll mode: reads put off to the next scan because the process was caught inside execve
+   * (its new program mapped, its arguments not yet).
+   */
+  deferred: number;
 }
 
 export interface ProcessSensor extends Sensor {
@@ -121,7 +128,14 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
   const reader = new ProcfsReader(options);
   const workloads = new WorkloadReader(options);
   const known = new Map<number, Known>();
-  const stats: ProcessSensorStats = { execs: 0, exits: 0, lost: 0, malformed: 0 };
+  const stats: ProcessSensorStats = {
+    execs: 0,
+    exits: 0,
+    lost: 0,
+    malformed: 0,
+    scans: 0,
+    deferred: 0,
+  };
 
   let context: SensorContext | undefined;
   let stopped = false;
@@ -341,6 +355,7 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
         return;
       }
       lastSignature = signature ?? '';
+      stats.scans++;
       const now = Date.now() * 1000;
       const current = new Set(listPidsSync(procRoot));
       for (const [pid] of identities) {
@@ -381,6 +396,7 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
             const tries = (midExec.get(pid) ?? 0) + 1;
             if (tries <= MID_EXEC_RETRIES) {
               midExec.set(pid, tries);
+              stats.deferred++;
               identities.delete(pid);
               lastSignature = '';
               return;
