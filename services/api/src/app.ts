@@ -1,3 +1,4 @@
+import { Transform } from 'node:stream';
 import { checkReadiness, type Logger, type ReadinessCheck } from '@mamori/common';
 import { Topics } from '@mamori/proto';
 import fastify, {
@@ -95,9 +96,43 @@ function unauthenticated(reply: FastifyReply, message: string): FastifyReply {
     .send({ errors: [{ message, extensions: { code: ApiErrorCode.Unauthenticated } }] });
 }
 
+/** An error fastify answers with 413, naming the limit. */
+function bodyTooLarge(limit: number): Error {
+  return Object.assign(new Error(`the request body is larger than ${limit} bytes`), {
+    statusCode: 413,
+    code: 'BODY_TOO_LARGE',
+  });
+}
+
+/**
+ * The request body, failing with 413 once more than `limit` bytes arrived (a chunked body says
+ * no length up front). `receivedEncodedLength` is what fastify compares with Content-Length.
+ */
+function limitStream(
+  payload: NodeJS.ReadableStream,
+  limit: number,
+): NodeJS.ReadableStream & { receivedEncodedLength: number } {
+  let received = 0;
+  const limited = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      limited.receivedEncodedLength = received;
+      if (received > limit) callback(bodyTooLarge(limit));
+      else callback(null, chunk);
+    },
+  }) as Transform & { receivedEncodedLength: number };
+  limited.receivedEncodedLength = 0;
+  payload.on('error', (err: Error) => limited.destroy(err));
+  return payload.pipe(limited);
+}
+
 /** Builds the API without listening: fastify with GraphQL (yoga) and the probes. */
 export function buildApp(deps: ApiDeps): ApiApp {
   const { config, warehouse, logger } = deps;
+  const bodyLimitOf = (caller: Caller | undefined): number =>
+    caller?.role === 'admin'
+      ? Math.max(config.limits.maxBodyBytes, config.limits.maxAdminBodyBytes)
+      : config.limits.maxBodyBytes;
   const metrics = createMetrics();
   // Merged once: the registries share their metric objects, so values stay live.
   const registry = deps.colocated
@@ -254,20 +289,31 @@ export function buildApp(deps: ApiDeps): ApiApp {
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, next) => {
       next(null, body);
     });
+    // The caller is known before the body is read: a request without a valid token is
+    // answered 401 without reading its body, and the body is bounded by the caller's role.
+    scope.addHook('onRequest', async (req, reply) => {
+      // GraphiQL itself holds no data: a browser gets it without a token, then sends one.
+      const wantsGraphiql =
+        req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+      if (wantsGraphiql || req.method === 'OPTIONS') return;
+      const token = bearerToken(req.headers.authorization);
+      if (token === undefined) return unauthenticated(reply, 'a bearer token is required');
+      const caller = config.tokens.identify(token);
+      if (!caller) return unauthenticated(reply, 'unknown API token');
+      callers.set(req, caller);
+    });
+    scope.addHook('preParsing', async (req, _reply, payload) => {
+      const limit = bodyLimitOf(callers.get(req));
+      const declared = Number(req.headers['content-length']);
+      if (declared > limit) throw bodyTooLarge(limit);
+      return limitStream(payload, limit);
+    });
     scope.route({
       url: GRAPHQL_PATH,
       method: ['GET', 'POST', 'OPTIONS'],
+      // The largest any caller may send; preParsing holds each caller to its own.
+      bodyLimit: Math.max(config.limits.maxBodyBytes, config.limits.maxAdminBodyBytes),
       handler: async (req, reply) => {
-        // GraphiQL itself holds no data: a browser gets it without a token, then sends one.
-        const wantsGraphiql =
-          req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
-        if (!wantsGraphiql && req.method !== 'OPTIONS') {
-          const token = bearerToken(req.headers.authorization);
-          if (token === undefined) return unauthenticated(reply, 'a bearer token is required');
-          const caller = config.tokens.identify(token);
-          if (!caller) return unauthenticated(reply, 'unknown API token');
-          callers.set(req, caller);
-        }
         const response = await yoga.handleNodeRequestAndResponse(req, reply, { req, reply });
         response.headers.forEach((value, key) => void reply.header(key, value));
         reply.code(response.status);

@@ -13,6 +13,11 @@ export interface ApiLimits {
   maxPageSize: number;
   /** Largest request body, in bytes. */
   maxBodyBytes: number;
+  /**
+   * Largest request body of an admin's token, in bytes (at least `maxBodyBytes`): policies
+   * carry OpenAPI documents of up to 1 MiB.
+   */
+  maxAdminBodyBytes: number;
   /** Longest a query may wait for the warehouse, in ms. */
   queryTimeoutMs: number;
 }
@@ -56,6 +61,12 @@ export function readApiConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Ap
     maxPageSize: read.int('MAMORI_API_MAX_PAGE_SIZE', 500, { min: 1, max: 500 }),
     // 64 KiB: far more than any query document with its variables needs.
     maxBodyBytes: read.int('MAMORI_API_MAX_BODY_BYTES', 64 * 1024, { min: 1024, max: 16 << 20 }),
+    // 4 MiB: a policy with a 1 MiB OpenAPI document, escaped as a JSON string, and room to spare.
+    // Only tokens with the admin role get it; the body is bounded before it is read.
+    maxAdminBodyBytes: read.int('MAMORI_API_MAX_ADMIN_BODY_BYTES', 4 << 20, {
+      min: 1024,
+      max: 64 << 20,
+    }),
     // 30 s: longer than any query on a tenant's retention window takes when ClickHouse is healthy.
     queryTimeoutMs: read.int('MAMORI_API_QUERY_TIMEOUT_MS', 30_000, { min: 1, max: 600_000 }),
   };

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { createLogger, type Readiness } from '@mamori/common';
 import { auditServer } from 'graphql-http';
 import { Counter, Registry } from 'prom-client';
@@ -460,6 +461,41 @@ describe('limits', () => {
       payload: JSON.stringify({ query: `{ viewer { tenant } } # ${'x'.repeat(2000)}` }),
     });
     expect(result.statusCode).toBe(413);
+  });
+
+  it("bounds the body by the caller's role, before reading it, chunked or not", async () => {
+    const app = testApp(emptyWarehouse(), [TENANT], {
+      limits: { maxBodyBytes: 1024, maxAdminBodyBytes: 8192 },
+    });
+    const post = (bearer: string | undefined, bytes: number, chunked = false) => {
+      const body = JSON.stringify({ query: `{ viewer { tenant } } # ${'x'.repeat(bytes)}` });
+      return app.server.inject({
+        method: 'POST',
+        url: '/graphql',
+        headers: {
+          'content-type': 'application/json',
+          ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }),
+        },
+        // A stream is sent chunked, without a Content-Length.
+        payload: chunked ? Readable.from([Buffer.from(body)]) : body,
+      });
+    };
+    const admin = token(TENANT, 'admin');
+    const analyst = token(TENANT, 'analyst');
+    expect((await post(admin, 4000)).statusCode).toBe(200);
+    expect((await post(admin, 4000, true)).statusCode).toBe(200);
+    const overAdmin = await post(admin, 9000);
+    expect(overAdmin.statusCode).toBe(413);
+    expect(overAdmin.json()).toMatchObject({
+      message: 'the request body is larger than 8192 bytes',
+    });
+    expect((await post(admin, 9000, true)).statusCode).toBe(413);
+    expect((await post(analyst, 4000)).statusCode).toBe(413);
+    expect((await post(analyst, 4000, true)).statusCode).toBe(413);
+    expect((await post(analyst, 500)).statusCode).toBe(200);
+    // Who may send how much is settled before the body: no token is 401, whatever its size.
+    expect((await post(undefined, 9000)).statusCode).toBe(401);
+    expect((await post('y'.repeat(32), 9000)).statusCode).toBe(401);
   });
 
   it('gives up on a warehouse slower than the query timeout with TIMEOUT', async () => {

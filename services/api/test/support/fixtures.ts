@@ -77,6 +77,7 @@ export function testApp(
         maxComplexity: 50_000,
         maxPageSize: 500,
         maxBodyBytes: 64 * 1024,
+        maxAdminBodyBytes: 4 << 20,
         queryTimeoutMs: 5000,
         ...overrides.limits,
       },
