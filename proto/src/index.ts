@@ -7,6 +7,7 @@ export {
   type EventCodec,
 } from './loader.js';
 export { EventHeaders, Topics } from './topics.js';
+export { MAX_POLICY_UPDATE_BYTES, MAX_SERVER_MESSAGE_BYTES } from './limits.js';
 export { WireDecodeError, decodeEvent } from './wire/decode.js';
 export type { ProtoGrpcType } from './generated/defender.generated.js';
 export type {

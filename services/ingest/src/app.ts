@@ -2,7 +2,12 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Bus } from '@mamori/bus';
 import { checkReadiness, type Logger, type Readiness } from '@mamori/common';
-import { loadMamoriGrpc, type Command, type PolicyUpdate } from '@mamori/proto';
+import {
+  loadMamoriGrpc,
+  MAX_SERVER_MESSAGE_BYTES,
+  type Command,
+  type PolicyUpdate,
+} from '@mamori/proto';
 import type { AgentIdentity } from './auth/tokens.js';
 import type { IngestConfig } from './config.js';
 import { createIngestMetrics, instrumentBatchWriter, type IngestMetrics } from './metrics.js';
@@ -149,7 +154,8 @@ export function buildApp(deps: IngestDeps): IngestApp {
       await follower?.start(config.policySyncTimeoutMs);
       server = new grpc.Server({
         'grpc.max_receive_message_length': config.limits.maxMessageBytes,
-        'grpc.max_send_message_length': 4 * 1024 * 1024,
+        // A tenant's policy set goes out whole; sessions hold updates to MAX_POLICY_UPDATE_BYTES.
+        'grpc.max_send_message_length': MAX_SERVER_MESSAGE_BYTES,
         // Agents keep one stream open for days; ping to find dead peers behind NAT (ms).
         'grpc.keepalive_time_ms': 30_000,
         'grpc.keepalive_timeout_ms': 10_000,

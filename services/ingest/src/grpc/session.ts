@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { isCredentialName, type Logger } from '@mamori/common';
-import type { PolicyUpdate, ServerMessage } from '@mamori/proto';
+import {
+  MAX_POLICY_UPDATE_BYTES,
+  protoType,
+  type PolicyUpdate,
+  type ServerMessage,
+} from '@mamori/proto';
 import { ANY_AGENT, bearerToken, type AgentIdentity, type TokenRegistry } from '../auth/tokens.js';
 import type { BatchWriter, StreamAgent } from '../pipeline/batch-writer.js';
 import { sequenceKey, type SequenceTracker } from '../pipeline/sequences.js';
@@ -109,6 +114,31 @@ export interface SessionContext {
   agentStatus?: AgentStatusReporter;
 }
 
+const POLICY_UPDATE = protoType('mamori.v1.PolicyUpdate');
+/** Encoded sizes of the updates seen: one object per tenant's version goes to many sessions. */
+const updateSizes = new WeakMap<PolicyUpdate, number>();
+
+/** Whether a policy update fits in one message to an agent; says so once per update when not. */
+function policyFits(update: PolicyUpdate, logger: Logger): boolean {
+  let size = updateSizes.get(update);
+  if (size === undefined) {
+    size = POLICY_UPDATE.encode(POLICY_UPDATE.fromObject(update)).finish().length;
+    updateSizes.set(update, size);
+    if (size > MAX_POLICY_UPDATE_BYTES) {
+      logger.error(
+        {
+          version: update.version,
+          policies: update.policies?.length ?? 0,
+          bytes: size,
+          limit: MAX_POLICY_UPDATE_BYTES,
+        },
+        'policy set too large to push to agents; they keep the set they have',
+      );
+    }
+  }
+  return size <= MAX_POLICY_UPDATE_BYTES;
+}
+
 function fail(call: ConnectCall, code: grpc.status, details: string): void {
   call.emit('error', Object.assign(new Error(details), { code, details }));
 }
@@ -170,6 +200,9 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
     },
     pushPolicy: (update, force = false) => {
       if (!force && (update.version ?? '') === policyVersion) return false;
+      // Too large for the stream: sending it would end the stream, and the next hello would
+      // end it again. The agent keeps the set it has.
+      if (!policyFits(update, ctx.logger)) return false;
       if (!session.send({ policy: update })) return false;
       policyVersion = update.version ?? '';
       return true;

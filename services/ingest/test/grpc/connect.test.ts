@@ -2,7 +2,13 @@ import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSilentLogger, ErrorCode, MamoriError } from '@mamori/common';
-import { createEventCodec, EventHeaders, protoType, Topics } from '@mamori/proto';
+import {
+  createEventCodec,
+  EventHeaders,
+  MAX_POLICY_UPDATE_BYTES,
+  protoType,
+  Topics,
+} from '@mamori/proto';
 import { buildApp, type IngestApp } from '../../src/app.js';
 import { readIngestConfig } from '../../src/config.js';
 import { connectAgent, execEvent, type TestAgent } from '../../src/testing/index.js';
@@ -381,6 +387,31 @@ describe('ingest Connect stream', () => {
       ),
     ).toBe(1);
     await agent.next((m) => m.message === 'policy' && m.policy?.version === 'v3');
+  });
+
+  it('pushes a policy set of several MiB, and keeps the stream when a set is over the push limit', async () => {
+    // OpenAPI documents of up to 1 MiB each make large sets: gRPC's default 4 MiB is too little.
+    const big = (version: string, mib: number) => ({
+      version,
+      policies: [{ id: 'p1', name: 'api', rules: `# ${'x'.repeat(mib * (1 << 20))}` }],
+    });
+    let current = big('v6', 6);
+    const ingest = await startIngest({}, () => current);
+    const agent = ingest.agent(TOKEN, {
+      'grpc.max_receive_message_length': MAX_POLICY_UPDATE_BYTES + 64 * 1024,
+    });
+    await agent.hello();
+    const pushed = await agent.next((m) => m.message === 'policy');
+    expect(pushed.policy?.version).toBe('v6');
+    expect(pushed.policy?.policies[0]?.rules).toHaveLength(6 * (1 << 20) + 2);
+
+    // Over the limit: not sent (the agent keeps what it has), and the stream goes on.
+    current = big('v-huge', 65);
+    expect(ingest.app.pushPolicy({ tenantId: 'city-a', agentId: 'node-1' }, current)).toBe(0);
+    agent.sendBatch(1, [execEvent()]);
+    expect((await agent.ack(1)).status).toBe('ACK_STATUS_ACCEPTED');
+    expect(agent.messages.some((m) => m.policy?.version === 'v-huge')).toBe(false);
+    expect(ingest.app.sessions()[0]?.policyVersion).toBe('v6');
   });
 
   it('sends commands to the agent they are for, and only to it', async () => {
