@@ -127,6 +127,22 @@ describe('defender', () => {
     await expect.poll(() => second.app.stats().spool.pending).toBe(0);
   });
 
+  it('takes a policy set larger than gRPC’s default 4 MiB message', async () => {
+    const p = await platform();
+    await p.writePolicy({
+      id: 'large',
+      name: 'Large',
+      mode: 'POLICY_MODE_PREVENT',
+      denied_processes: ['xmrig'],
+      // Rule text with a 6 MiB comment: as large as a few policies with OpenAPI documents.
+      rules: `# ${'x'.repeat(6 << 20)}\n`,
+    });
+    const { app, lines } = await defender(p, [manualSensor()]);
+    await expect.poll(() => app.stats().enforcing, { timeout: 20_000 }).toBeGreaterThan(0);
+    expect(app.stats().link.sessions).toBe(1);
+    expect(lines.some((l) => l.msg === 'stream to ingest failed')).toBe(false);
+  });
+
   it('kills a process that a prevent policy denies, on its own, and reports the kill as an event', async () => {
     const p = await platform();
     await p.writePolicy({

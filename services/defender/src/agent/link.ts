@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { backoffDelay, type Logger } from '@mamori/common';
 import {
+  MAX_SERVER_MESSAGE_BYTES,
   protoType,
   type AgentMessage,
   type BatchAck__Output,
@@ -115,6 +116,8 @@ export function createIngestLink(options: IngestLinkOptions): IngestLink {
     'grpc.keepalive_time_ms': 15_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
+    // The tenant's policy set arrives whole, and may pass gRPC's default 4 MiB.
+    'grpc.max_receive_message_length': MAX_SERVER_MESSAGE_BYTES,
   });
   const stats: LinkStats = { connected: false, sessions: 0, acked: 0, rejected: 0, retried: 0 };
   /** Accepted sequences above the spool's acknowledged prefix, waiting for the gap to close. */
