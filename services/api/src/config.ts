@@ -1,6 +1,6 @@
 import { readBusConfig, type BusConfig } from '@mamori/bus';
 import { createEnvReader, DEFAULT_DATA_DIR, isMamoriError } from '@mamori/common';
-import { Topics } from '@mamori/proto';
+import { MAX_POLICY_UPDATE_BYTES, Topics } from '@mamori/proto';
 import { readWarehouseConfig, type WarehouseConfig } from '@mamori/warehouse';
 import { createTokenRegistry, loadTokenFile, type TokenRegistry } from './auth/tokens.js';
 
@@ -18,6 +18,11 @@ export interface ApiLimits {
    * carry OpenAPI documents of up to 1 MiB.
    */
   maxAdminBodyBytes: number;
+  /**
+   * Largest encoded policy set of a tenant (one message to each agent), in bytes; at most
+   * `MAX_POLICY_UPDATE_BYTES`, what agents take.
+   */
+  maxPolicySetBytes: number;
   /** Longest a query may wait for the warehouse, in ms. */
   queryTimeoutMs: number;
 }
@@ -66,6 +71,11 @@ export function readApiConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Ap
     maxAdminBodyBytes: read.int('MAMORI_API_MAX_ADMIN_BODY_BYTES', 4 << 20, {
       min: 1024,
       max: 64 << 20,
+    }),
+    // What agents take in one message; lower it to keep pushes to a fleet small.
+    maxPolicySetBytes: read.int('MAMORI_API_MAX_POLICY_SET_BYTES', MAX_POLICY_UPDATE_BYTES, {
+      min: 64 * 1024,
+      max: MAX_POLICY_UPDATE_BYTES,
     }),
     // 30 s: longer than any query on a tenant's retention window takes when ClickHouse is healthy.
     queryTimeoutMs: read.int('MAMORI_API_QUERY_TIMEOUT_MS', 30_000, { min: 1, max: 600_000 }),

@@ -558,6 +558,39 @@ describe('web application policies', () => {
     }
   });
 
+  it("refuses a policy that would make the tenant's set larger than agents are sent at once", async () => {
+    const small = testApp(warehouse, [TENANT], { bus, limits: { maxPolicySetBytes: 200_000 } });
+    const upsert = (id: string, kib: number) =>
+      gql(small, token(TENANT, 'admin'), UPSERT_WEB, {
+        input: {
+          id,
+          name: id,
+          webApplication: {
+            openapi: JSON.stringify({
+              openapi: '3.0.3',
+              info: { description: 'x'.repeat(kib * 1024) },
+              paths: {},
+            }),
+          },
+        },
+      });
+    try {
+      expect((await upsert('app-1', 90)).body.errors).toBeUndefined();
+      expect((await upsert('app-2', 90)).body.errors).toBeUndefined();
+      const over = await upsert('app-3', 90);
+      expect(over.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'input' });
+      expect(over.body.errors?.[0]?.message).toMatch(
+        /^upsertPolicy: the tenant's policies would take \d+ bytes, more than the 200000 sent to agents at once$/,
+      );
+      // Replacing a policy counts it once: a smaller app-2 fits, and makes room for app-3.
+      expect((await upsert('app-2', 90)).body.errors).toBeUndefined();
+      expect((await upsert('app-2', 10)).body.errors).toBeUndefined();
+      expect((await upsert('app-3', 90)).body.errors).toBeUndefined();
+    } finally {
+      await small.stop();
+    }
+  });
+
   it("keeps each tenant's web application policy to itself", async () => {
     await upsertWeb(waf);
     await upsertWeb({ hosts: ['portal.city-b.example.gov'] }, OTHER);

@@ -31,7 +31,12 @@ import { compilePolicies, type CompiledRule } from '@mamori/rules';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import type { Caller, Role } from '../auth/tokens.js';
 import type { ApiLimits } from '../config.js';
-import { policyOfInput, policyProblems, type PolicyInput } from '../policies/policy-input.js';
+import {
+  policyOfInput,
+  policyProblems,
+  policySetBytes,
+  type PolicyInput,
+} from '../policies/policy-input.js';
 import type { PolicyTopic } from '../policies/policy-topic.js';
 import {
   exceptionOfInput,
@@ -801,9 +806,16 @@ export const resolvers = {
           },
         );
       }
-      const existed = await onPolicies(context, (topic) =>
-        topic.get(context.caller.tenantId, policy.id),
-      );
+      const current = await onPolicies(context, (topic) => topic.list(context.caller.tenantId));
+      const existed = current.some((p) => p.id === policy.id);
+      // The tenant's whole set goes to each agent in one message: it must stay within it.
+      const setBytes = policySetBytes([...current.filter((p) => p.id !== policy.id), policy]);
+      if (setBytes > context.limits.maxPolicySetBytes) {
+        throw badInput(
+          `upsertPolicy: the tenant's policies would take ${setBytes} bytes, more than the ${context.limits.maxPolicySetBytes} sent to agents at once`,
+          'input',
+        );
+      }
       await audit(context, 'policy', policy.id, existed ? 'update' : 'create', auditNote(policy));
       await onPolicies(context, (topic) => topic.write(policy));
       return policy;

@@ -1,8 +1,10 @@
 import { ErrorCode, isMamoriError } from '@mamori/common';
-import type {
-  Policy__Output,
-  WaasRateLimits__Output,
-  WebApplicationPolicy__Output,
+import {
+  protoType,
+  type Policy,
+  type Policy__Output,
+  type WaasRateLimits__Output,
+  type WebApplicationPolicy__Output,
 } from '@mamori/proto';
 import { compileGlob, compilePathPrefixes, compilePolicies, type RuleProblem } from '@mamori/rules';
 import { CATEGORIES, createApiSchema, DEFAULT_BODY_LIMIT, DEFAULT_THRESHOLDS } from '@mamori/waas';
@@ -326,4 +328,16 @@ function compiles(compile: () => unknown): boolean {
  */
 export function policyProblems(policy: Policy__Output): RuleProblem[] {
   return compilePolicies([policy]).problems;
+}
+
+const POLICY_UPDATE = protoType('mamori.v1.PolicyUpdate');
+
+/**
+ * Encoded bytes of the update that would carry `policies` to agents: the set as ingest pushes
+ * it, with a version of 32 hex digits. Agents are sent at most `MAX_POLICY_UPDATE_BYTES` of
+ * `@mamori/proto` at once.
+ */
+export function policySetBytes(policies: readonly Policy[]): number {
+  const update = { version: '0'.repeat(32), policies: [...policies] };
+  return POLICY_UPDATE.encode(POLICY_UPDATE.fromObject(update)).finish().length;
 }

@@ -78,6 +78,7 @@ export function testApp(
         maxPageSize: 500,
         maxBodyBytes: 64 * 1024,
         maxAdminBodyBytes: 4 << 20,
+        maxPolicySetBytes: 64 << 20,
         queryTimeoutMs: 5000,
         ...overrides.limits,
       },
