@@ -112,12 +112,28 @@ interface Matched {
   rules: readonly CompiledRule[];
 }
 
-/** A partition's stateful rules: the state in memory, and the last acknowledged snapshot. */
+/**
+ * A partition's stateful rules: the state in memory, the last checkpoint taken, and the events
+ * evaluated since. A batch delivered again after a failed produce starts from the checkpoint
+ * with those events offered again, so no snapshot is needed after every batch.
+ */
 interface PartitionEntry {
   live: PartitionState;
-  /** The state after the last batch whose alerts the bus acknowledged, and its offset. */
-  snapshot?: { offset: number; json: string };
+  /** The last checkpoint taken (written, or queued to be), and the offset it covers. */
+  base: { offset: number; json: string };
+  /**
+   * The events offered to the stateful rules since `base`, in order, of the batches whose
+   * alerts the bus acknowledged.
+   */
+  since: Event__Output[];
+  /** The offset after the last batch whose alerts were acknowledged: `base` plus `since`. */
+  acked: number;
+  /** When `base` was taken (performance.now()). */
+  checkpointedAt: number;
 }
+
+/** Events kept for a replay at most: past it the next batch checkpoints whatever the time. */
+const MAX_REPLAY_EVENTS = 200_000;
 
 function missing(field: 'tenant_id' | 'agent_id' | 'id'): MamoriError {
   return new MamoriError(ErrorCode.BusDecode, `the event has no ${field}`, {
@@ -352,11 +368,26 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
   let releaseHeld: () => void = () => undefined;
   const held = new Promise<void>((resolve) => (releaseHeld = resolve));
 
+  /** Batches being handled now (the consumer hands one at a time); checkpoints wait for 0. */
+  let busy = 0;
+  let checkpointTimer: NodeJS.Timeout | undefined;
+  /** While a partition's state is rebuilt: its evictions were counted the first time. */
+  let replaying = false;
+
   async function handle(batch: ConsumedBatch): Promise<void> {
     // After stop began nothing more is evaluated or committed: those records are delivered
     // again after a restart. Holding the handler keeps the consumer from racing on meanwhile.
     if (stopping) return held;
     if (batch.records.length === 0) return;
+    busy++;
+    try {
+      await handleBatch(batch);
+    } finally {
+      busy--;
+    }
+  }
+
+  async function handleBatch(batch: ConsumedBatch): Promise<void> {
     const first = batch.records[0]!.offset;
     const next = batch.records.at(-1)!.offset + 1;
     const entry = checkpoints ? await partitionState(batch.partition, first) : undefined;
@@ -369,6 +400,8 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     // and the batch delivered again starts from the snapshot or the checkpoint.
     if (state) state.offset = -1;
     let evaluated = 0;
+    /** What the stateful rules were offered, for a replay from the last checkpoint. */
+    const offered: Event__Output[] = [];
     for (let i = 0; i < decoded.length; i++) {
       const outcome = decoded[i]!.value;
       if (outcome === SKIPPED) continue;
@@ -384,6 +417,7 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         raised.push(rule.source === 'policy' ? { id: 'policy', severity: rule.severity } : rule);
       }
       if (state) {
+        offered.push(event);
         for (const [id, instance] of state.instances) {
           let alert;
           try {
@@ -407,12 +441,7 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         }
       }
     }
-    // The checkpoint of the state after this batch, written before the batch's commit.
-    let checkpoint: string | undefined;
-    if (state) {
-      state.offset = next;
-      checkpoint = serializePartitionState(state);
-    }
+    if (state) state.offset = next;
     metrics.batchEvaluation.observe((performance.now() - began) / 1000);
     metrics.eventsEvaluated.inc(evaluated);
     const skipped = decoded.length - evaluated;
@@ -437,20 +466,73 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     } else {
       produceFailure = undefined;
     }
-    if (entry && checkpoint !== undefined) entry.snapshot = { offset: next, json: checkpoint };
-    const { topic, partition } = batch;
-    const offset = next;
-    // The alerts are durable, so the commit need not hold the next batch back: it runs while
-    // the next batch is decoded and evaluated (an fsync of the embedded log, a round trip to
-    // Kafka). Commits stay in order, one after another, so an offset never goes back.
+    if (entry === undefined) {
+      queueCommit(batch.partition, next, undefined);
+      return;
+    }
+    for (const event of offered) entry.since.push(event);
+    entry.acked = next;
+    if (checkpointDue(entry)) checkpoint(batch.partition, entry);
+  }
+
+  function checkpointDue(entry: PartitionEntry): boolean {
+    return (
+      config.checkpointIntervalMs === 0 ||
+      performance.now() - entry.checkpointedAt >= config.checkpointIntervalMs ||
+      entry.since.length >= MAX_REPLAY_EVENTS
+    );
+  }
+
+  /**
+   * Takes the checkpoint of a partition's state as of its last acknowledged batch, and queues
+   * it to be written, then that offset to be committed. Only when the state in memory is that
+   * state (not one a failed batch left).
+   */
+  function checkpoint(partition: number, entry: PartitionEntry): void {
+    if (entry.live.offset !== entry.acked || entry.base.offset === entry.acked) return;
+    const json = serializePartitionState(entry.live);
+    entry.base = { offset: entry.acked, json };
+    entry.since = [];
+    entry.checkpointedAt = performance.now();
+    queueCommit(partition, entry.acked, json);
+  }
+
+  /**
+   * Checkpoints (when due, or all with `force`) the partitions with progress since their last
+   * checkpoint, while no batch is being handled, and that this member still owns: a partition
+   * that moved is checkpointed by its new owner.
+   */
+  function checkpointIdle(force: boolean): void {
+    if (busy > 0 || partitions.size === 0) return;
+    const owned = new Set(
+      consumer
+        .assignment()
+        .filter((tp) => tp.topic === config.topics.events)
+        .map((tp) => tp.partition),
+    );
+    for (const [partition, entry] of partitions) {
+      if (owned.has(partition) && (force || checkpointDue(entry))) checkpoint(partition, entry);
+    }
+  }
+
+  /**
+   * Queues the commit of `offset` after the checkpoint of the state there, when there is one.
+   * The alerts are durable, so the commit need not hold the next batch back: it runs while
+   * the next batch is decoded and evaluated (an fsync of the embedded log, a round trip to
+   * Kafka). Commits stay in order, one after another, so an offset never goes back.
+   */
+  function queueCommit(partition: number, offset: number, state: string | undefined): void {
+    const topic = config.topics.events;
     const commit = async (): Promise<void> => {
-      if (checkpoints && checkpoint !== undefined) {
+      if (checkpoints && state !== undefined) {
         // The checkpoint first: a committed offset then always has a checkpoint of its own. A
         // crash between the two leaves a checkpoint ahead of the commit, which is not used (the
         // batch is evaluated again from the previous one); the other order would leave a commit
         // without its checkpoint, and the windows of those events would be lost.
         try {
-          await checkpoints.write(partition, offset, checkpoint);
+          await checkpoints.write(partition, offset, state);
+          metrics.checkpoints.inc();
+          metrics.checkpointBytes.inc(Buffer.byteLength(state));
         } catch (err) {
           metrics.checkpointFailures.inc();
           logger.warn(
@@ -488,17 +570,48 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     const known = partitions.get(partition);
     if (known && known.live.offset === first) return known;
     const hooks = (rule: StatefulRule) => ({
-      onEvict: () => metrics.statefulEvictions.inc({ rule: rule.id }),
+      onEvict: () => {
+        if (!replaying) metrics.statefulEvictions.inc({ rule: rule.id });
+      },
     });
-    if (known?.snapshot && known.snapshot.offset === first) {
-      const live = createPartitionState(statefulRules, {
+    if (known && known.base.offset === first && known.acked !== first) {
+      // Back at the last checkpoint (the partition came back after a rebalance, uncommitted
+      // progress dropped): that checkpoint is the state, nothing to offer again.
+      known.live = createPartitionState(statefulRules, {
         offset: first,
         hooks,
-        from: known.snapshot.json,
+        from: known.base.json,
       });
-      const entry: PartitionEntry = { live, snapshot: known.snapshot };
-      partitions.set(partition, entry);
-      return entry;
+      known.since = [];
+      known.acked = first;
+      return known;
+    }
+    if (known && known.acked === first) {
+      // A batch delivered again after its alerts were refused: the state before it is the last
+      // checkpoint with the acknowledged events since offered again, in order. The rules are
+      // deterministic, and the alerts they raise now were produced the first time.
+      const live = createPartitionState(statefulRules, {
+        offset: known.base.offset,
+        hooks,
+        from: known.base.json,
+      });
+      replaying = true;
+      try {
+        for (const event of known.since) {
+          for (const instance of live.instances.values()) {
+            try {
+              instance.observe(event);
+            } catch {
+              // Failed the first time too, and was logged then.
+            }
+          }
+        }
+      } finally {
+        replaying = false;
+      }
+      live.offset = first;
+      known.live = live;
+      return known;
     }
     await committing;
     const topic = config.topics.events;
@@ -535,7 +648,10 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
     live ??= createPartitionState(statefulRules, { offset: first, hooks });
     const entry: PartitionEntry = {
       live,
-      snapshot: { offset: first, json: serializePartitionState(live) },
+      base: { offset: first, json: serializePartitionState(live) },
+      since: [],
+      acked: first,
+      checkpointedAt: performance.now(),
     };
     partitions.set(partition, entry);
     return entry;
@@ -658,6 +774,14 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         return run;
       });
       consuming = true;
+      if (checkpoints && config.checkpointIntervalMs > 0) {
+        // Progress after the last batch of a burst is checkpointed (and committed) here.
+        checkpointTimer = setInterval(
+          () => checkpointIdle(false),
+          Math.max(50, Math.floor(config.checkpointIntervalMs / 2)),
+        );
+        checkpointTimer.unref();
+      }
       logger.info(
         {
           groupId: config.groupId,
@@ -676,10 +800,13 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
       stopping = true;
       consuming = false;
       watcher?.close();
+      clearInterval(checkpointTimer);
       const running = handling;
-      // The batch being handled, then every commit queued by then (the last one included).
+      // The batch being handled, the checkpoints of what was evaluated since the last ones,
+      // then every commit queued by then: a restart evaluates nothing twice.
       const drained = (async () => {
         await running?.catch(() => undefined);
+        if (checkpoints && started) checkpointIdle(true);
         await committing;
       })();
       let timer: NodeJS.Timeout | undefined;

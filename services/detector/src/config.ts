@@ -41,6 +41,11 @@ export interface DetectorConfig {
   watchRules: boolean;
   /** Most records the bus hands the detector at once. */
   maxBatchRecords: number;
+  /**
+   * With stateful rules: how often each partition's state is checkpointed, and its offset
+   * committed with it, in ms; 0 after every batch.
+   */
+  checkpointIntervalMs: number;
   /** Where /healthz, /readyz and /metrics are served (HTTP). */
   ops: { host: string; port: number };
 }
@@ -92,6 +97,12 @@ export function readDetectorConfig(env: NodeJS.ProcessEnv = process.env): Readon
     // about 10 ms, short enough for ingest and the API sharing it in `mamori start`, long
     // enough that the commit after each batch costs little.
     maxBatchRecords: read.int('MAMORI_DETECTOR_BATCH_EVENTS', 2000, { min: 1, max: 100_000 }),
+    // 1 s: a checkpoint holds every window of a partition (megabytes with thousands of pairs),
+    // too much to write after every batch; a crash re-evaluates at most about this much.
+    checkpointIntervalMs: read.int('MAMORI_DETECTOR_CHECKPOINT_MS', 1000, {
+      min: 0,
+      max: 600_000,
+    }),
     ops: {
       // Loopback like the other services: probes and scrapes come from the same host or pod.
       host: read.string('MAMORI_DETECTOR_OPS_HOST', '127.0.0.1'),

@@ -18,6 +18,9 @@ export interface DetectorMetrics {
   readonly stateRestores: Counter<'result'>;
   /** Checkpoints that the bus did not acknowledge (the batch's commit was left out). */
   readonly checkpointFailures: Counter;
+  /** Checkpoints of stateful rules written, and their bytes. */
+  readonly checkpoints: Counter;
+  readonly checkpointBytes: Counter;
 }
 
 export interface DetectorMetricsOptions {
@@ -131,6 +134,16 @@ export function createDetectorMetrics(options: DetectorMetricsOptions): Detector
     checkpointFailures: new Counter({
       name: 'mamori_detector_checkpoint_failures_total',
       help: 'Checkpoints of stateful rules the bus did not acknowledge; the batch was not committed.',
+      registers: [registry],
+    }),
+    checkpoints: new Counter({
+      name: 'mamori_detector_checkpoints_total',
+      help: 'Checkpoints of stateful rules written (one per partition every MAMORI_DETECTOR_CHECKPOINT_MS with progress).',
+      registers: [registry],
+    }),
+    checkpointBytes: new Counter({
+      name: 'mamori_detector_checkpoint_bytes_total',
+      help: 'Bytes of the checkpoints of stateful rules written.',
       registers: [registry],
     }),
   };

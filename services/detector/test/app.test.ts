@@ -72,6 +72,8 @@ async function harness(): Promise<Harness> {
         MAMORI_DETECTOR_GROUP: groupId,
         MAMORI_DETECTOR_RULES: rulesFile,
         MAMORI_EVENTS_PARTITIONS: '2',
+        // A checkpoint and a commit after every batch: these tests look at each batch's commit.
+        MAMORI_DETECTOR_CHECKPOINT_MS: '0',
         ...env,
       });
       const app = buildApp({

@@ -63,6 +63,8 @@ async function setup() {
         MAMORI_DETECTOR_GROUP: names.groupId,
         MAMORI_EVENTS_PARTITIONS: '2',
         MAMORI_DETECTOR_WATCH: 'false',
+        // After every batch unless a test says otherwise: most look at each batch's commit.
+        MAMORI_DETECTOR_CHECKPOINT_MS: '0',
         ...options.env,
       });
       const app: DetectorApp = buildApp({
@@ -96,6 +98,12 @@ async function readAll(bus: Bus, topic: string): Promise<BusRecord[]> {
   await expect.poll(() => seen.length).toBe(high);
   await consumer.close();
   return seen;
+}
+
+/** The value of a detector counter without labels, from the metrics text. */
+function counted(text: string, name: string): number {
+  const match = new RegExp(`^mamori_detector_${name} (\\d+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : Number.NaN;
 }
 
 const portScans = async (bus: Bus, topic: string) =>
@@ -234,6 +242,69 @@ describe('detector stateful rules on the bus', () => {
     expect((await portScans(h.bus, h.alerts)).map(({ alert }) => alert.event_id)).toEqual([
       events[14]!.id,
     ]);
+  });
+
+  it('checkpoints and commits once per interval, not after every batch, and what is left when it stops', async () => {
+    const h = await setup();
+    const events = burst(1, 15);
+    const slow = { MAMORI_DETECTOR_CHECKPOINT_MS: '60000', MAMORI_DETECTOR_BATCH_EVENTS: '2' };
+    const first = await h.detector({ env: slow });
+    await produceConnects(h.bus, h.events, events.slice(0, 10));
+    await expect
+      .poll(async () => counted(await first.metrics.registry.metrics(), 'events_evaluated_total'))
+      .toBe(10);
+    // Five batches evaluated, none checkpointed or committed yet: the interval has not passed.
+    expect(await committedCount(h.bus, h.groupId, h.events)).toBe(0);
+    expect(counted(await first.metrics.registry.metrics(), 'checkpoints_total')).toBe(0);
+    await first.stop();
+    // Stopping checkpoints what was evaluated, once, and commits it.
+    expect(await committedCount(h.bus, h.groupId, h.events)).toBe(10);
+    expect(counted(await first.metrics.registry.metrics(), 'checkpoints_total')).toBe(1);
+
+    const second = await h.detector({ env: { MAMORI_DETECTOR_CHECKPOINT_MS: '100' } });
+    await produceConnects(h.bus, h.events, events.slice(10));
+    // The timer checkpoints and commits the end of a burst without waiting for more events.
+    await expect
+      .poll(() => committedCount(h.bus, h.groupId, h.events), { timeout: 5_000 })
+      .toBe(15);
+    expect((await portScans(h.bus, h.alerts)).map(({ alert }) => alert.event_id)).toEqual([
+      events[14]!.id,
+    ]);
+    expect(await second.metrics.registry.metrics()).toMatch(
+      /^mamori_detector_state_restores_total\{result="checkpoint"\} 1$/m,
+    );
+    expect(
+      counted(await second.metrics.registry.metrics(), 'checkpoint_bytes_total'),
+    ).toBeGreaterThan(0);
+  });
+
+  it('rebuilds the state from its last checkpoint and the events since when a produce is refused', async () => {
+    const h = await setup();
+    let refused = 0;
+    const app = await h.detector({
+      env: { MAMORI_DETECTOR_CHECKPOINT_MS: '60000', MAMORI_DETECTOR_BATCH_EVENTS: '3' },
+      hooks: {
+        beforeProduce(topic) {
+          if (topic === h.alerts && refused++ === 0) {
+            return Promise.reject(new Error('bus unavailable (test)'));
+          }
+          return Promise.resolve();
+        },
+      },
+    });
+    const events = burst(1, 15);
+    // Four batches of three before the one with the 15th port: only in memory, not checkpointed.
+    await produceConnects(h.bus, h.events, events);
+    await expect.poll(() => refused, { timeout: 10_000 }).toBe(2);
+    // The batch came again and was evaluated from the state before it: 12 ports then, so the
+    // 15th still crosses, once. (From the failed batch's own state it would not fire again;
+    // from the checkpoint alone, empty, it would see 3 ports.)
+    expect((await portScans(h.bus, h.alerts)).map(({ alert }) => alert.event_id)).toEqual([
+      events[14]!.id,
+    ]);
+    expect(await committedCount(h.bus, h.groupId, h.events)).toBe(0);
+    await app.stop();
+    expect(await committedCount(h.bus, h.groupId, h.events)).toBe(15);
   });
 
   it('with MAMORI_DETECTOR_STATEFUL=false raises no port scan and writes no checkpoint', async () => {
