@@ -159,11 +159,50 @@ function templateKinds(count: number): string[] {
   return Array.from({ length: count }, (_, i) => kinds[(i * 31) % kinds.length]!);
 }
 
+/** Distinct ports each peer of `peerConnects` is connected to: well under a port scan's 15. */
+const PEER_PORTS = 5;
+
+/**
+ * Connections from the portal's pod to `peers` distinct addresses, `PEER_PORTS` ports each:
+ * the many (source, destination) pairs of a busy cluster that the port scan rule keeps a
+ * window for, without any of them looking like a scan.
+ */
+function peerConnects(peers: number): Buffer[] {
+  const type = protoType('mamori.v1.Event');
+  const out: Buffer[] = [];
+  for (let p = 0; p < peers; p++) {
+    for (let port = 0; port < PEER_PORTS; port++) {
+      const event: Event = {
+        host: { hostname: 'node-1', machine_id: 'b1946ac92492d2347c6235b4d2611184' },
+        workload: WORKLOAD,
+        labels: { sensor: 'runtime' },
+        network_connect: {
+          process: attackProcess('/usr/bin/node', ['node', 'server.js'], ['tini', '/sbin/tini']),
+          connection: {
+            protocol: 'L4_PROTOCOL_TCP',
+            local_address: '10.42.0.17',
+            local_port: 40_000 + (p % 20_000),
+            remote_address: `10.${100 + (p >> 16)}.${(p >> 8) & 255}.${p & 255}`,
+            remote_port: 8000 + port,
+          },
+        },
+      };
+      out.push(Buffer.from(type.encode(type.fromObject(event)).finish()));
+    }
+  }
+  return out;
+}
+
 /**
  * `count` event records: 4 tenants × 16 agents, each event with its own id and time; one in
- * `attackEvery` (0: none) is an attack that fires a built-in rule.
+ * `attackEvery` (0: none) is an attack that fires a built-in rule. With `peers`, each routine
+ * network connection goes to one of that many distinct addresses (see `peerConnects`).
  */
-export function* eventRecords(count: number, attackEvery: number): Generator<EventRecord> {
+export function* eventRecords(
+  count: number,
+  attackEvery: number,
+  peers = 0,
+): Generator<EventRecord> {
   const TEMPLATES = 400;
   const templates = buildTemplates(TEMPLATES);
   const kinds = templateKinds(TEMPLATES);
@@ -183,14 +222,19 @@ export function* eventRecords(count: number, attackEvery: number): Generator<Eve
         .finish(),
     ),
   }));
+  const peerTemplates = peerConnects(peers);
+  let connects = 0;
   const base = 1_764_000_000_000_000;
   for (let i = 0; i < count; i++) {
     const tenant = `city-${i % 4}`;
     const agent = `node-${(i >> 2) % 16}`;
     const attack = attackEvery > 0 && i % attackEvery === attackEvery - 1;
-    const chosen = attack
+    let chosen = attack
       ? attacks[Math.floor(i / attackEvery) % attacks.length]!
       : { kind: kinds[i % TEMPLATES]!, bytes: templates[i % TEMPLATES]! };
+    if (!attack && chosen.kind === 'network_connect' && peerTemplates.length > 0) {
+      chosen = { kind: chosen.kind, bytes: peerTemplates[connects++ % peerTemplates.length]! };
+    }
     yield {
       key: Buffer.from(`${tenant}/${agent}`),
       value: stamp(chosen.bytes, {

@@ -22,6 +22,11 @@ one process, and prints events per second, alerts and CPU.
   --partitions N    partitions of the events topic (default 4, the embedded default)
   --batch N         MAMORI_DETECTOR_BATCH_EVENTS (default 2000, the detector's default)
   --attack-every N  one record in N fires a built-in rule; 0 for none (default 100)
+  --peers N         network connections go to N distinct addresses, 5 ports each, so that the
+                    port scan rule holds a window per pair (default 0: the routine templates'
+                    few destinations)
+  --checkpoint-ms N MAMORI_DETECTOR_CHECKPOINT_MS (default 1000, the detector's default; 0
+                    checkpoints and commits after every batch)
   --no-fsync        the log acknowledges produces and commits without fsync (UNSAFE)
   --dir DIR         where the temporary log goes (default the OS temporary directory)
   --profile DIR     writes a CPU profile of the detector's run to DIR and summarizes it
@@ -37,6 +42,8 @@ interface Options {
   partitions: number;
   batch: number;
   attackEvery: number;
+  peers: number;
+  checkpointMs: number;
   fsync: boolean;
   dir: string | undefined;
   profile: string | undefined;
@@ -49,6 +56,8 @@ function readOptions(): Options | undefined {
       partitions: { type: 'string', default: '4' },
       batch: { type: 'string', default: '2000' },
       'attack-every': { type: 'string', default: '100' },
+      peers: { type: 'string', default: '0' },
+      'checkpoint-ms': { type: 'string', default: '1000' },
       'no-fsync': { type: 'boolean', default: false },
       dir: { type: 'string' },
       profile: { type: 'string' },
@@ -64,7 +73,17 @@ function readOptions(): Options | undefined {
   if (!Number.isInteger(attackEvery) || attackEvery < 0) {
     throw new Error(`--attack-every: expected an integer ≥ 0, got ${values['attack-every']}`);
   }
+  const checkpointMs = Number(values['checkpoint-ms']);
+  if (!Number.isInteger(checkpointMs) || checkpointMs < 0) {
+    throw new Error(`--checkpoint-ms: expected an integer ≥ 0, got ${values['checkpoint-ms']}`);
+  }
+  const peers = Number(values.peers);
+  if (!Number.isInteger(peers) || peers < 0) {
+    throw new Error(`--peers: expected an integer ≥ 0, got ${values.peers}`);
+  }
   return {
+    peers,
+    checkpointMs,
     events: positive('events', values.events),
     partitions: positive('partitions', values.partitions),
     batch: positive('batch', values.batch),
@@ -78,7 +97,7 @@ function readOptions(): Options | undefined {
 async function fill(bus: EmbeddedBus, options: Options): Promise<number> {
   let chunk: ProduceRecord[] = [];
   let bytes = 0;
-  for (const record of eventRecords(options.events, options.attackEvery)) {
+  for (const record of eventRecords(options.events, options.attackEvery, options.peers)) {
     bytes += record.value.length;
     chunk.push(record);
     if (chunk.length === FILL_CHUNK) {
@@ -115,6 +134,7 @@ async function main(): Promise<void> {
         MAMORI_TOPIC_ALERTS: ALERTS_TOPIC,
         MAMORI_EVENTS_PARTITIONS: String(options.partitions),
         MAMORI_DETECTOR_BATCH_EVENTS: String(options.batch),
+        MAMORI_DETECTOR_CHECKPOINT_MS: String(options.checkpointMs),
         MAMORI_DETECTOR_WATCH: 'false',
       },
       ...(options.profile !== undefined ? { profileDir: options.profile } : {}),
@@ -131,11 +151,16 @@ async function main(): Promise<void> {
       startMs: Math.round(run.startMs),
       alerts,
       alertsPerSecond: Math.round(alerts / seconds),
+      statefulKeys: run.statefulKeys,
+      checkpoints: run.checkpoints,
+      checkpointBytes: run.checkpointBytes,
       cpuCores: Math.round((cpuMicros / 1000 / ms) * 100) / 100,
       cpuMicrosPerEvent: Math.round((cpuMicros / total) * 100) / 100,
       partitions: options.partitions,
       batch: options.batch,
       attackEvery: options.attackEvery,
+      peers: options.peers,
+      checkpointMs: options.checkpointMs,
       fsync: options.fsync,
       meanEventBytes: Math.round(bytes / options.events),
       fillMs: Math.round(fillMs),

@@ -330,7 +330,8 @@ async function main(): Promise<void> {
 /**
  * Runs the detector (built-in rules, as `mamori start` configures it) over the events topic
  * of the platform's log in `dataDir`, with a group of its own, its alerts, checkpoints and rule
- * catalog to topics of their own, until every record is committed.
+ * catalog to topics of their own, until every record is handled, then stops it (which commits
+ * the rest).
  */
 async function replayDetector(dataDir: string): Promise<Record<string, unknown>> {
   // Where `mamori start` keeps its log: MAMORI_BUS_DIR, by default <MAMORI_DATA_DIR>/bus.

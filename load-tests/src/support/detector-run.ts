@@ -39,11 +39,16 @@ export interface DetectorRunResult {
   /** Decoded and evaluated; not decoded (a kind no rule runs on, by its header). */
   evaluated: number;
   skipped: number;
-  /** Whether the group committed every record (false: `timeoutMs` passed first). */
+  /** Whether the group had committed every record once stopped (false: `timeoutMs` passed first). */
   complete: boolean;
   /** Alerts produced (and acknowledged by the bus). */
   alerts: number;
-  /** `start()` until the last commit, in ms. */
+  /** Checkpoints of stateful rules written, and their bytes. */
+  checkpoints: number;
+  checkpointBytes: number;
+  /** Keys the stateful rules held at the end, over every partition. */
+  statefulKeys: number;
+  /** `start()` until stopped, the last commit made, in ms. */
   ms: number;
   /** Loading the rules, creating topics and joining, in ms (part of `ms`). */
   startMs: number;
@@ -73,6 +78,13 @@ async function committedAll(
   );
 }
 
+async function statefulKeysOf(registry: {
+  getSingleMetric(name: string): { get(): Promise<{ values: { value: number }[] }> } | undefined;
+}): Promise<number> {
+  const gauge = registry.getSingleMetric('mamori_detector_stateful_keys');
+  return gauge === undefined ? 0 : counterTotal(gauge);
+}
+
 async function counterTotal(counter: {
   get(): Promise<{ values: { value: number }[] }>;
 }): Promise<number> {
@@ -80,8 +92,9 @@ async function counterTotal(counter: {
 }
 
 /**
- * Runs the detector over its events topic until its group has committed every record the topic
- * held when the run started, then stops it.
+ * Runs the detector over its events topic until it has handled every record the topic held when
+ * the run started (or its group committed them all), then stops it: stopping checkpoints and
+ * commits what is left, and is part of the time measured.
  * @throws MamoriError Config when `env` is not a valid detector configuration; whatever the
  *   bus throws (an events topic that does not exist: BusTopic).
  */
@@ -110,13 +123,25 @@ export async function runDetectorUntilCommitted(
     const deadline = began + (options.timeoutMs ?? Infinity);
     const caughtUp = (): Promise<boolean> =>
       committedAll(bus, config.groupId, config.topics.events, ends);
+    // Every record handled (evaluated, skipped or dead-lettered): the rest is the commits of
+    // the last checkpoint, which stopping writes at once instead of at the next interval.
+    const handled = async (): Promise<boolean> =>
+      (await counterTotal(app.metrics.eventsEvaluated)) +
+        (await counterTotal(app.metrics.eventsSkipped)) +
+        (await counterTotal(app.metrics.deadLetters)) >=
+      events;
     let complete = await caughtUp();
-    while (!complete && performance.now() < deadline) {
+    while (!complete && performance.now() < deadline && !(await handled())) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       complete = await caughtUp();
     }
+    // Before stop: the gauge reads the partitions' states, which stop leaves as they are.
+    const keys = await statefulKeysOf(app.metrics.registry);
+    stopped = true;
+    await app.stop();
     const ms = performance.now() - began;
     const cpu = process.cpuUsage(cpuBefore);
+    complete = await caughtUp();
     let profile: ProfileSummary | undefined;
     if (session !== undefined && options.profileDir !== undefined) {
       const { profile: data } = (await post(session, 'Profiler.stop')) as { profile: unknown };
@@ -126,14 +151,15 @@ export async function runDetectorUntilCommitted(
       writeFileSync(file, JSON.stringify(data));
       profile = summarizeProfile(file, 20);
     }
-    stopped = true;
-    await app.stop();
     return {
       events,
       complete,
       evaluated: await counterTotal(app.metrics.eventsEvaluated),
       skipped: await counterTotal(app.metrics.eventsSkipped),
       alerts: await counterTotal(app.metrics.alertsProduced),
+      checkpoints: await counterTotal(app.metrics.checkpoints),
+      checkpointBytes: await counterTotal(app.metrics.checkpointBytes),
+      statefulKeys: keys,
       ms,
       startMs,
       cpuMicros: cpu.user + cpu.system,
