@@ -5,6 +5,7 @@ import { createEnvReader, DEFAULT_DATA_DIR } from '@mamori/common';
 import { DEFAULT_BODY_LIMIT } from '@mamori/waas';
 import { ACCESS_LOG_FORMATS, type AccessLogFormat } from './waas/access-log/parse.js';
 import { DEFAULT_SAMPLE_CLEAN } from './waas/engine.js';
+import { DEFAULT_EXE_HASH_MAX_BYTES } from './sensors/process/process-sensor.js';
 
 /** The sensors a defender can run. */
 export const SENSOR_NAMES = [
@@ -66,6 +67,8 @@ export interface DefenderConfig {
   procfs: { procRoot: string; hostRoot: string };
   /** How often the process sensor polls /proc when the kernel connector is unavailable, ms. */
   processPollMs: number;
+  /** Largest executable the process sensor hashes (`exe_hash`), bytes; 0 for none. */
+  exeHashMaxBytes: number;
   /** Reconnect delays to ingest: full jitter up to min(maxMs, initialMs × 2^attempt). */
   reconnect: { initialMs: number; maxMs: number };
   /** Whether prevent and block policies are enforced on this node. */
@@ -210,6 +213,10 @@ export function readDefenderConfig(env: NodeJS.ProcessEnv = process.env): Readon
       hostRoot: read.string('MAMORI_DEFENDER_HOST_ROOT', '/'),
     },
     processPollMs: read.int('MAMORI_DEFENDER_PROCESS_POLL_MS', 100, { min: 10, max: 100 }),
+    exeHashMaxBytes: read.int('MAMORI_DEFENDER_EXE_HASH_MAX_BYTES', DEFAULT_EXE_HASH_MAX_BYTES, {
+      min: 0,
+      max: 1024 * 1024 * 1024,
+    }),
     reconnect: {
       // 500 ms to 30 s: a restarting ingest is back within a few attempts, and thousands of
       // agents of a platform that stays away spread their attempts over half a minute.

@@ -21,7 +21,13 @@ export function sensorsOf(config: Readonly<DefenderConfig>, waas?: WaasEngine): 
   const sensors: Sensor[] = [];
   for (const name of config.sensors) {
     if (name === 'process') {
-      sensors.push(createProcessSensor({ ...config.procfs, pollIntervalMs: config.processPollMs }));
+      sensors.push(
+        createProcessSensor({
+          ...config.procfs,
+          pollIntervalMs: config.processPollMs,
+          exeHashMaxBytes: config.exeHashMaxBytes,
+        }),
+      );
     } else if (name === 'network') {
       sensors.push(createNetworkSensor({ procfs: config.procfs }));
     } else if (name === 'falco') {

@@ -1,5 +1,11 @@
 export { parseCgroup, type CgroupContainer } from './cgroup.js';
 export { bootTimeSeconds, clockTicksPerSecond, startTicksToUnixMicros } from './clock.js';
+export {
+  createExeHasher,
+  type ExeHasher,
+  type ExeHasherOptions,
+  type ExeHashStats,
+} from './exe-hash.js';
 export { rootOverlayUpperDir } from './mountinfo.js';
 export { DEFAULT_HOST_ROOT, DEFAULT_PROC_ROOT, type ProcfsOptions } from './options.js';
 export {

@@ -3,6 +3,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Process } from '@mamori/proto';
 import { startTicksToUnixMicros } from './clock.js';
+import type { ExeHasher } from './exe-hash.js';
 import { rootOverlayUpperDir } from './mountinfo.js';
 import { DEFAULT_HOST_ROOT, DEFAULT_PROC_ROOT, type ProcfsOptions } from './options.js';
 import {
@@ -56,10 +57,14 @@ const MAX_CACHED_NAMESPACES = 512;
 // (open, fstat, read, close) and cost more than the read itself (bench:defender: ~5 ms of CPU
 // per process at 200 execs a second).
 function readText(path: string): Promise<string | undefined> {
+  return Promise.resolve(readTextSync(path));
+}
+
+function readTextSync(path: string): string | undefined {
   try {
-    return Promise.resolve(readFileSync(path, 'utf8'));
+    return readFileSync(path, 'utf8');
   } catch {
-    return Promise.resolve(undefined);
+    return undefined;
   }
 }
 
@@ -81,10 +86,14 @@ export class ProcfsReader {
   readonly #users: UserResolver;
   readonly #upperDirs = new Map<string, string | undefined>();
 
-  constructor(options: ProcfsOptions = {}) {
+  readonly #exeHasher: ExeHasher | undefined;
+
+  /** With `exeHasher`, processes carry the SHA-256 of their executable (`exe_hash`). */
+  constructor(options: ProcfsOptions & { exeHasher?: ExeHasher } = {}) {
     this.procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
     this.hostRoot = options.hostRoot ?? DEFAULT_HOST_ROOT;
     this.#users = new UserResolver(this.procRoot, this.hostRoot);
+    this.#exeHasher = options.exeHasher;
   }
 
   #path(pid: number, ...rest: string[]): string {
@@ -152,13 +161,14 @@ export class ProcfsReader {
     const uid = snapshot.uid ?? -1;
     const maxAncestors = options.maxAncestors ?? DEFAULT_MAX_ANCESTORS;
     const lookupPids = ppid > 0 ? [pid, ppid] : [pid];
-    const [user, ancestors, streams, upperLayer] = await Promise.all([
+    const [user, ancestors, streams, upperLayer, exeHash] = await Promise.all([
       this.#users.name(uid, { pid, ppid, mntNs: snapshot.mntNs }),
       maxAncestors > 0 ? this.readAncestors(ppid, maxAncestors) : Promise.resolve([]),
       snapshot.fdLinks === undefined
         ? Promise.resolve(['', '', ''])
         : resolveSocketTypes(this.procRoot, lookupPids, snapshot.fdLinks.map(fdTypeFromLink)),
       this.#exeUpperLayer(snapshot, lookupPids),
+      this.#exeHash(snapshot, stat),
     ]);
     const process: Process = {
       pid,
@@ -181,7 +191,26 @@ export class ProcfsReader {
       exe_upper_layer: upperLayer,
     };
     if (snapshot.capEffective !== undefined) process.cap_effective = snapshot.capEffective;
+    if (exeHash !== undefined) process.exe_hash = exeHash;
     return process;
+  }
+
+  /**
+   * The executable's hash, read through /proc/<pid>/exe while the process runs; undefined
+   * without a hasher, for a process without a program (a kernel thread), and once the pid no
+   * longer holds the process of the snapshot (it ended, and the pid may be another's).
+   */
+  #exeHash(snapshot: ProcessSnapshot, stat: ProcStat | undefined): Promise<string | undefined> {
+    if (this.#exeHasher === undefined || (snapshot.exe ?? '') === '') {
+      return Promise.resolve(undefined);
+    }
+    const statPath = this.#path(snapshot.pid, 'stat');
+    const stillSame = (): boolean => {
+      if (stat === undefined) return true;
+      const now = readTextSync(statPath);
+      return now !== undefined && parseStat(now)?.startTicks === stat.startTicks;
+    };
+    return this.#exeHasher.hash(this.#path(snapshot.pid, 'exe'), stillSame);
   }
 
   /** The chain of parents from `ppid` up, nearest first, at most `max`; stops at pid 0. */

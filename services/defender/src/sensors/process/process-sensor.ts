@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCode, MamoriError } from '@mamori/common';
 import type { Event, Process, Workload } from '@mamori/proto';
 import {
+  createExeHasher,
+  type ExeHashStats,
   DEFAULT_PROC_ROOT,
   ProcfsReader,
   WorkloadReader,
@@ -28,7 +30,18 @@ export interface ProcessSensorOptions extends ProcfsOptions {
   pollIntervalMs?: number;
   /** The proc-events helper. @default dist/native/proc-events of this package */
   helperPath?: string;
+  /**
+   * Largest executable whose SHA-256 goes in `exe_hash`, in bytes; 0 hashes none.
+   * @default DEFAULT_EXE_HASH_MAX_BYTES
+   */
+  exeHashMaxBytes?: number;
 }
+
+/**
+ * 64 MiB: the programs a node runs (shells, runtimes, miners of a few MB) and most large ones;
+ * each file is read once while it stays unchanged.
+ */
+export const DEFAULT_EXE_HASH_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Counters of a process sensor, for the agent's status reports. */
 export interface ProcessSensorStats {
@@ -43,6 +56,8 @@ export interface ProcessSensorStats {
   malformed: number;
   /** Poll mode: scans of /proc for new and ended processes. */
   scans: number;
+  /** Executables hashed, answered from the cache, too large, or unreadable (gone). */
+  exeHashes: ExeHashStats;
   /**
    * Poll mode: reads put off to the next scan because the process was caught inside execve
    * (its new program mapped, its arguments not yet).
@@ -125,7 +140,10 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
       },
     );
   }
-  const reader = new ProcfsReader(options);
+  const exeHashMaxBytes = options.exeHashMaxBytes ?? DEFAULT_EXE_HASH_MAX_BYTES;
+  const exeHasher =
+    exeHashMaxBytes > 0 ? createExeHasher({ maxBytes: exeHashMaxBytes }) : undefined;
+  const reader = new ProcfsReader({ ...options, ...(exeHasher ? { exeHasher } : {}) });
   const workloads = new WorkloadReader(options);
   const known = new Map<number, Known>();
   const stats: ProcessSensorStats = {
@@ -135,6 +153,7 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
     malformed: 0,
     scans: 0,
     deferred: 0,
+    exeHashes: { hashed: 0, cached: 0, tooLarge: 0, unreadable: 0 },
   };
 
   let context: SensorContext | undefined;
@@ -432,7 +451,7 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
 
   return {
     name: SENSOR_NAME,
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, ...(exeHasher ? { exeHashes: exeHasher.stats() } : {}) }),
 
     async start(ctx: SensorContext): Promise<SensorStatus> {
       context = ctx;

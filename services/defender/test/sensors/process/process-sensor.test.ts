@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createSilentLogger } from '@mamori/common';
@@ -15,6 +16,8 @@ let xmrig: string;
 const SH = realpathSync('/bin/sh');
 const SLEEP = realpathSync('/bin/sleep');
 const isRoot = process.getuid?.() === 0;
+const sha256Of = (path: string) =>
+  `sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
 
 beforeAll(() => {
   work = realpathSync(mkdtempSync(join(tmpdir(), 'mamori-process-sensor-')));
@@ -108,6 +111,7 @@ describe.skipIf(!isRoot)('process sensor on the process events connector', () =>
       ppid: process.pid,
       name: 'sleep',
       exe: SLEEP,
+      exe_hash: sha256Of(SLEEP),
       args: ['sleep', '30'],
       cwd: work,
       uid: me.uid,
@@ -248,6 +252,7 @@ describe('process sensor polling /proc', () => {
     expect(execOf(sensor, pid)?.process_exec?.process?.ancestors?.[0]?.pid).toBe(process.pid);
     expect(execOf(sensor, miner)?.process_exec?.process).toMatchObject({
       name: 'xmrig',
+      exe_hash: sha256Of(xmrig),
       args: [xmrig, '-c', 'sleep 30; exit 0', 'stratum+tcp://pool.example:3333'],
     });
     expect(exitOf(sensor, pid)).toMatchObject({

@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { constants, type BigIntStats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+
+/** What the hasher did, for the agent's stats. */
+export interface ExeHashStats {
+  /** Executables read and hashed. */
+  hashed: number;
+  /** Answers from the cache (the same file, unchanged, hashed before). */
+  cached: number;
+  /** Executables larger than the limit, left without a hash. */
+  tooLarge: number;
+  /** Executables that could not be opened or read (the process gone, no permission). */
+  unreadable: number;
+}
+
+export interface ExeHasherOptions {
+  /** Largest executable hashed, in bytes; larger ones get no hash. */
+  maxBytes: number;
+  /** Files remembered (least recently used forgotten first). @default 4096 */
+  cacheEntries?: number;
+}
+
+/** SHA-256 of running programs' executables, with a cache by file identity. */
+export interface ExeHasher {
+  /**
+   * `sha256:<hex>` of the file `/proc/<pid>/exe` is (opened through the link, so a program
+   * deleted or replaced since it started is still the one hashed), or undefined when it
+   * cannot be read or is larger than the limit. `stillSame` is asked after the file is open:
+   * false (the pid now belongs to another process) discards the answer.
+   */
+  hash(exeLink: string, stillSame: () => boolean): Promise<string | undefined>;
+  stats(): ExeHashStats;
+}
+
+/** A file's identity: device, inode, size and change times. A rewrite changes one of them. */
+function identityOf(stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
+const CHUNK = 1 << 20;
+
+async function sha256Of(handle: FileHandle, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
+  let position = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/**
+ * Creates the hasher. Each executable is read once while it stays unchanged: a program run a
+ * thousand times is hashed once, and several processes of a new program at once share one
+ * read.
+ */
+export function createExeHasher(options: ExeHasherOptions): ExeHasher {
+  const { maxBytes } = options;
+  const capacity = options.cacheEntries ?? 4096;
+  const cache = new Map<string, string>();
+  const reading = new Map<string, Promise<string | undefined>>();
+  const stats: ExeHashStats = { hashed: 0, cached: 0, tooLarge: 0, unreadable: 0 };
+
+  function remember(identity: string, digest: string): void {
+    cache.set(identity, digest);
+    if (cache.size > capacity) cache.delete(cache.keys().next().value!);
+  }
+
+  return {
+    async hash(exeLink, stillSame) {
+      let handle: FileHandle;
+      try {
+        // Through the link: /proc's exe link opens the very file the process runs.
+        handle = await open(exeLink, constants.O_RDONLY);
+      } catch {
+        // The process is gone, or the agent may not read it.
+        stats.unreadable++;
+        return undefined;
+      }
+      try {
+        const fileStats = await handle.stat({ bigint: true });
+        if (!stillSame()) return undefined;
+        if (!fileStats.isFile()) {
+          stats.unreadable++;
+          return undefined;
+        }
+        const identity = identityOf(fileStats);
+        const known = cache.get(identity);
+        if (known !== undefined) {
+          cache.delete(identity);
+          cache.set(identity, known);
+          stats.cached++;
+          return known;
+        }
+        if (fileStats.size > BigInt(maxBytes)) {
+          stats.tooLarge++;
+          return undefined;
+        }
+        let pending = reading.get(identity);
+        if (pending === undefined) {
+          pending = sha256Of(handle, Number(fileStats.size)).then(
+            (digest) => {
+              stats.hashed++;
+              remember(identity, digest);
+              return digest;
+            },
+            () => {
+              stats.unreadable++;
+              return undefined;
+            },
+          );
+          reading.set(identity, pending);
+          void pending.finally(() => reading.delete(identity));
+          return await pending;
+        }
+        stats.cached++;
+        return await pending;
+      } finally {
+        await handle.close();
+      }
+    },
+    stats: () => ({ ...stats }),
+  };
+}

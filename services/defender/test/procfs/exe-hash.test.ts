@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createExeHasher } from '../../src/procfs/index.js';
+
+const sha256 = (path: string) =>
+  `sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+
+/** A copy of sleep under a name of its own, running until the test ends. */
+function running(): { child: ChildProcess; exe: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'mamori-exe-hash-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const exe = join(dir, 'payload');
+  copyFileSync('/bin/sleep', exe);
+  chmodSync(exe, 0o755);
+  const child = spawn(exe, ['30'], { stdio: 'ignore' });
+  onTestFinished(() => void child.kill('SIGKILL'));
+  return { child, exe };
+}
+
+const always = () => true;
+
+describe('executable hashes', () => {
+  it('hashes the program a process runs, once while it stays unchanged, also after it was deleted', async () => {
+    const { child, exe } = running();
+    const expected = sha256(exe);
+    const hasher = createExeHasher({ maxBytes: 64 << 20 });
+    const link = `/proc/${child.pid}/exe`;
+    await expect.poll(() => readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim()).toBe('payload');
+    expect(await hasher.hash(link, always)).toBe(expected);
+    expect(await hasher.hash(link, always)).toBe(expected);
+    expect(hasher.stats()).toMatchObject({ hashed: 1, cached: 1 });
+
+    // A dropper deletes its program once it runs: the link still opens the running file.
+    unlinkSync(exe);
+    expect(await hasher.hash(link, always)).toBe(expected);
+  });
+
+  it('reads a new program once for many processes at once', async () => {
+    const { child, exe } = running();
+    const hasher = createExeHasher({ maxBytes: 64 << 20 });
+    const link = `/proc/${child.pid}/exe`;
+    await expect.poll(() => readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim()).toBe('payload');
+    const answers = await Promise.all(Array.from({ length: 5 }, () => hasher.hash(link, always)));
+    expect(new Set(answers)).toEqual(new Set([sha256(exe)]));
+    expect(hasher.stats()).toMatchObject({ hashed: 1, cached: 4 });
+  });
+
+  it('leaves out programs over the limit, processes that are gone, and a pid that changed hands', async () => {
+    const { child } = running();
+    const link = `/proc/${child.pid}/exe`;
+    await expect.poll(() => readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim()).toBe('payload');
+    const small = createExeHasher({ maxBytes: 1000 });
+    expect(await small.hash(link, always)).toBeUndefined();
+    expect(small.stats()).toMatchObject({ tooLarge: 1, hashed: 0 });
+
+    const hasher = createExeHasher({ maxBytes: 64 << 20 });
+    expect(await hasher.hash(link, () => false)).toBeUndefined();
+    expect(hasher.stats().hashed).toBe(0);
+
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    expect(await hasher.hash(link, always)).toBeUndefined();
+    expect(hasher.stats().unreadable).toBe(1);
+  });
+});
