@@ -26,6 +26,7 @@ interface ProcessLike {
   user: string;
   login_uid: number;
   ancestors: { exe: string; args: string[] }[];
+  exe_hash: string;
 }
 
 function processOf(event: Event__Output): ProcessLike | undefined {
@@ -91,6 +92,12 @@ const PROCESS_FIELDS: Record<string, FieldGetter> = {
   ParentProcessId: (e) => id(processOf(e)?.ppid),
   ParentImage: (e) => text(processOf(e)?.ancestors[0]?.exe),
   ParentCommandLine: (e) => joined(processOf(e)?.ancestors[0]?.args),
+  // Sysmon's list of hashes, of which Mamori computes SHA-256 only: "SHA256=<HEX>". A rule's
+  // `Hashes|contains: 'SHA256=…'` matches it (case-insensitively); MD5 or IMPHASH values never.
+  Hashes: (e) => {
+    const hash = processOf(e)?.exe_hash ?? '';
+    return hash.startsWith('sha256:') ? `SHA256=${hash.slice(7).toUpperCase()}` : undefined;
+  },
 };
 
 const FILE_FIELDS: Record<string, FieldGetter> = {

@@ -40,6 +40,21 @@ describe('Sigma detection', () => {
     expect(firesOn(rule, procs)).toEqual(['curl', 'sh']);
   });
 
+  it('matches an IOC rule on the SHA-256 of the executable, in either case, and never an MD5', () => {
+    const known = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    const hashed = {
+      miner: { exe: '/tmp/x', args: ['x'], exe_hash: `sha256:${known}` },
+      other: { exe: '/tmp/y', args: ['y'], exe_hash: `sha256:${'0'.repeat(64)}` },
+      unhashed: { exe: '/tmp/z', args: ['z'] },
+    };
+    const sha = compile(`sel:\n  Hashes|contains: 'SHA256=${known}'\ncondition: sel`);
+    expect(firesOn(sha, hashed)).toEqual(['miner']);
+    const md5 = compile(
+      `sel:\n  Hashes|contains: 'MD5=d41d8cd98f00b204e9800998ecf8427e'\ncondition: sel`,
+    );
+    expect(firesOn(md5, hashed)).toEqual([]);
+  });
+
   it('searches keyword lists in the command line, any of them', () => {
     const rule = compile('keywords:\n  - "http://x/"\n  - /ETC/PASSWD\ncondition: keywords');
     expect(firesOn(rule, procs)).toEqual(['curl', 'wget', 'vi']);

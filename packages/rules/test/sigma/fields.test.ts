@@ -12,6 +12,7 @@ const process = {
   user: 'www-data',
   login_uid: 1000,
   ancestors: [{ pid: 200, exe: '/bin/bash', args: ['bash', '-i'] }],
+  exe_hash: `sha256:${'ab12'.repeat(16)}`,
 };
 const connection = {
   protocol: 'L4_PROTOCOL_TCP' as const,
@@ -44,6 +45,7 @@ describe('Sigma field mapping', () => {
       ParentProcessId: '200',
       ParentImage: '/bin/bash',
       ParentCommandLine: 'bash -i',
+      Hashes: `SHA256=${'AB12'.repeat(16)}`,
     });
   });
 
