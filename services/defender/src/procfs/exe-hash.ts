@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { constants, type BigIntStats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, read, type BigIntStats } from 'node:fs';
+import { promisify } from 'node:util';
 
 /** What the hasher did, for the agent's stats. */
 export interface ExeHashStats {
@@ -39,13 +39,15 @@ function identityOf(stats: BigIntStats): string {
 }
 
 const CHUNK = 1 << 20;
+const readAt = promisify(read);
 
-async function sha256Of(handle: FileHandle, size: number): Promise<string> {
+/** Reads the open file whole, in chunks off the event loop (it may be on a slow disk). */
+async function sha256Of(fd: number, size: number): Promise<string> {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
   let position = 0;
   for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    const { bytesRead } = await readAt(fd, buffer, 0, buffer.length, position);
     if (bytesRead === 0) break;
     hash.update(buffer.subarray(0, bytesRead));
     position += bytesRead;
@@ -56,7 +58,9 @@ async function sha256Of(handle: FileHandle, size: number): Promise<string> {
 /**
  * Creates the hasher. Each executable is read once while it stays unchanged: a program run a
  * thousand times is hashed once, and several processes of a new program at once share one
- * read.
+ * read. Opening and checking are synchronous (procfs answers at once, and each asynchronous
+ * call is a trip through libuv's thread pool: at 200 execs a second those cost more than the
+ * rest); only reading a file to hash it is not.
  */
 export function createExeHasher(options: ExeHasherOptions): ExeHasher {
   const { maxBytes } = options;
@@ -72,17 +76,19 @@ export function createExeHasher(options: ExeHasherOptions): ExeHasher {
 
   return {
     async hash(exeLink, stillSame) {
-      let handle: FileHandle;
+      let fd: number;
       try {
         // Through the link: /proc's exe link opens the very file the process runs.
-        handle = await open(exeLink, constants.O_RDONLY);
+        fd = openSync(exeLink, constants.O_RDONLY);
       } catch {
         // The process is gone, or the agent may not read it.
         stats.unreadable++;
         return undefined;
       }
+      /** Whether the read below took the descriptor over (it closes it when done). */
+      let handedOver = false;
       try {
-        const fileStats = await handle.stat({ bigint: true });
+        const fileStats = fstatSync(fd, { bigint: true });
         if (!stillSame()) return undefined;
         if (!fileStats.isFile()) {
           stats.unreadable++;
@@ -100,9 +106,13 @@ export function createExeHasher(options: ExeHasherOptions): ExeHasher {
           stats.tooLarge++;
           return undefined;
         }
-        let pending = reading.get(identity);
-        if (pending === undefined) {
-          pending = sha256Of(handle, Number(fileStats.size)).then(
+        const pending = reading.get(identity);
+        if (pending !== undefined) {
+          stats.cached++;
+          return await pending;
+        }
+        const own = sha256Of(fd, Number(fileStats.size))
+          .then(
             (digest) => {
               stats.hashed++;
               remember(identity, digest);
@@ -112,15 +122,16 @@ export function createExeHasher(options: ExeHasherOptions): ExeHasher {
               stats.unreadable++;
               return undefined;
             },
-          );
-          reading.set(identity, pending);
-          void pending.finally(() => reading.delete(identity));
-          return await pending;
-        }
-        stats.cached++;
-        return await pending;
+          )
+          .finally(() => {
+            reading.delete(identity);
+            closeSync(fd);
+          });
+        handedOver = true;
+        reading.set(identity, own);
+        return await own;
       } finally {
-        await handle.close();
+        if (!handedOver) closeSync(fd);
       }
     },
     stats: () => ({ ...stats }),
