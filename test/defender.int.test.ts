@@ -1,7 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +157,14 @@ describe('mamori defender', () => {
       .poll(async () => (await alerts(api, admin)).map((a) => a.ruleId), { timeout: 60_000 })
       .toContain('mamori:Crypto miner started');
     miner.kill('SIGKILL');
+    // Its exec carries the SHA-256 of the program, as an IOC list would name it.
+    const minerHash = async () => {
+      const [exec] = await events(api, admin, { kinds: ['PROCESS_EXEC'], processName: 'xmrig' });
+      return (exec?.payload as { process?: { exe_hash?: string } } | undefined)?.process?.exe_hash;
+    };
+    await expect
+      .poll(minerHash, { timeout: 30_000 })
+      .toBe(`sha256:${createHash('sha256').update(readFileSync(xmrig)).digest('hex')}`);
 
     // A write to a protected file.
     writeFileSync(join(watched, 'secrets.conf'), 'token=1\n');
