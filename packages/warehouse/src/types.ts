@@ -186,10 +186,13 @@ export interface TriageOptions {
   atMicros?: number;
 }
 
-/** Where an incident's alerts ran: the pod, else the bare container, else the host. */
+/**
+ * Where an incident's alerts ran: the pod, else the bare container, else the web application
+ * (the policy of a WAAS alert), else the host.
+ */
 export interface IncidentWorkload {
-  kind: 'pod' | 'container' | 'host';
-  /** The roll-up key: `namespace/pod`, `container:<id>` or `host:<hostname>`. */
+  kind: 'pod' | 'container' | 'web' | 'host';
+  /** The roll-up key: `namespace/pod`, `container:<id>`, `web:<policy id>` or `host:<hostname>`. */
   key: string;
   namespace: string;
   podName: string;

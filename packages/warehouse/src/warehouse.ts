@@ -34,6 +34,7 @@ import type {
   EventCount,
   EventFilter,
   IncidentFilter,
+  IncidentWorkload,
   IncidentStatus,
   Page,
   PageRequest,
@@ -229,7 +230,10 @@ const INCIDENT_PROBE = { firstWindows: 2, growth: 8, bounded: 3 } as const;
 
 /** The workload an alert rolls up into: the same expression as the `incidents` view's. */
 const ALERT_WORKLOAD = `multiIf(pod_name != '', concat(namespace, '/', pod_name),
-  container_id != '', concat('container:', container_id), concat('host:', hostname))`;
+  container_id != '', concat('container:', container_id),
+  JSONExtractString(details, 'waas.policy') != '',
+  concat('web:', JSONExtractString(details, 'waas.policy')),
+  concat('host:', hostname))`;
 
 /** 4096 characters: a paragraph of reasoning, not a pasted log. */
 const MAX_NOTE_LENGTH = 4096;
@@ -504,7 +508,7 @@ interface IncidentResultRow {
   rule_id: string;
   rule_name: string;
   workload: string;
-  workload_kind: 'pod' | 'container' | 'host';
+  workload_kind: IncidentWorkload['kind'];
   namespace: string;
   pod_name: string;
   container_id: string;

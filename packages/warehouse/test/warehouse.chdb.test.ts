@@ -21,13 +21,13 @@ describe('warehouse on chDB (embedded)', () => {
     const database = testDatabase('open');
     const tenant = testTenant();
     const first = await openWarehouse(embedded(database));
-    expect(first.migrations).toEqual({ applied: [1, 2, 3, 4, 5, 6, 7], version: 7 });
+    expect(first.migrations).toEqual({ applied: [1, 2, 3, 4, 5, 6, 7, 8], version: 8 });
     await first.warehouse.insertEvents([execEvent({ tenant })]);
     await first.warehouse.close();
 
     const second = await openWarehouse(embedded(database));
     try {
-      expect(second.migrations).toEqual({ applied: [], version: 7 });
+      expect(second.migrations).toEqual({ applied: [], version: 8 });
       expect((await second.warehouse.listEvents(tenant)).items).toHaveLength(1);
     } finally {
       await second.warehouse.client.command({ query: `DROP DATABASE ${database}` });

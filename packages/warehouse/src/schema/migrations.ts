@@ -31,6 +31,70 @@ export const RETENTION_TTL = {
  * The schema, in order. Never edit a released migration: add one. Design notes (sort keys,
  * deduplication, TTL) are in the package README.
  */
+/** How an alert's incident key is made: its workload's kind, and the key itself (SQL). */
+interface IncidentKeySql {
+  kind: string;
+  workload: string;
+}
+
+/** The roll-up of schema 6: the pod, else the bare container, else the host. */
+const INCIDENT_KEY_V6: IncidentKeySql = {
+  kind: `multiIf(pod_name != '', 'pod', container_id != '', 'container', 'host')`,
+  workload: `multiIf(kind = 'pod', concat(namespace, '/', pod_name),
+              kind = 'container', concat('container:', container_id),
+              concat('host:', hostname))`,
+};
+
+/**
+ * The roll-up since schema 8: the pod, else the bare container, else the web application
+ * policy of a WAAS alert, else the host. `ALERT_WORKLOAD` in warehouse.ts must match.
+ */
+export const INCIDENT_KEY: IncidentKeySql = {
+  kind: `multiIf(pod_name != '', 'pod', container_id != '', 'container',
+              JSONExtractString(details, 'waas.policy') != '', 'web', 'host')`,
+  workload: `multiIf(kind = 'pod', concat(namespace, '/', pod_name),
+              kind = 'container', concat('container:', container_id),
+              kind = 'web', concat('web:', JSONExtractString(details, 'waas.policy')),
+              concat('host:', hostname))`,
+};
+
+/**
+ * Alerts of one tenant, rule and workload within one hour (INCIDENT_WINDOW_SECONDS in
+ * warehouse.ts, which must match), as rows of `incidents`. Every aggregate is idempotent — an
+ * exact set of alert ids, min, max, the title of the earliest alert — so a replayed alert, or
+ * the re-insert a status change makes, never counts twice. The id is a hash of the key (the
+ * first 128 bits of SHA-256 over tenant, rule, workload and window start, NUL-separated), the
+ * same on every ClickHouse version and computable outside it. The alert's own id and title are
+ * renamed inside, as the outer query's `id` and `title` are the incident's.
+ */
+function incidentsSelect(db: string, key: IncidentKeySql): string {
+  return `SELECT
+          tenant_id, window_start, rule_id, workload,
+          any(incident_id) AS id,
+          any(kind) AS workload_kind,
+          any(namespace) AS namespace,
+          any(pod_name) AS pod_name,
+          any(container_id) AS container_id,
+          any(hostname) AS hostname,
+          any(rule_name) AS rule_name,
+          max(severity) AS severity,
+          min(observed_at) AS first_seen_at,
+          max(observed_at) AS last_seen_at,
+          uniqExactState(alert_id) AS alert_ids,
+          argMinState(alert_title, observed_at) AS title
+        FROM (
+          SELECT tenant_id, rule_id, rule_name, severity, observed_at, namespace, pod_name,
+            container_id, hostname, id AS alert_id, title AS alert_title,
+            toDateTime(toStartOfInterval(observed_at, INTERVAL 3600 SECOND), 'UTC') AS window_start,
+            ${key.kind} AS kind,
+            ${key.workload} AS workload,
+            substring(lower(hex(SHA256(concat(tenant_id, '\\0', rule_id, '\\0', workload, '\\0',
+              toString(toUnixTimestamp(window_start)))))), 1, 32) AS incident_id
+          FROM ${db}.alerts
+        )
+        GROUP BY tenant_id, window_start, rule_id, workload`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -232,35 +296,7 @@ export const MIGRATIONS: readonly Migration[] = [
       PARTITION BY toYYYYMM(window_start)
       ORDER BY (tenant_id, window_start, rule_id, workload)`,
       ...(() => {
-        // The alert's own id and title are renamed inside, as the outer query's `id` and
-        // `title` are the incident's.
-        const select = `SELECT
-          tenant_id, window_start, rule_id, workload,
-          any(incident_id) AS id,
-          any(kind) AS workload_kind,
-          any(namespace) AS namespace,
-          any(pod_name) AS pod_name,
-          any(container_id) AS container_id,
-          any(hostname) AS hostname,
-          any(rule_name) AS rule_name,
-          max(severity) AS severity,
-          min(observed_at) AS first_seen_at,
-          max(observed_at) AS last_seen_at,
-          uniqExactState(alert_id) AS alert_ids,
-          argMinState(alert_title, observed_at) AS title
-        FROM (
-          SELECT tenant_id, rule_id, rule_name, severity, observed_at, namespace, pod_name,
-            container_id, hostname, id AS alert_id, title AS alert_title,
-            toDateTime(toStartOfInterval(observed_at, INTERVAL 3600 SECOND), 'UTC') AS window_start,
-            multiIf(pod_name != '', 'pod', container_id != '', 'container', 'host') AS kind,
-            multiIf(kind = 'pod', concat(namespace, '/', pod_name),
-              kind = 'container', concat('container:', container_id),
-              concat('host:', hostname)) AS workload,
-            substring(lower(hex(SHA256(concat(tenant_id, '\\0', rule_id, '\\0', workload, '\\0',
-              toString(toUnixTimestamp(window_start)))))), 1, 32) AS incident_id
-          FROM ${db}.alerts
-        )
-        GROUP BY tenant_id, window_start, rule_id, workload`;
+        const select = incidentsSelect(db, INCIDENT_KEY_V6);
         return [
           `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.incidents_from_alerts TO ${db}.incidents AS ${select}`,
           // Alerts stored before this migration. Running it again (a start that died half-way)
@@ -307,6 +343,20 @@ export const MIGRATIONS: readonly Migration[] = [
       // in the sort key: existing values keep their numbers, so no part is rewritten.
       `ALTER TABLE ${db}.triage_audit MODIFY COLUMN target_type
         Enum8('alert' = 1, 'incident' = 2, 'policy' = 3, 'rule_exception' = 4, 'rule' = 5)`,
+    ],
+  },
+  {
+    version: 8,
+    name: 'web application alerts roll up per application',
+    statements: ({ database: db }) => [
+      // The WAAS's alerts outside any pod or container rolled up per proxy host: every
+      // application behind one proxy shared an incident per rule. They now roll up per web
+      // application policy (`waas.policy` in the alert's details: one of the tenant's own
+      // policies, chosen by the proxy's host patterns). The new view is made before the old one
+      // goes, so no alert stored meanwhile misses its incident; incidents already rolled up
+      // keep their keys.
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.incidents_from_alerts_v8 TO ${db}.incidents AS ${incidentsSelect(db, INCIDENT_KEY)}`,
+      `DROP VIEW IF EXISTS ${db}.incidents_from_alerts`,
     ],
   },
 ];

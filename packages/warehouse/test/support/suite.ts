@@ -78,7 +78,7 @@ export function warehouseSuite(target: SuiteTarget): void {
   describe('migrations', () => {
     it('records each version once and applies nothing on a second run', async () => {
       const again = await migrate(client, { database, retentionDays: 30 });
-      expect(again).toEqual({ applied: [], version: 7 });
+      expect(again).toEqual({ applied: [], version: 8 });
       const rows = await (
         await client.query({
           query: `SELECT version, count() AS n FROM ${database}.${MIGRATIONS_TABLE} GROUP BY version ORDER BY version`,
@@ -93,6 +93,7 @@ export function warehouseSuite(target: SuiteTarget): void {
         [5, 1],
         [6, 1],
         [7, 1],
+        [8, 1],
       ]);
     });
 
@@ -100,7 +101,7 @@ export function warehouseSuite(target: SuiteTarget): void {
       const db = testDatabase('retention');
       try {
         expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([
-          1, 2, 3, 4, 5, 6, 7,
+          1, 2, 3, 4, 5, 6, 7, 8,
         ]);
         await migrate(client, { database: db, retentionDays: 7 });
         const rows = await (
@@ -603,6 +604,80 @@ export function warehouseSuite(target: SuiteTarget): void {
       expect(theirs[0]?.id).not.toBe(
         byKey(items)[`shell-in-container citizens/portal-7d9f ${T0}`]?.id,
       );
+    });
+
+    it('rolls the WAAS alerts outside any container up per web application, across proxies', async () => {
+      const tenant = testTenant();
+      const web = (id: string, policy: string, hostname: string, at: number) =>
+        alert(tenant, {
+          id,
+          ruleId: 'mamori:Web attack not blocked',
+          namespace: '',
+          podName: '',
+          containerId: '',
+          hostname,
+          observedUnixMicros: T0 + at * SECOND,
+          details: { 'http.host': `${policy}.city.example`, 'waas.policy': policy },
+        });
+      await warehouse.insertAlerts([
+        web('w1', 'shop', 'proxy-1', 1),
+        web('w2', 'shop', 'proxy-2', 2),
+        web('w3', 'portal', 'proxy-1', 3),
+        // An access-log alert without a policy: the host, as before.
+        alert(tenant, {
+          id: 'w4',
+          ruleId: 'mamori:Web attack not blocked',
+          namespace: '',
+          podName: '',
+          containerId: '',
+          hostname: 'proxy-1',
+          observedUnixMicros: T0 + 4 * SECOND,
+          details: { 'http.host': 'shop.city.example' },
+        }),
+      ]);
+      const { items } = await warehouse.listIncidents(tenant);
+      const counts = Object.fromEntries(
+        items.map((i) => [i.workload.key, [i.alertCount, i.workload.kind]]),
+      );
+      // One view rolls alerts up: none is counted under its proxy's host as well.
+      expect(counts).toEqual({
+        'web:shop': [2, 'web'],
+        'web:portal': [1, 'web'],
+        'host:proxy-1': [1, 'host'],
+      });
+      const id = incidentId(tenant, 'mamori:Web attack not blocked', 'web:shop', T0);
+      const shop = await warehouse.getIncident(tenant, id);
+      expect(shop?.alerts.items.map((a) => a.id)).toEqual(['w2', 'w1']);
+    });
+
+    it('keeps the WAAS incidents rolled up before schema 8, and rolls later alerts up per application', async () => {
+      const db = testDatabase('incidents8');
+      try {
+        await migrate(client, { database: db, retentionDays: 30 }, MIGRATIONS.slice(0, 7));
+        const old = createWarehouse({ client, database: db });
+        const tenant = testTenant();
+        const web = (id: string, at: number) =>
+          alert(tenant, {
+            id,
+            ruleId: 'mamori:Web request blocked',
+            namespace: '',
+            podName: '',
+            containerId: '',
+            hostname: 'proxy-1',
+            observedUnixMicros: T0 + at * SECOND,
+            details: { 'waas.policy': 'shop' },
+          });
+        await old.insertAlerts([web('before', 1)]);
+        expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([8]);
+        await old.insertAlerts([web('after', 2)]);
+        const { items } = await old.listIncidents(tenant);
+        expect(items.map((i) => [i.workload.key, i.alertCount]).sort()).toEqual([
+          ['host:proxy-1', 1],
+          ['web:shop', 1],
+        ]);
+      } finally {
+        await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+      }
     });
 
     it('never counts a replayed or re-statused alert twice', async () => {
@@ -1184,7 +1259,9 @@ export function warehouseSuite(target: SuiteTarget): void {
         ];
         expect(before).toHaveLength(2);
 
-        expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([7]);
+        expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([
+          7, 8,
+        ]);
         const after = [
           ...(await old.listAudit(tenant, { type: 'alert', id: 'a-old' })).items,
           ...(await old.listAudit(tenant, { type: 'incident', id: incident!.id })).items,

@@ -599,7 +599,7 @@ export const resolvers = {
     RESOLVED: 'resolved',
     SUPPRESSED: 'suppressed',
   } satisfies Record<string, IncidentStatus>,
-  WorkloadKind: { POD: 'pod', CONTAINER: 'container', HOST: 'host' },
+  WorkloadKind: { POD: 'pod', CONTAINER: 'container', WEB: 'web', HOST: 'host' },
   AuditTargetType: {
     ALERT: 'alert',
     INCIDENT: 'incident',

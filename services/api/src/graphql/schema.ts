@@ -60,10 +60,11 @@ export const typeDefs = /* GraphQL */ `
     SUPPRESSED
   }
 
-  "What an incident's alerts ran in: a pod, a container outside any pod, or the host itself."
+  "What an incident's alerts ran in: a pod, a container outside any pod, a web application (the policy of the WAAS's alerts outside any container), or the host itself."
   enum WorkloadKind {
     POD
     CONTAINER
+    WEB
     HOST
   }
 
@@ -225,7 +226,7 @@ export const typeDefs = /* GraphQL */ `
   "Where an incident's alerts ran."
   type IncidentWorkload {
     kind: WorkloadKind!
-    "The roll-up key: namespace/pod, container:<id> or host:<hostname>."
+    "The roll-up key: namespace/pod, container:<id>, web:<policy id> or host:<hostname>."
     key: String!
     namespace: String!
     podName: String!
