@@ -606,34 +606,34 @@ export function warehouseSuite(target: SuiteTarget): void {
       );
     });
 
+    /** A WAAS alert outside any pod or container, seen by the proxy on `hostname`. */
+    const webAlert = (
+      tenant: string,
+      id: string,
+      at: number,
+      hostname: string,
+      details: Record<string, string>,
+    ) =>
+      alert(tenant, {
+        id,
+        ruleId: 'mamori:Web attack not blocked',
+        namespace: '',
+        podName: '',
+        containerId: '',
+        hostname,
+        observedUnixMicros: T0 + at * SECOND,
+        details,
+      });
+
     it('rolls the WAAS alerts outside any container up per web application, across proxies', async () => {
       const tenant = testTenant();
-      const web = (id: string, policy: string, hostname: string, at: number) =>
-        alert(tenant, {
-          id,
-          ruleId: 'mamori:Web attack not blocked',
-          namespace: '',
-          podName: '',
-          containerId: '',
-          hostname,
-          observedUnixMicros: T0 + at * SECOND,
-          details: { 'http.host': `${policy}.city.example`, 'waas.policy': policy },
-        });
       await warehouse.insertAlerts([
-        web('w1', 'shop', 'proxy-1', 1),
-        web('w2', 'shop', 'proxy-2', 2),
-        web('w3', 'portal', 'proxy-1', 3),
-        // An access-log alert without a policy: the host, as before.
-        alert(tenant, {
-          id: 'w4',
-          ruleId: 'mamori:Web attack not blocked',
-          namespace: '',
-          podName: '',
-          containerId: '',
-          hostname: 'proxy-1',
-          observedUnixMicros: T0 + 4 * SECOND,
-          details: { 'http.host': 'shop.city.example' },
-        }),
+        webAlert(tenant, 'w1', 1, 'proxy-1', { 'waas.policy': 'shop' }),
+        webAlert(tenant, 'w2', 2, 'proxy-2', { 'waas.policy': 'shop' }),
+        webAlert(tenant, 'w3', 3, 'proxy-1', { 'waas.policy': 'portal' }),
+        // An access-log alert without a policy: the host, as before. The Host header is the
+        // client's to choose, so it never makes a key.
+        webAlert(tenant, 'w4', 4, 'proxy-1', { 'http.host': 'shop.city.example' }),
       ]);
       const { items } = await warehouse.listIncidents(tenant);
       const counts = Object.fromEntries(
@@ -656,20 +656,10 @@ export function warehouseSuite(target: SuiteTarget): void {
         await migrate(client, { database: db, retentionDays: 30 }, MIGRATIONS.slice(0, 7));
         const old = createWarehouse({ client, database: db });
         const tenant = testTenant();
-        const web = (id: string, at: number) =>
-          alert(tenant, {
-            id,
-            ruleId: 'mamori:Web request blocked',
-            namespace: '',
-            podName: '',
-            containerId: '',
-            hostname: 'proxy-1',
-            observedUnixMicros: T0 + at * SECOND,
-            details: { 'waas.policy': 'shop' },
-          });
-        await old.insertAlerts([web('before', 1)]);
+        const shop = { 'waas.policy': 'shop' };
+        await old.insertAlerts([webAlert(tenant, 'before', 1, 'proxy-1', shop)]);
         expect((await migrate(client, { database: db, retentionDays: 30 })).applied).toEqual([8]);
-        await old.insertAlerts([web('after', 2)]);
+        await old.insertAlerts([webAlert(tenant, 'after', 2, 'proxy-1', shop)]);
         const { items } = await old.listIncidents(tenant);
         expect(items.map((i) => [i.workload.key, i.alertCount]).sort()).toEqual([
           ['host:proxy-1', 1],

@@ -100,6 +100,22 @@ async function readAll(bus: Bus, topic: string): Promise<BusRecord[]> {
   return seen;
 }
 
+/** Bus hooks that refuse the first produce to the alerts topic; `refused` counts the tries. */
+function refusingFirstAlerts(alerts: string): { hooks: BusHooks; refused: () => number } {
+  let tries = 0;
+  return {
+    hooks: {
+      beforeProduce(topic) {
+        if (topic === alerts && tries++ === 0) {
+          return Promise.reject(new Error('bus unavailable (test)'));
+        }
+        return Promise.resolve();
+      },
+    },
+    refused: () => tries,
+  };
+}
+
 /** The value of a detector counter without labels, from the metrics text. */
 function counted(text: string, name: string): number {
   const match = new RegExp(`^mamori_detector_${name} (\\d+)$`, 'm').exec(text);
@@ -222,23 +238,14 @@ describe('detector stateful rules on the bus', () => {
 
   it('raises the alert once when its first produce is refused and the batch comes again', async () => {
     const h = await setup();
-    let refused = 0;
-    await h.detector({
-      hooks: {
-        beforeProduce(topic) {
-          if (topic === h.alerts && refused++ === 0) {
-            return Promise.reject(new Error('bus unavailable (test)'));
-          }
-          return Promise.resolve();
-        },
-      },
-    });
+    const refusing = refusingFirstAlerts(h.alerts);
+    await h.detector({ hooks: refusing.hooks });
     const events = burst(1, 15);
     await produceConnects(h.bus, h.events, events);
     await expect
       .poll(() => committedCount(h.bus, h.groupId, h.events), { timeout: 10_000 })
       .toBe(15);
-    expect(refused).toBe(2);
+    expect(refusing.refused()).toBe(2);
     expect((await portScans(h.bus, h.alerts)).map(({ alert }) => alert.event_id)).toEqual([
       events[14]!.id,
     ]);
@@ -280,22 +287,15 @@ describe('detector stateful rules on the bus', () => {
 
   it('rebuilds the state from its last checkpoint and the events since when a produce is refused', async () => {
     const h = await setup();
-    let refused = 0;
+    const refusing = refusingFirstAlerts(h.alerts);
     const app = await h.detector({
       env: { MAMORI_DETECTOR_CHECKPOINT_MS: '60000', MAMORI_DETECTOR_BATCH_EVENTS: '3' },
-      hooks: {
-        beforeProduce(topic) {
-          if (topic === h.alerts && refused++ === 0) {
-            return Promise.reject(new Error('bus unavailable (test)'));
-          }
-          return Promise.resolve();
-        },
-      },
+      hooks: refusing.hooks,
     });
     const events = burst(1, 15);
     // Four batches of three before the one with the 15th port: only in memory, not checkpointed.
     await produceConnects(h.bus, h.events, events);
-    await expect.poll(() => refused, { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => refusing.refused(), { timeout: 10_000 }).toBe(2);
     // The batch came again and was evaluated from the state before it: 12 ports then, so the
     // 15th still crosses, once. (From the failed batch's own state it would not fire again;
     // from the checkpoint alone, empty, it would see 3 ports.)
