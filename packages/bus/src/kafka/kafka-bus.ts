@@ -27,6 +27,7 @@ import {
   type KafkaSaslOptions,
   type ResolvedKafkaBusOptions,
 } from './options.js';
+import { NOT_VISIBLE_YET, visibleTopicMetadata } from './metadata.js';
 import { checkRecord, ProduceQueue } from './producer.js';
 import { ProducerPool } from './producer-thread.js';
 
@@ -35,6 +36,8 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 /** A TopicSpec's retention when it names none: 7 days, no size limit (Kafka's defaults). */
 const DEFAULT_RETENTION_MS = 604_800_000;
 const DEFAULT_RETENTION_BYTES = -1;
+/** What creating topics may end with when the topics exist, or will in a moment. */
+const CREATED_NOT_VISIBLE = new Set(['TOPIC_ALREADY_EXISTS', ...NOT_VISIBLE_YET]);
 
 /**
  * The bus on Apache Kafka, through kafkajs. Connections are opened on first use; one
@@ -133,17 +136,23 @@ class KafkaBus implements Bus {
               })),
             });
           } catch (err) {
-            // Another process may have created some of them meanwhile; that is success.
+            // Another process may have created some of them meanwhile; that is success. So is
+            // a topic created whose metadata the broker does not serve yet (kafkajs's wait for
+            // leaders gives up on UNKNOWN_TOPIC_OR_PARTITION): the wait below goes on.
             const types = kafkaErrorTypes(err);
-            if (types.length === 0 || types.some((t) => t !== 'TOPIC_ALREADY_EXISTS')) {
+            if (types.length === 0 || types.some((t) => !CREATED_NOT_VISIBLE.has(t))) {
               throw toMamoriError(err, 'could not create topics', {
                 topics: missing.map((s) => s.topic).join(','),
               });
             }
           }
         }
-        // Waits out LEADER_NOT_AVAILABLE on new topics, and primes the partition cache.
-        const metadata = await admin.fetchTopicMetadata({ topics: [...wanted.keys()] });
+        // Waits out new topics' metadata and leaders, and primes the partition cache.
+        const metadata = await visibleTopicMetadata(
+          admin,
+          [...wanted.keys()],
+          this.#options.requestTimeoutMs,
+        );
         for (const topic of metadata.topics) {
           this.#partitionCounts.set(topic.name, { count: topic.partitions.length, at: Date.now() });
         }
