@@ -12,6 +12,8 @@ export interface ExeHashStats {
   tooLarge: number;
   /** Executables that could not be opened or read (the process gone, no permission). */
   unreadable: number;
+  /** Executables left without a hash because the bytes hashed per second were spent. */
+  overBudget: number;
 }
 
 export interface ExeHasherOptions {
@@ -19,6 +21,14 @@ export interface ExeHasherOptions {
   maxBytes: number;
   /** Files remembered (least recently used forgotten first). @default 4096 */
   cacheEntries?: number;
+  /**
+   * Bytes hashed per second at most, on average (a burst may take `maxBytes` at once): someone
+   * on the node who rewrites and runs large programs in a loop must not keep the agent hashing.
+   * @default 128 MiB
+   */
+  bytesPerSecond?: number;
+  /** The clock, in ms. @default Date.now */
+  now?: () => number;
 }
 
 /** SHA-256 of running programs' executables, with a cache by file identity. */
@@ -67,7 +77,23 @@ export function createExeHasher(options: ExeHasherOptions): ExeHasher {
   const capacity = options.cacheEntries ?? 4096;
   const cache = new Map<string, string>();
   const reading = new Map<string, Promise<string | undefined>>();
-  const stats: ExeHashStats = { hashed: 0, cached: 0, tooLarge: 0, unreadable: 0 };
+  const stats: ExeHashStats = { hashed: 0, cached: 0, tooLarge: 0, unreadable: 0, overBudget: 0 };
+  const rate = options.bytesPerSecond ?? 128 * 1024 * 1024;
+  const burst = Math.max(rate, maxBytes);
+  const now = options.now ?? Date.now;
+  /** A token bucket of bytes to hash. */
+  let budget = burst;
+  let refilledAt = now();
+
+  /** Takes `bytes` from the budget; false, taking nothing, when there are not that many. */
+  function spend(bytes: number): boolean {
+    const at = now();
+    budget = Math.min(burst, budget + ((at - refilledAt) / 1000) * rate);
+    refilledAt = at;
+    if (bytes > budget) return false;
+    budget -= bytes;
+    return true;
+  }
 
   function remember(identity: string, digest: string): void {
     cache.set(identity, digest);
@@ -110,6 +136,10 @@ export function createExeHasher(options: ExeHasherOptions): ExeHasher {
         if (pending !== undefined) {
           stats.cached++;
           return await pending;
+        }
+        if (!spend(Number(fileStats.size))) {
+          stats.overBudget++;
+          return undefined;
         }
         const own = sha256Of(fd, Number(fileStats.size))
           .then(

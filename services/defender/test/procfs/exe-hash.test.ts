@@ -1,6 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -47,6 +56,25 @@ describe('executable hashes', () => {
     const answers = await Promise.all(Array.from({ length: 5 }, () => hasher.hash(link, always)));
     expect(new Set(answers)).toEqual(new Set([sha256(exe)]));
     expect(hasher.stats()).toMatchObject({ hashed: 1, cached: 4 });
+  });
+
+  it('hashes at most its budget of bytes a second, so that rewritten programs cannot keep it busy', async () => {
+    const { child, exe } = running();
+    const link = `/proc/${child.pid}/exe`;
+    await expect.poll(() => readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim()).toBe('payload');
+    const size = statSync(exe).size;
+    let clock = 0;
+    // A budget of one file a second, and a burst of one file.
+    const hasher = createExeHasher({ maxBytes: size, bytesPerSecond: size, now: () => clock });
+    expect(await hasher.hash(link, always)).toBe(sha256(exe));
+    // The same file again is free (the cache); a rewritten one costs its size again.
+    expect(await hasher.hash(link, always)).toBe(sha256(exe));
+    utimesSync(exe, new Date(), new Date(Date.now() + 60_000));
+    expect(await hasher.hash(link, always)).toBeUndefined();
+    expect(hasher.stats()).toMatchObject({ hashed: 1, cached: 1, overBudget: 1 });
+    clock += 1000;
+    expect(await hasher.hash(link, always)).toBe(sha256(exe));
+    expect(hasher.stats()).toMatchObject({ hashed: 2, overBudget: 1 });
   });
 
   it('leaves out programs over the limit, processes that are gone, and a pid that changed hands', async () => {

@@ -153,7 +153,7 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
     malformed: 0,
     scans: 0,
     deferred: 0,
-    exeHashes: { hashed: 0, cached: 0, tooLarge: 0, unreadable: 0 },
+    exeHashes: { hashed: 0, cached: 0, tooLarge: 0, unreadable: 0, overBudget: 0 },
   };
 
   let context: SensorContext | undefined;
