@@ -3,9 +3,12 @@
  * CN_IDX_PROC) and prints one JSON object per line on stdout:
  *
  *   {"e":"ready"}                                   subscribed, and events do arrive
- *   {"e":"exec","pid":..,"t":..,"args":[..],"exe":..,"cwd":..,"stat":..,"uid":..,"gid":..,
- *    "cap_eff":"hex","login_uid":..,"fd":[..,..,..],"mnt_ns":..,"cgroup":..}
- *                                                   read from /proc as soon as the event comes
+ *   {"e":"exec","pid":..,"t":..,"args":[..],"exe":..,"exe_id":"dev:ino:size:mtime:ctime",
+ *    "cwd":..,"stat":..,"uid":..,"gid":..,"cap_eff":"hex","login_uid":..,"fd":[..,..,..],
+ *    "mnt_ns":..,"cgroup":..}
+ *                                                   read from /proc as soon as the event comes;
+ *                                                   exe_id: the program file's identity (stat
+ *                                                   through /proc/<pid>/exe, times in ns)
  *   {"e":"exit","pid":..,"tgid":..,"t":..,"code":..,"signal":..}
  *   {"e":"lost","count":N}                          events the kernel dropped (ENOBUFS)
  *   {"e":"lost","count":N,"reason":"queue"}         lines dropped because the agent read too
@@ -31,6 +34,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -301,6 +305,18 @@ static void emit_exec(int pid, uint64_t ts) {
   }
   snprintf(path, sizeof(path), "/proc/%d/exe", pid);
   put_link_field("exe", path);
+  /* The program file's identity, while the process still runs: the agent can then tell the
+     file at the exe path is still that one after the process is gone, and hash it. */
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+    char id[160];
+    int n = snprintf(id, sizeof(id), ",\"exe_id\":\"%llu:%llu:%lld:%lld:%lld\"",
+                     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                     (long long)st.st_size,
+                     (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+                     (long long)st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec);
+    if (n > 0 && (size_t)n < sizeof(id)) put(id, (size_t)n);
+  }
   snprintf(path, sizeof(path), "/proc/%d/cwd", pid);
   put_link_field("cwd", path);
 

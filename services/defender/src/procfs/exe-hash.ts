@@ -37,9 +37,16 @@ export interface ExeHasher {
    * `sha256:<hex>` of the file `/proc/<pid>/exe` is (opened through the link, so a program
    * deleted or replaced since it started is still the one hashed), or undefined when it
    * cannot be read or is larger than the limit. `stillSame` is asked after the file is open:
-   * false (the pid now belongs to another process) discards the answer.
+   * false (the pid now belongs to another process) discards the answer. With `gone` (the
+   * identity of the program file, read while the process ran, and its path), a process that
+   * has ended is still hashed: from the cache, or from the file at `path` when its identity
+   * is still that one.
    */
-  hash(exeLink: string, stillSame: () => boolean): Promise<string | undefined>;
+  hash(
+    exeLink: string,
+    stillSame: () => boolean,
+    gone?: { identity: string; path: string },
+  ): Promise<string | undefined>;
   stats(): ExeHashStats;
 }
 
@@ -101,21 +108,40 @@ export function createExeHasher(options: ExeHasherOptions): ExeHasher {
   }
 
   return {
-    async hash(exeLink, stillSame) {
+    async hash(exeLink, stillSame, gone) {
       let fd: number;
+      let same = stillSame;
       try {
         // Through the link: /proc's exe link opens the very file the process runs.
         fd = openSync(exeLink, constants.O_RDONLY);
       } catch {
         // The process is gone, or the agent may not read it.
-        stats.unreadable++;
-        return undefined;
+        const known = gone === undefined ? undefined : cache.get(gone.identity);
+        if (known !== undefined) {
+          stats.cached++;
+          return known;
+        }
+        try {
+          if (gone === undefined) throw new Error('no path');
+          fd = openSync(
+            gone.path,
+            constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+          );
+        } catch {
+          stats.unreadable++;
+          return undefined;
+        }
+        // The file at the path must be the one the process ran: same device, inode, size, times.
+        same = () => identityOf(fstatSync(fd, { bigint: true })) === gone?.identity;
       }
       /** Whether the read below took the descriptor over (it closes it when done). */
       let handedOver = false;
       try {
         const fileStats = fstatSync(fd, { bigint: true });
-        if (!stillSame()) return undefined;
+        if (!same()) {
+          if (same !== stillSame) stats.unreadable++;
+          return undefined;
+        }
         if (!fileStats.isFile()) {
           stats.unreadable++;
           return undefined;

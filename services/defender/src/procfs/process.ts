@@ -47,6 +47,11 @@ export interface ProcessSnapshot {
   fdLinks?: string[];
   /** readlink of /proc/<pid>/ns/mnt. */
   mntNs?: string;
+  /**
+   * The program file's identity (`dev:ino:size:mtimeNs:ctimeNs`) read while the process ran:
+   * lets the executable be hashed from its path once the process is gone.
+   */
+  exeIdentity?: string;
 }
 
 const DEFAULT_MAX_ANCESTORS = 8;
@@ -210,7 +215,13 @@ export class ProcfsReader {
       const now = readTextSync(statPath);
       return now !== undefined && parseStat(now)?.startTicks === stat.startTicks;
     };
-    return this.#exeHasher.hash(this.#path(snapshot.pid, 'exe'), stillSame);
+    const exe = snapshot.exe ?? '';
+    // Gone already: the file at its path, if it is still the very file the process ran.
+    const gone =
+      snapshot.exeIdentity !== undefined && exe.startsWith('/')
+        ? { identity: snapshot.exeIdentity, path: join(this.hostRoot, exe) }
+        : undefined;
+    return this.#exeHasher.hash(this.#path(snapshot.pid, 'exe'), stillSame, gone);
   }
 
   /** The chain of parents from `ppid` up, nearest first, at most `max`; stops at pid 0. */

@@ -7,8 +7,10 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   unlinkSync,
   utimesSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +77,34 @@ describe('executable hashes', () => {
     clock += 1000;
     expect(await hasher.hash(link, always)).toBe(sha256(exe));
     expect(hasher.stats()).toMatchObject({ hashed: 2, overBudget: 1 });
+  });
+
+  it('hashes a process gone before it was read from its path, when the file there is still the one it ran', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mamori-exe-hash-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const exe = join(dir, 'dropper');
+    copyFileSync('/bin/sleep', exe);
+    const identityOf = (path: string) => {
+      const s = statSync(path, { bigint: true });
+      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    };
+    // What the helper read while the process ran; /proc/<pid>/exe is gone now.
+    const gone = { identity: identityOf(exe), path: exe };
+    const link = '/proc/999999999/exe';
+    const hasher = createExeHasher({ maxBytes: 64 << 20 });
+    expect(await hasher.hash(link, always, gone)).toBe(sha256(exe));
+    expect(await hasher.hash(link, always, gone)).toBe(sha256(exe));
+    expect(hasher.stats()).toMatchObject({ hashed: 1, cached: 1 });
+
+    // The file at the path was replaced since: not the program that ran, so no hash.
+    const other = createExeHasher({ maxBytes: 64 << 20 });
+    writeFileSync(exe, 'another program');
+    expect(await other.hash(link, always, gone)).toBeUndefined();
+    // A symbolic link put in its place is not followed.
+    rmSync(exe);
+    symlinkSync('/bin/sleep', exe);
+    expect(await other.hash(link, always, gone)).toBeUndefined();
+    expect(other.stats()).toMatchObject({ hashed: 0, unreadable: 2 });
   });
 
   it('leaves out programs over the limit, processes that are gone, and a pid that changed hands', async () => {

@@ -8,6 +8,9 @@ export type HelperEvent =
   | { e: 'exec'; t: number; snapshot: ProcessSnapshot; cgroup: string | undefined }
   | { e: 'exit'; pid: number; t: number; code: number; signal: number };
 
+/** `dev:ino:size:mtimeNs:ctimeNs`, as the helper and the hasher write a file's identity. */
+const FILE_IDENTITY = /^\d{1,20}:\d{1,20}:\d{1,20}:\d{1,20}:\d{1,20}$/;
+
 function num(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
@@ -69,6 +72,8 @@ export function parseHelperLine(line: string): HelperEvent | undefined {
         fdLinks: fd,
         mntNs: str(o.mnt_ns),
       };
+      const exeId = str(o.exe_id);
+      if (exeId !== undefined && FILE_IDENTITY.test(exeId)) snapshot.exeIdentity = exeId;
       return { e: 'exec', t: num(o.t) ?? Date.now() * 1000, snapshot, cgroup: str(o.cgroup) };
     }
     default:

@@ -46,6 +46,19 @@ describe('parseHelperLine', () => {
     });
   });
 
+  it("keeps the program file's identity when it is one, and only then", () => {
+    const exec = (exeId: unknown) =>
+      parseHelperLine(JSON.stringify({ e: 'exec', pid: 5, t: 1, exe: '/bin/x', exe_id: exeId }));
+    const id = '65024:260958:35664:1663687647000000000:1663687647000000000';
+    expect(exec(id)).toMatchObject({ snapshot: { exeIdentity: id } });
+    for (const bad of ['1:2:3:4', '1:2:3:4:x', `${id}:9`, 7, null]) {
+      const parsed = exec(bad);
+      // Still an exec, without an identity.
+      expect(parsed?.e === 'exec' ? parsed.snapshot : undefined).toMatchObject({ exe: '/bin/x' });
+      expect(parsed?.e === 'exec' ? parsed.snapshot.exeIdentity : 'not an exec').toBeUndefined();
+    }
+  });
+
   it('rejects what is not an event', () => {
     expect(parseHelperLine('{"e":"exit"}')).toBeUndefined();
     expect(parseHelperLine('not json')).toBeUndefined();

@@ -155,6 +155,11 @@ describe.skipIf(!isRoot)('process sensor on the process events connector', () =>
     });
     // Every exec is seen, however short; its details are read as fast as the helper can.
     expect(execOf(sensor, quick)).toBeDefined();
+    // When the helper read its program it has a hash, whether the process still ran when the
+    // agent completed it (hashed through /proc) or not (from its path, by the file identity the
+    // helper read; exe-hash.test.ts makes that case happen).
+    const quickProcess = execOf(sensor, quick)?.process_exec?.process;
+    if (quickProcess?.exe === SH) expect(quickProcess.exe_hash).toBe(sha256Of(SH));
     await expect
       .poll(() => exitOf(sensor, quick)?.process_exit?.exit_code, { timeout: 10_000 })
       .toBe(7);
