@@ -50,9 +50,27 @@ export interface ExeHasher {
   stats(): ExeHashStats;
 }
 
-/** A file's identity: device, inode, size and change times. A rewrite changes one of them. */
+/**
+ * A file's identity, `dev:ino:size:mtimeNs:ctimeNs`: a rewrite changes one of them. The
+ * proc-events helper writes the same text for a program file (`exe_id`).
+ */
 function identityOf(stats: BigIntStats): string {
   return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
+function openOrUndefined(path: string, flags: number): number | undefined {
+  try {
+    return openSync(path, flags);
+  } catch {
+    return undefined;
+  }
+}
+
+const FILE_IDENTITY = /^\d{1,20}:\d{1,20}:\d{1,20}:\d{1,20}:\d{1,20}$/;
+
+/** Whether `text` is a file identity as {@link identityOf} (and the helper) write it. */
+export function isFileIdentity(text: string): boolean {
+  return FILE_IDENTITY.test(text);
 }
 
 const CHUNK = 1 << 20;
@@ -109,44 +127,40 @@ export function createExeHasher(options: ExeHasherOptions): ExeHasher {
 
   return {
     async hash(exeLink, stillSame, gone) {
-      let fd: number;
-      let same = stillSame;
-      try {
-        // Through the link: /proc's exe link opens the very file the process runs.
-        fd = openSync(exeLink, constants.O_RDONLY);
-      } catch {
-        // The process is gone, or the agent may not read it.
-        const known = gone === undefined ? undefined : cache.get(gone.identity);
+      // Through the link: /proc's exe link opens the very file the process runs.
+      let fd = openOrUndefined(exeLink, constants.O_RDONLY);
+      const viaPath = fd === undefined && gone !== undefined;
+      if (viaPath) {
+        // The process is gone: its program's hash from the cache, else the file at its path,
+        // which must still be the one it ran (same device, inode, size and times).
+        const known = cache.get(gone.identity);
         if (known !== undefined) {
           stats.cached++;
           return known;
         }
-        try {
-          if (gone === undefined) throw new Error('no path');
-          fd = openSync(
-            gone.path,
-            constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
-          );
-        } catch {
-          stats.unreadable++;
-          return undefined;
-        }
-        // The file at the path must be the one the process ran: same device, inode, size, times.
-        same = () => identityOf(fstatSync(fd, { bigint: true })) === gone?.identity;
+        fd = openOrUndefined(
+          gone.path,
+          constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+        );
+      }
+      if (fd === undefined) {
+        // The process is gone, or the agent may not read it.
+        stats.unreadable++;
+        return undefined;
       }
       /** Whether the read below took the descriptor over (it closes it when done). */
       let handedOver = false;
       try {
         const fileStats = fstatSync(fd, { bigint: true });
-        if (!same()) {
-          if (same !== stillSame) stats.unreadable++;
+        const identity = identityOf(fileStats);
+        if (viaPath ? identity !== gone?.identity : !stillSame()) {
+          if (viaPath) stats.unreadable++;
           return undefined;
         }
         if (!fileStats.isFile()) {
           stats.unreadable++;
           return undefined;
         }
-        const identity = identityOf(fileStats);
         const known = cache.get(identity);
         if (known !== undefined) {
           cache.delete(identity);

@@ -2,6 +2,7 @@ export { parseCgroup, type CgroupContainer } from './cgroup.js';
 export { bootTimeSeconds, clockTicksPerSecond, startTicksToUnixMicros } from './clock.js';
 export {
   createExeHasher,
+  isFileIdentity,
   type ExeHasher,
   type ExeHasherOptions,
   type ExeHashStats,

@@ -206,16 +206,14 @@ export class ProcfsReader {
    * longer holds the process of the snapshot (it ended, and the pid may be another's).
    */
   #exeHash(snapshot: ProcessSnapshot, stat: ProcStat | undefined): Promise<string | undefined> {
-    if (this.#exeHasher === undefined || (snapshot.exe ?? '') === '') {
-      return Promise.resolve(undefined);
-    }
+    const exe = snapshot.exe ?? '';
+    if (this.#exeHasher === undefined || exe === '') return Promise.resolve(undefined);
     const statPath = this.#path(snapshot.pid, 'stat');
     const stillSame = (): boolean => {
       if (stat === undefined) return true;
       const now = readTextSync(statPath);
       return now !== undefined && parseStat(now)?.startTicks === stat.startTicks;
     };
-    const exe = snapshot.exe ?? '';
     // Gone already: the file at its path, if it is still the very file the process ran.
     const gone =
       snapshot.exeIdentity !== undefined && exe.startsWith('/')

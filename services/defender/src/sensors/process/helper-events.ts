@@ -1,4 +1,4 @@
-import { parseCapHex, type ProcessSnapshot } from '../../procfs/index.js';
+import { isFileIdentity, parseCapHex, type ProcessSnapshot } from '../../procfs/index.js';
 
 /** One line of the proc-events helper, checked. */
 export type HelperEvent =
@@ -7,9 +7,6 @@ export type HelperEvent =
   | { e: 'lost'; count: number; reason: 'kernel' | 'queue' }
   | { e: 'exec'; t: number; snapshot: ProcessSnapshot; cgroup: string | undefined }
   | { e: 'exit'; pid: number; t: number; code: number; signal: number };
-
-/** `dev:ino:size:mtimeNs:ctimeNs`, as the helper and the hasher write a file's identity. */
-const FILE_IDENTITY = /^\d{1,20}:\d{1,20}:\d{1,20}:\d{1,20}:\d{1,20}$/;
 
 function num(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
@@ -73,7 +70,7 @@ export function parseHelperLine(line: string): HelperEvent | undefined {
         mntNs: str(o.mnt_ns),
       };
       const exeId = str(o.exe_id);
-      if (exeId !== undefined && FILE_IDENTITY.test(exeId)) snapshot.exeIdentity = exeId;
+      if (exeId !== undefined && isFileIdentity(exeId)) snapshot.exeIdentity = exeId;
       return { e: 'exec', t: num(o.t) ?? Date.now() * 1000, snapshot, cgroup: str(o.cgroup) };
     }
     default:

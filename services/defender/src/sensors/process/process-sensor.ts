@@ -43,6 +43,15 @@ export interface ProcessSensorOptions extends ProcfsOptions {
  */
 export const DEFAULT_EXE_HASH_MAX_BYTES = 64 * 1024 * 1024;
 
+/** The hash counters of a sensor that hashes nothing. */
+const NO_EXE_HASHES: ExeHashStats = {
+  hashed: 0,
+  cached: 0,
+  tooLarge: 0,
+  unreadable: 0,
+  overBudget: 0,
+};
+
 /** Counters of a process sensor, for the agent's status reports. */
 export interface ProcessSensorStats {
   execs: number;
@@ -146,14 +155,13 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
   const reader = new ProcfsReader({ ...options, ...(exeHasher ? { exeHasher } : {}) });
   const workloads = new WorkloadReader(options);
   const known = new Map<number, Known>();
-  const stats: ProcessSensorStats = {
+  const stats: Omit<ProcessSensorStats, 'exeHashes'> = {
     execs: 0,
     exits: 0,
     lost: 0,
     malformed: 0,
     scans: 0,
     deferred: 0,
-    exeHashes: { hashed: 0, cached: 0, tooLarge: 0, unreadable: 0, overBudget: 0 },
   };
 
   let context: SensorContext | undefined;
@@ -451,7 +459,7 @@ export function createProcessSensor(options: ProcessSensorOptions = {}): Process
 
   return {
     name: SENSOR_NAME,
-    stats: () => ({ ...stats, ...(exeHasher ? { exeHashes: exeHasher.stats() } : {}) }),
+    stats: () => ({ ...stats, exeHashes: exeHasher?.stats() ?? NO_EXE_HASHES }),
 
     async start(ctx: SensorContext): Promise<SensorStatus> {
       context = ctx;
