@@ -174,8 +174,11 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
   let draining = false;
   let policyVersion = '';
   let instanceId = '';
-  /** Whose batches this stream carries; set with the hello. */
-  let streamAgent: StreamAgent = { ...credential, instanceId };
+  /** Whose batches this stream carries; set with the hello (no batch is taken before it). */
+  let streamAgent: StreamAgent = {
+    ...credential,
+    sequenceKey: sequenceKey(credential.tenantId, credential.agentId, ''),
+  };
   let connectedAt = 0;
   let agentKey = '';
 
@@ -348,7 +351,10 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
         greeted = true;
         clearTimeout(helloTimer);
         instanceId = instance;
-        streamAgent = { ...identity, instanceId };
+        streamAgent = {
+          ...identity,
+          sequenceKey: sequenceKey(identity.tenantId, identity.agentId, instanceId),
+        };
         connectedAt = Date.now();
         agentKey = key;
         ctx.agents.set(key, session);
@@ -366,9 +372,7 @@ export function serveConnect(call: ConnectCall, ctx: SessionContext): void {
             tenant_id: identity.tenantId,
             agent_id: identity.agentId,
             session_id: sessionId,
-            last_sequence: ctx.sequences.highest(
-              sequenceKey(identity.tenantId, identity.agentId, instanceId),
-            ),
+            last_sequence: ctx.sequences.highest(streamAgent.sequenceKey),
             max_batch_events: ctx.limits.maxBatchEvents,
             max_message_bytes: ctx.limits.maxMessageBytes,
             server_version: ctx.serverVersion,

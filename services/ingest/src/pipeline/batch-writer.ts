@@ -5,7 +5,7 @@ import type { AgentIdentity } from '../auth/tokens.js';
 import { validateBatch, type ValidationLimits } from '../validation/batch.js';
 import type { WireBatch } from '../wire/agent-message.js';
 import { varintSize, writeVarint, fieldPath, loadEventWireSchema } from '@mamori/proto/wire';
-import { sequenceKey, type SequenceTracker } from './sequences.js';
+import type { SequenceTracker } from './sequences.js';
 
 export interface BatchWriterOptions {
   bus: Bus;
@@ -19,13 +19,13 @@ export interface BatchWriterOptions {
   nowMicros?: () => number;
 }
 
-/** Turns one batch of one agent into bus records and an acknowledgement. Never throws. */
-/** The agent a stream belongs to, and the instance (spool) whose sequence numbers it sends. */
+/** The agent a stream belongs to, and whose sequence numbers its batches carry. */
 export interface StreamAgent extends AgentIdentity {
-  /** '' when the agent did not name its instance. */
-  instanceId: string;
+  /** Its instance's numbering (`sequenceKey`), made once per stream. */
+  sequenceKey: string;
 }
 
+/** Turns one batch of one agent into bus records and an acknowledgement. Never throws. */
 export type BatchWriter = (agent: StreamAgent, batch: WireBatch) => Promise<BatchAck>;
 
 /** Current time in microseconds since the epoch (sub-millisecond from the monotonic clock). */
@@ -97,10 +97,7 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     }
 
     const agentKey = `${identity.tenantId}/${identity.agentId}`;
-    const claim = await sequences.claim(
-      sequenceKey(identity.tenantId, identity.agentId, identity.instanceId),
-      sequence,
-    );
+    const claim = await sequences.claim(identity.sequenceKey, sequence);
     if (claim.kind === 'duplicate') {
       return {
         sequence,
