@@ -105,23 +105,18 @@ function bodyTooLarge(limit: number): Error {
 }
 
 /**
- * The request body, failing with 413 once more than `limit` bytes arrived (a chunked body says
- * no length up front). `receivedEncodedLength` is what fastify compares with Content-Length.
+ * A body sent without a declared length (chunked), failing with 413 once more than `limit`
+ * bytes arrived.
  */
-function limitStream(
-  payload: NodeJS.ReadableStream,
-  limit: number,
-): NodeJS.ReadableStream & { receivedEncodedLength: number } {
+function limitStream(payload: NodeJS.ReadableStream, limit: number): NodeJS.ReadableStream {
   let received = 0;
   const limited = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       received += chunk.length;
-      limited.receivedEncodedLength = received;
       if (received > limit) callback(bodyTooLarge(limit));
       else callback(null, chunk);
     },
-  }) as Transform & { receivedEncodedLength: number };
-  limited.receivedEncodedLength = 0;
+  });
   payload.on('error', (err: Error) => limited.destroy(err));
   return payload.pipe(limited);
 }
@@ -129,10 +124,9 @@ function limitStream(
 /** Builds the API without listening: fastify with GraphQL (yoga) and the probes. */
 export function buildApp(deps: ApiDeps): ApiApp {
   const { config, warehouse, logger } = deps;
+  const adminBodyLimit = Math.max(config.limits.maxBodyBytes, config.limits.maxAdminBodyBytes);
   const bodyLimitOf = (caller: Caller | undefined): number =>
-    caller?.role === 'admin'
-      ? Math.max(config.limits.maxBodyBytes, config.limits.maxAdminBodyBytes)
-      : config.limits.maxBodyBytes;
+    caller?.role === 'admin' ? adminBodyLimit : config.limits.maxBodyBytes;
   const metrics = createMetrics();
   // Merged once: the registries share their metric objects, so values stay live.
   const registry = deps.colocated
@@ -304,15 +298,17 @@ export function buildApp(deps: ApiDeps): ApiApp {
     });
     scope.addHook('preParsing', async (req, _reply, payload) => {
       const limit = bodyLimitOf(callers.get(req));
-      const declared = Number(req.headers['content-length']);
-      if (declared > limit) throw bodyTooLarge(limit);
-      return limitStream(payload, limit);
+      const length = req.headers['content-length'];
+      if (length === undefined) return limitStream(payload, limit);
+      // A declared length bounds the body itself: fastify reads no more than it says.
+      if (Number(length) > limit) throw bodyTooLarge(limit);
+      return payload;
     });
     scope.route({
       url: GRAPHQL_PATH,
       method: ['GET', 'POST', 'OPTIONS'],
       // The largest any caller may send; preParsing holds each caller to its own.
-      bodyLimit: Math.max(config.limits.maxBodyBytes, config.limits.maxAdminBodyBytes),
+      bodyLimit: adminBodyLimit,
       handler: async (req, reply) => {
         const response = await yoga.handleNodeRequestAndResponse(req, reply, { req, reply });
         response.headers.forEach((value, key) => void reply.header(key, value));
