@@ -574,22 +574,13 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
         if (!replaying) metrics.statefulEvictions.inc({ rule: rule.id });
       },
     });
-    if (known && known.base.offset === first && known.acked !== first) {
-      // Back at the last checkpoint (the partition came back after a rebalance, uncommitted
-      // progress dropped): that checkpoint is the state, nothing to offer again.
-      known.live = createPartitionState(statefulRules, {
-        offset: first,
-        hooks,
-        from: known.base.json,
-      });
-      known.since = [];
-      known.acked = first;
-      return known;
-    }
-    if (known && known.acked === first) {
-      // A batch delivered again after its alerts were refused: the state before it is the last
-      // checkpoint with the acknowledged events since offered again, in order. The rules are
-      // deterministic, and the alerts they raise now were produced the first time.
+    if (known && (known.acked === first || known.base.offset === first)) {
+      // From the last checkpoint taken. A batch delivered again after its alerts were refused
+      // starts where the acknowledged ones ended: their events since are offered again, in
+      // order (the rules are deterministic, and the alerts they raise now were produced the
+      // first time). A partition back at that checkpoint (a rebalance dropped the progress
+      // after it) starts there, and the events since are forgotten.
+      const replay = known.acked === first ? known.since : [];
       const live = createPartitionState(statefulRules, {
         offset: known.base.offset,
         hooks,
@@ -597,7 +588,7 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
       });
       replaying = true;
       try {
-        for (const event of known.since) {
+        for (const event of replay) {
           for (const instance of live.instances.values()) {
             try {
               instance.observe(event);
@@ -611,6 +602,8 @@ export function buildApp(deps: DetectorDeps): DetectorApp {
       }
       live.offset = first;
       known.live = live;
+      known.since = replay;
+      known.acked = first;
       return known;
     }
     await committing;
