@@ -19,7 +19,7 @@ import {
 } from './event-row.js';
 import { storedPayload, type EventKind, type EventRow } from './rows.js';
 import { AUDIT_ACTIONS, AUDIT_TARGET_TYPES } from './types.js';
-import { migrate, type MigrationReport } from './schema/migrations.js';
+import { INCIDENT_KEY, migrate, type MigrationReport } from './schema/migrations.js';
 import type {
   AgentInput,
   AlertFilter,
@@ -228,12 +228,8 @@ export const INCIDENT_WINDOW_SECONDS = 3600;
  */
 const INCIDENT_PROBE = { firstWindows: 2, growth: 8, bounded: 3 } as const;
 
-/** The workload an alert rolls up into: the same expression as the `incidents` view's. */
-const ALERT_WORKLOAD = `multiIf(pod_name != '', concat(namespace, '/', pod_name),
-  container_id != '', concat('container:', container_id),
-  JSONExtractString(details, 'waas.policy') != '',
-  concat('web:', JSONExtractString(details, 'waas.policy')),
-  concat('host:', hostname))`;
+/** The workload an alert rolls up into: the `incidents` view's own expression. */
+const ALERT_WORKLOAD = INCIDENT_KEY.workload;
 
 /** 4096 characters: a paragraph of reasoning, not a pasted log. */
 const MAX_NOTE_LENGTH = 4096;

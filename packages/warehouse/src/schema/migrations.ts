@@ -47,14 +47,16 @@ const INCIDENT_KEY_V6: IncidentKeySql = {
 
 /**
  * The roll-up since schema 8: the pod, else the bare container, else the web application
- * policy of a WAAS alert, else the host. `ALERT_WORKLOAD` in warehouse.ts must match.
+ * policy of a WAAS alert, else the host. Each expression reads an `alerts` row alone, so the
+ * warehouse finds an incident's alerts with the same `workload`.
  */
 export const INCIDENT_KEY: IncidentKeySql = {
   kind: `multiIf(pod_name != '', 'pod', container_id != '', 'container',
               JSONExtractString(details, 'waas.policy') != '', 'web', 'host')`,
-  workload: `multiIf(kind = 'pod', concat(namespace, '/', pod_name),
-              kind = 'container', concat('container:', container_id),
-              kind = 'web', concat('web:', JSONExtractString(details, 'waas.policy')),
+  workload: `multiIf(pod_name != '', concat(namespace, '/', pod_name),
+              container_id != '', concat('container:', container_id),
+              JSONExtractString(details, 'waas.policy') != '',
+              concat('web:', JSONExtractString(details, 'waas.policy')),
               concat('host:', hostname))`,
 };
 
